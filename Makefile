@@ -10,6 +10,7 @@ COLLECTION_ROOT ?= $(CLUSTEROPS_CACHE)/collections
 COLLECTION_DIR := $(COLLECTION_ROOT)/ansible_collections/clusterops/kops_upgrade
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTION_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export PYTHONPATH := $(COLLECTION_ROOT)
 
 .PHONY: help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
 

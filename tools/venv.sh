@@ -10,7 +10,7 @@ if [ ! -x "$venv/bin/ansible-test" ] || [ ! -f "$venv/.complete" ]; then
   py=""
   for cand in "${PYTHON:-}" python3.13 python3.12 "$HOME/.pyenv/versions/3.12.1/bin/python3" "$HOME/.pyenv/versions/3.13.0/bin/python3"; do
     [ -n "$cand" ] || continue
-    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then py=$cand; break; fi
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then py=$cand; break; fi
   done
   if [ -z "$py" ]; then
     echo "error: ansible-core 2.21 needs Python >= 3.12; set PYTHON=/path/to/python3.12" >&2

@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection to the Kubernetes API, configured exactly as kubernetes.core users know it.
+
+The option names, their aliases, the ``K8S_AUTH_*`` environment variables and the order of precedence
+(module options, then environment, then kubeconfig/context, then in-cluster config) follow
+kubernetes.core's ``k8s_auth_options``, so one ``module_defaults`` block serves both collections.
+Unlike kubernetes.core we hand out a plain ``kubernetes.client.ApiClient`` for the typed APIs: no
+discovery round trips, so the number of API requests a module makes is exactly what it asks for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+try:
+    import kubernetes
+    from kubernetes.client.rest import ApiException
+    import urllib3
+
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised only without the library
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = exc
+    ApiException = Exception
+
+PROXY_HEADERS_SPEC = dict(
+    proxy_basic_auth=dict(type="str", no_log=True),
+    basic_auth=dict(type="str", no_log=True),
+    user_agent=dict(type="str"),
+)
+
+AUTH_ARG_SPEC = dict(
+    kubeconfig=dict(type="raw"),
+    context=dict(type="str"),
+    host=dict(type="str"),
+    api_key=dict(type="str", no_log=True),
+    username=dict(type="str"),
+    password=dict(type="str", no_log=True),
+    validate_certs=dict(type="bool", aliases=["verify_ssl"]),
+    ca_cert=dict(type="path", aliases=["ssl_ca_cert"]),
+    client_cert=dict(type="path", aliases=["cert_file"]),
+    client_key=dict(type="path", aliases=["key_file"], no_log=False),
+    proxy=dict(type="str"),
+    no_proxy=dict(type="str"),
+    proxy_headers=dict(type="dict", options=PROXY_HEADERS_SPEC),
+    persist_config=dict(type="bool"),
+    impersonate_user=dict(type="str"),
+    impersonate_groups=dict(type="list", elements="str"),
+)
+
+# option name -> (attribute of kubernetes.client.Configuration, extra environment variable name)
+# kubernetes.core reads both K8S_AUTH_<OPTION> and K8S_AUTH_<CLIENT ATTRIBUTE>, so do we.
+_CONFIGURATION_ATTRIBUTE = dict(
+    host="host",
+    api_key="api_key",
+    username="username",
+    password="password",
+    validate_certs="verify_ssl",
+    ca_cert="ssl_ca_cert",
+    client_cert="cert_file",
+    client_key="key_file",
+    proxy="proxy",
+    no_proxy="no_proxy",
+)
+_BOOL_OPTIONS = ("validate_certs", "persist_config")
+
+
+class K8sConnectionError(Exception):
+    """The API cannot be reached or configured; the message is meant for the user as it is."""
+
+
+def auth_settings(params, environ=None):
+    """Resolve the auth options: module option first, then ``K8S_AUTH_<NAME>`` environment variables.
+
+    Pure: takes the module params and an environment mapping, returns a dict of the options that are set.
+    """
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for option in AUTH_ARG_SPEC:
+        value = params.get(option)
+        if value is None and option == "proxy_headers":
+            headers = {}
+            for key in PROXY_HEADERS_SPEC:
+                env_value = environ.get("K8S_AUTH_PROXY_HEADERS_" + key.upper())
+                if env_value is not None:
+                    headers[key] = env_value
+            value = headers or None
+        elif value is None:
+            names = ["K8S_AUTH_" + option.upper()]
+            attribute = _CONFIGURATION_ATTRIBUTE.get(option)
+            if attribute and attribute != option:
+                names.append("K8S_AUTH_" + attribute.upper())
+            for name in names:
+                if environ.get(name) is not None:
+                    value = environ[name]
+                    break
+            if value is not None and option in _BOOL_OPTIONS:
+                value = str(value).lower() not in ("0", "false", "no", "off")
+            if value is not None and option == "impersonate_groups":
+                value = [group for group in str(value).split(",") if group]
+        if value is not None and value != "" and value != []:
+            settings[option] = value
+    if settings.get("host"):
+        settings["host"] = settings["host"].rstrip("/")
+    return settings
+
+
+def _has_direct_credentials(settings):
+    def given(*names):
+        return all(settings.get(name) for name in names)
+
+    return given("host") and (given("api_key") or given("username", "password") or given("client_cert", "client_key"))
+
+
+def _load_kubeconfig(settings, configuration):
+    kubeconfig = settings.get("kubeconfig")
+    context = settings.get("context")
+    persist = bool(settings.get("persist_config"))
+    try:
+        if isinstance(kubeconfig, dict):
+            kubernetes.config.load_kube_config_from_dict(
+                config_dict=kubeconfig, context=context, client_configuration=configuration, persist_config=persist
+            )
+            return
+        if isinstance(kubeconfig, str):
+            for path in kubeconfig.split(os.pathsep):
+                if not os.path.exists(os.path.expanduser(path)):
+                    raise K8sConnectionError("kubeconfig file %s does not exist" % path)
+        elif kubeconfig is not None:
+            raise K8sConnectionError("kubeconfig must be a path or a dict, got %s" % type(kubeconfig).__name__)
+        kubernetes.config.load_kube_config(
+            config_file=kubeconfig, context=context, client_configuration=configuration, persist_config=persist
+        )
+    except kubernetes.config.ConfigException as exc:
+        message = str(exc)
+        if context and "context" in message.lower():
+            raise K8sConnectionError("context %r not found in kubeconfig: %s" % (context, message))
+        raise K8sConnectionError("could not load kubeconfig: %s" % message)
+
+
+def build_configuration(settings):
+    """Build a ``kubernetes.client.Configuration`` from resolved auth settings (see :func:`auth_settings`)."""
+    configuration = kubernetes.client.Configuration()
+    if _has_direct_credentials(settings):
+        pass
+    elif settings.get("kubeconfig") or settings.get("context"):
+        _load_kubeconfig(settings, configuration)
+    else:
+        try:
+            loader = kubernetes.config.incluster_config.InClusterConfigLoader(
+                token_filename=kubernetes.config.incluster_config.SERVICE_TOKEN_FILENAME,
+                cert_filename=kubernetes.config.incluster_config.SERVICE_CERT_FILENAME,
+            )
+            loader.load_and_set(configuration)
+        except kubernetes.config.ConfigException:
+            default = os.path.expanduser(kubernetes.config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION)
+            if not settings.get("host") and not any(os.path.exists(p) for p in default.split(os.pathsep)):
+                raise K8sConnectionError(
+                    "no Kubernetes API configured: not running in a cluster and no kubeconfig at %s; "
+                    "set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with credentials" % default
+                )
+            if not settings.get("host"):
+                _load_kubeconfig(settings, configuration)
+    for option, attribute in _CONFIGURATION_ATTRIBUTE.items():
+        value = settings.get(option)
+        if value is None:
+            continue
+        if option == "api_key":
+            # The kubeconfig loader installs a hook that would put the kubeconfig's token back before each request.
+            configuration.refresh_api_key_hook = None
+            configuration.api_key = {"BearerToken": "Bearer " + value, "authorization": "Bearer " + value}
+        else:
+            setattr(configuration, attribute, value)
+    if settings.get("proxy_headers"):
+        configuration.proxy_headers = urllib3.util.make_headers(
+            **dict((k, v) for k, v in settings["proxy_headers"].items() if v is not None)
+        )
+    return configuration
+
+
+class CountingApiClient(kubernetes.client.ApiClient if HAS_KUBERNETES else object):
+    """An ApiClient that counts its requests, so modules can report (and tests can hold them to) their cost."""
+
+    request_count = 0
+
+    def call_api(self, *args, **kwargs):
+        self.request_count += 1
+        return super(CountingApiClient, self).call_api(*args, **kwargs)
+
+
+def api_client(settings):
+    """Return a CountingApiClient for the resolved settings; raises K8sConnectionError with a readable message."""
+    configuration = build_configuration(settings)
+    client = CountingApiClient(configuration)
+    if settings.get("impersonate_user"):
+        client.set_default_header("Impersonate-User", settings["impersonate_user"])
+    for group in settings.get("impersonate_groups") or []:
+        # The API server wants one Impersonate-Group header per group; default_headers is a dict, so each group
+        # gets a key of its own that still spells the same header name.
+        client.set_default_header(_RepeatedHeaderName("Impersonate-Group"), group)
+    return client
+
+
+class _RepeatedHeaderName(str):
+    """A header name equal only to itself, so a dict can hold the same header several times."""
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+
+def explain_api_error(exc, verb, resource, namespace=None, name=None):
+    """Turn an exception from the API into one sentence that names what was refused and why."""
+    target = resource
+    if name:
+        target = "%s %s" % (resource, name)
+    if namespace:
+        target += " in namespace %s" % namespace
+    status = getattr(exc, "status", None)
+    if isinstance(exc, ApiException) and status:
+        detail = _api_error_message(exc)
+        if status == 401:
+            return "401 Unauthorized: the API server did not accept the credentials (%s)" % detail
+        if status == 403:
+            return "403 Forbidden: not allowed to %s %s: %s" % (verb, target, detail)
+        if status == 404:
+            return "404 Not Found: %s: %s" % (target, detail)
+        if status == 409:
+            return "409 Conflict on %s %s: %s" % (verb, target, detail)
+        return "API error %s on %s %s: %s" % (status, verb, target, detail)
+    if HAS_KUBERNETES and isinstance(exc, urllib3.exceptions.HTTPError):
+        reason = getattr(exc, "reason", None) or exc
+        return "cannot reach the Kubernetes API to %s %s: %s" % (verb, target, reason)
+    return "error while trying to %s %s: %s" % (verb, target, exc)
+
+
+def _api_error_message(exc):
+    try:
+        body = json.loads(exc.body)
+        return body.get("message") or exc.reason
+    except (TypeError, ValueError, AttributeError):
+        return exc.reason or str(exc)
+
+
+def read_json(call, *args, **kwargs):
+    """Call a typed-client method and return the API's JSON as plain dicts (camelCase, exactly as served)."""
+    response = call(*args, _preload_content=False, **kwargs)
+    return json.loads(response.data)

@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every Kubernetes module of this collection shares: the auth argument spec and a connected RolloutApi."""
+
+from __future__ import annotations
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
+    AUTH_ARG_SPEC,
+    HAS_KUBERNETES,
+    KUBERNETES_IMPORT_ERROR,
+    K8sConnectionError,
+    api_client,
+    auth_settings,
+)
+
+
+def k8s_module(argument_spec, **kwargs):
+    """An AnsibleModule whose spec is ``argument_spec`` plus the kubernetes.core auth options."""
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(argument_spec)
+    module = AnsibleModule(argument_spec=spec, **kwargs)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
+    return module
+
+
+def connect(module):
+    """A RolloutApi for the module's auth settings, or fail_json with a readable message."""
+    from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApi
+
+    try:
+        return RolloutApi(api_client(auth_settings(module.params)))
+    except K8sConnectionError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # the kubernetes client raises plain exceptions for unreadable kubeconfigs
+        module.fail_json(msg="could not configure the Kubernetes client: %s" % exc)

@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The API side of rollout diagnosis and remediation: reads a consistent set of objects with a constant number
+of list calls, deletes or scales ReplicaSets with preconditions, and watches a rollout to its end.
+Everything returned is plain dicts as the API serves them; the decisions are made in rollout.py."""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
+    ApiException,
+    explain_api_error,
+    read_json,
+)
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import diagnose_rollout
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import watch as k8s_watch
+except ImportError:  # pragma: no cover - k8s_connection reports the missing library
+    k8s_client = None
+    k8s_watch = None
+
+
+class RolloutApiError(Exception):
+    """An API call failed; the message names the verb and resource and is meant for the user."""
+
+    def __init__(self, message, status=None):
+        super(RolloutApiError, self).__init__(message)
+        self.status = status
+
+
+def label_selector_string(selector):
+    """A metav1.LabelSelector (dict) as the string form list calls take."""
+    parts = ["%s=%s" % (k, v) for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for requirement in selector.get("matchExpressions") or []:
+        key, operator = requirement["key"], requirement["operator"]
+        values = ",".join(requirement.get("values") or [])
+        if operator == "In":
+            parts.append("%s in (%s)" % (key, values))
+        elif operator == "NotIn":
+            parts.append("%s notin (%s)" % (key, values))
+        elif operator == "Exists":
+            parts.append(key)
+        elif operator == "DoesNotExist":
+            parts.append("!" + key)
+    return ",".join(parts)
+
+
+class RolloutApi(object):
+    """Reads and changes the objects of Deployment rollouts through one ApiClient."""
+
+    def __init__(self, api_client):
+        self.api_client = api_client
+        self.apps = k8s_client.AppsV1Api(api_client)
+        self.core = k8s_client.CoreV1Api(api_client)
+
+    def _call(self, verb, resource, namespace, name, call, *args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except ApiException as exc:
+            raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name), getattr(exc, "status", None))
+        except Exception as exc:  # urllib3 errors: connection refused, TLS, timeouts
+            raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name))
+
+    def _list(self, resource, namespace, namespaced_call, cluster_call, **kwargs):
+        if namespace is None:
+            return self._call("list", resource, None, None, read_json, cluster_call, **kwargs)["items"]
+        return self._call("list", resource, namespace, None, read_json, namespaced_call, namespace, **kwargs)["items"]
+
+    def snapshot(self, namespace, name=None, label_selectors=None):
+        """Deployments matching the selection, with the ReplicaSets, Pods, FailedScheduling Events and Nodes
+        needed to diagnose them. At most five list calls, however many Deployments match.
+        ``namespace=None`` means all namespaces."""
+        kwargs = {}
+        if label_selectors:
+            kwargs["label_selector"] = ",".join(label_selectors)
+        if name:
+            kwargs["field_selector"] = "metadata.name=%s" % name
+        deployments = self._list("deployments", namespace, self.apps.list_namespaced_deployment,
+                                 self.apps.list_deployment_for_all_namespaces, **kwargs)
+        snapshot = {"deployments": deployments, "replicasets": [], "pods": [], "events": [], "nodes": []}
+        if not deployments:
+            return snapshot
+        narrow = {}
+        if len(deployments) == 1:
+            # One Deployment: its own selector narrows ReplicaSets and Pods (ownership is still checked by UID).
+            selector = label_selector_string((deployments[0].get("spec") or {}).get("selector") or {})
+            if selector:
+                narrow["label_selector"] = selector
+            namespace = deployments[0]["metadata"]["namespace"]
+        snapshot["replicasets"] = self._list("replicasets", namespace, self.apps.list_namespaced_replica_set,
+                                             self.apps.list_replica_set_for_all_namespaces, **narrow)
+        snapshot["pods"] = self._list("pods", namespace, self.core.list_namespaced_pod,
+                                      self.core.list_pod_for_all_namespaces, **narrow)
+        if any((p.get("status") or {}).get("phase") == "Pending" for p in snapshot["pods"]):
+            snapshot["events"] = self._list(
+                "events", namespace, self.core.list_namespaced_event, self.core.list_event_for_all_namespaces,
+                field_selector="reason=FailedScheduling,involvedObject.kind=Pod",
+            )
+        snapshot["nodes"] = self._call("list", "nodes", None, None, read_json, self.core.list_node)["items"]
+        return snapshot
+
+    def diagnose(self, namespace, name=None, label_selectors=None):
+        """Snapshot and diagnose: a list of diagnoses (see rollout.diagnose_rollout), sorted by namespace/name."""
+        snap = self.snapshot(namespace, name, label_selectors)
+        results = [
+            diagnose_rollout(d, snap["replicasets"], snap["pods"], snap["events"], snap["nodes"])
+            for d in snap["deployments"]
+        ]
+        results.sort(key=lambda d: (d["namespace"], d["name"]))
+        return results
+
+    def delete_replicaset(self, namespace, name, uid, resource_version, dry_run=False):
+        """Delete with uid and resourceVersion preconditions. Returns "deleted", "gone" (404) or "changed" (409:
+        the ReplicaSet changed since it was read, so it was left alone)."""
+        body = k8s_client.V1DeleteOptions(
+            preconditions=k8s_client.V1Preconditions(uid=uid, resource_version=resource_version),
+            propagation_policy="Background",
+        )
+        kwargs = {"body": body}
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        return self._change("delete", namespace, name, self.apps.delete_namespaced_replica_set, name, namespace,
+                            **kwargs)
+
+    def scale_replicaset_to_zero(self, namespace, name, uid, resource_version, dry_run=False):
+        """Set spec.replicas to 0, guarded by the same preconditions (a stale resourceVersion gives 409)."""
+        body = {"metadata": {"uid": uid, "resourceVersion": resource_version}, "spec": {"replicas": 0}}
+        kwargs = {"body": body}
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        return self._change("patch", namespace, name, self.apps.patch_namespaced_replica_set, name, namespace,
+                            **kwargs)
+
+    def _change(self, verb, namespace, name, call, *args, **kwargs):
+        try:
+            call(*args, **kwargs)
+            return "deleted" if verb == "delete" else "scaled"
+        except ApiException as exc:
+            if exc.status == 404:
+                return "gone"
+            if exc.status == 409:
+                return "changed"
+            raise RolloutApiError(explain_api_error(exc, verb, "replicasets", namespace, name), exc.status)
+        except Exception as exc:
+            raise RolloutApiError(explain_api_error(exc, verb, "replicasets", namespace, name))
+
+    def wait_for_complete(self, namespace, name, timeout, clock=time.monotonic):
+        """Watch the Deployment until its rollout is complete or ``timeout`` seconds pass.
+        Returns ``(diagnosis, seconds_waited)``; the diagnosis is the last one taken."""
+        start = clock()
+        diagnosis = self.diagnose(namespace, name)
+        while diagnosis and diagnosis[0]["verdict"] != "complete":
+            remaining = timeout - (clock() - start)
+            if remaining <= 0:
+                break
+            self._watch_until_changed(namespace, name, remaining, diagnosis[0])
+            diagnosis = self.diagnose(namespace, name)
+        return (diagnosis[0] if diagnosis else None), clock() - start
+
+    def _watch_until_changed(self, namespace, name, remaining, diagnosis):
+        """Block on a watch of the Deployment until its status moves (or the time is up)."""
+        watcher = k8s_watch.Watch()
+        seen = (diagnosis["observed_generation"], tuple(sorted(diagnosis["replicas"].items())))
+        try:
+            for event in watcher.stream(
+                self.apps.list_namespaced_deployment,
+                namespace,
+                field_selector="metadata.name=%s" % name,
+                timeout_seconds=max(1, int(remaining)),
+                _request_timeout=remaining + 5,
+            ):
+                obj = event["object"]
+                status = obj.status
+                now = (status.observed_generation, tuple(sorted({
+                    "desired": obj.spec.replicas,
+                    "current": status.replicas or 0,
+                    "updated": status.updated_replicas or 0,
+                    "ready": status.ready_replicas or 0,
+                    "available": status.available_replicas or 0,
+                    "unavailable": status.unavailable_replicas or 0,
+                }.items())))
+                if now != seen:
+                    return
+        except ApiException as exc:
+            raise RolloutApiError(explain_api_error(exc, "watch", "deployments", namespace, name), exc.status)
+        except Exception as exc:
+            if "timed out" in str(exc).lower():
+                return
+            raise RolloutApiError(explain_api_error(exc, "watch", "deployments", namespace, name))
+        finally:
+            watcher.stop()

@@ -1,0 +1,241 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rollout_status
+short_description: Diagnose Deployment rollouts and predict the ones that will deadlock
+version_added: 0.1.0
+description:
+  - Reports, for each selected Deployment, its current and old ReplicaSets (chosen by ownerReference UID and the
+    C(deployment.kubernetes.io/revision) annotation, never by labels alone), their pods, and for each Pending pod
+    the scheduler's own verdict (PodScheduled condition and newest C(FailedScheduling) event) broken into blockers.
+  - Gives a O(ignore:verdict) per Deployment. V(stuck) is decided at first sight from the scheduler's verdict,
+    without waiting for C(progressDeadlineSeconds) - a pod of the new ReplicaSet is Unschedulable because of what
+    old pods hold (host ports, pod anti-affinity, topology spread or resources on nodes it may use), and the
+    controller may not remove an old pod first (C(maxUnavailable) spent).
+  - Predicts whether the B(next) rollout of each Deployment will deadlock, from its strategy (resolved with
+    Kubernetes' own rounding), the nodes its node selector, affinity and tolerations admit, and what makes two
+    of its pods exclusive on a node (host ports, C(hostNetwork), required anti-affinity or a C(DoNotSchedule)
+    spread on C(kubernetes.io/hostname)). Resource requests are not part of the prediction.
+  - Makes at most five list calls (Deployments, ReplicaSets, Pods, Events, Nodes) however many Deployments match.
+  - Read-only.
+author:
+  - clusterops maintainers
+options:
+  name:
+    description:
+      - Name of one Deployment. Without it every Deployment of O(namespace) that matches O(label_selectors).
+    type: str
+  namespace:
+    description:
+      - Namespace of the Deployments.
+    type: str
+    default: kube-system
+  all_namespaces:
+    description:
+      - Look at Deployments in every namespace; O(namespace) is then ignored.
+    type: bool
+    default: false
+  label_selectors:
+    description:
+      - Label selectors the Deployments must match, as for C(kubectl -l); all must match.
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - clusterops.kops_upgrade.k8s_auth
+  - clusterops.kops_upgrade.attributes
+  - clusterops.kops_upgrade.attributes.K8S_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: Read-only; nothing to diff.
+  idempotent:
+    support: full
+seealso:
+  - module: clusterops.kops_upgrade.stale_replicasets
+"""
+
+EXAMPLES = r"""
+- name: Diagnose aws-node-termination-handler
+  clusterops.kops_upgrade.rollout_status:
+    name: aws-node-termination-handler
+    namespace: kube-system
+  register: nth
+
+- name: Say why it is stuck
+  ansible.builtin.debug:
+    msg: "{{ nth.deployments[0].verdict }}: {{ nth.deployments[0].remedy }}"
+
+- name: Every Deployment in kube-system whose next rollout would deadlock
+  clusterops.kops_upgrade.rollout_status:
+    kubeconfig: ~/.kube/config
+    context: my-cluster.k8s.local
+  register: rollouts
+
+- name: Fail early on them
+  ansible.builtin.assert:
+    that: rollouts.predicted_deadlocks | length == 0
+    fail_msg: "{{ rollouts.predicted_deadlocks }} will deadlock on their next rollout"
+
+- name: Look across the cluster with auth set once
+  module_defaults:
+    group/clusterops.kops_upgrade.k8s:
+      kubeconfig: "{{ kubeconfig_path }}"
+  clusterops.kops_upgrade.rollout_status:
+    all_namespaces: true
+    label_selectors:
+      - app.kubernetes.io/managed-by=kops
+"""
+
+RETURN = r"""
+deployments:
+  description: One diagnosis per Deployment, sorted by namespace and name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Deployment name.
+      type: str
+      sample: aws-node-termination-handler
+    namespace:
+      description: Deployment namespace.
+      type: str
+      sample: kube-system
+    revision:
+      description: The Deployment's C(deployment.kubernetes.io/revision).
+      type: int
+      sample: 2
+    replicas:
+      description: Desired, current, updated, ready, available and unavailable replicas.
+      type: dict
+      sample: {desired: 1, current: 2, updated: 1, ready: 1, available: 1, unavailable: 1}
+    strategy:
+      description: Strategy type and C(maxSurge)/C(maxUnavailable) resolved to pod counts.
+      type: dict
+      sample: {type: RollingUpdate, max_surge: 1, max_unavailable: 0, replicas: 1}
+    conditions:
+      description: The Deployment's status conditions.
+      type: list
+      elements: dict
+    current_replicaset:
+      description: The ReplicaSet of the current revision with its pods, or null before the controller made it.
+      type: dict
+      sample:
+        name: aws-node-termination-handler-6b7f9c8d5
+        revision: 2
+        replicas: 1
+        pods:
+          - name: aws-node-termination-handler-6b7f9c8d5-x2x9q
+            phase: Pending
+            ready: false
+            node: null
+            scheduler:
+              scheduled: false
+              reason: Unschedulable
+              message: "0/3 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, ..."
+              event: {reason: FailedScheduling, count: 3, first_seen: "2026-11-28T08:00:00Z"}
+            blockers:
+              - {kind: host_ports, nodes: 1, reason: "node(s) didn't have free ports for the requested pod ports"}
+              - {kind: taints, nodes: 2, reason: "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"}
+    old_replicasets:
+      description: The other ReplicaSets the Deployment owns, newest revision first, each with its pods.
+      type: list
+      elements: dict
+    verdict:
+      description: One of V(complete), V(progressing), V(stuck), V(paused), V(deadline_exceeded).
+      type: str
+      sample: stuck
+    stuck_since:
+      description: When the scheduler first refused the stuck pod (RFC 3339), when the verdict is V(stuck).
+      type: str
+      sample: "2026-11-28T08:00:00Z"
+    blockers:
+      description: >-
+        Blockers of the unschedulable pods of the current ReplicaSet; C(kind) is one of C(host_ports),
+        C(pod_affinity), C(topology_spread), C(node_affinity), C(taints), C(resources), C(other); C(nodes) is the
+        number of nodes the scheduler gave for it.
+      type: list
+      elements: dict
+    prediction:
+      description: Would the next rollout deadlock, and why.
+      type: dict
+      sample:
+        deadlock: true
+        reason: "maxSurge 1 / maxUnavailable 0: a new pod must start before an old one goes, but host ports ..."
+        replicas: 1
+        max_surge: 1
+        max_unavailable: 0
+        eligible_nodes: 1
+        eligible_node_names: [control-plane-1]
+        pods_per_node_limit: 1
+        host_ports: [8080, 9092]
+        exclusive_by: ["host ports 8080/TCP, 9092/TCP"]
+    remedy:
+      description: What to do, in words.
+      type: str
+stuck:
+  description: C(namespace/name) of the Deployments whose verdict is V(stuck).
+  returned: always
+  type: list
+  elements: str
+  sample: [kube-system/aws-node-termination-handler]
+predicted_deadlocks:
+  description: C(namespace/name) of the Deployments whose next rollout is predicted to deadlock.
+  returned: always
+  type: list
+  elements: str
+  sample: [kube-system/aws-node-termination-handler]
+api_requests:
+  description: How many API requests the module made (at most five, whatever the number of Deployments).
+  returned: always
+  type: int
+  sample: 5
+"""
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module import connect, k8s_module
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApiError
+
+
+def main():
+    module = k8s_module(
+        dict(
+            name=dict(type="str"),
+            namespace=dict(type="str", default="kube-system"),
+            all_namespaces=dict(type="bool", default=False),
+            label_selectors=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    api = connect(module)
+    namespace = None if params["all_namespaces"] else params["namespace"]
+    try:
+        deployments = api.diagnose(namespace, params["name"], params["label_selectors"])
+    except RolloutApiError as exc:
+        module.fail_json(msg=str(exc), api_requests=api.api_client.request_count)
+    if params["name"] and not deployments:
+        module.fail_json(
+            msg="Deployment %s not found in namespace %s" % (params["name"], namespace or "any namespace"),
+            api_requests=api.api_client.request_count,
+        )
+    module.exit_json(
+        changed=False,
+        deployments=deployments,
+        stuck=["%s/%s" % (d["namespace"], d["name"]) for d in deployments if d["verdict"] == "stuck"],
+        predicted_deadlocks=[
+            "%s/%s" % (d["namespace"], d["name"]) for d in deployments if d["prediction"]["deadlock"]
+        ],
+        api_requests=api.api_client.request_count,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Auth option resolution (kubernetes.core's names and K8S_AUTH_* variables) and error messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import urllib3
+from kubernetes.client.rest import ApiException
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
+    K8sConnectionError,
+    api_client,
+    auth_settings,
+    build_configuration,
+    explain_api_error,
+)
+
+KUBECONFIG = {
+    "apiVersion": "v1", "kind": "Config", "current-context": "one",
+    "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443", "insecure-skip-tls-verify": True}}],
+    "users": [{"name": "u", "user": {"token": "secret-token"}}],
+    "contexts": [{"name": "one", "context": {"cluster": "c", "user": "u"}},
+                 {"name": "two", "context": {"cluster": "c", "user": "u", "namespace": "x"}}],
+}
+
+
+def test_options_win_over_environment():
+    env = {"K8S_AUTH_CONTEXT": "from-env", "K8S_AUTH_HOST": "https://env:6443/"}
+    settings = auth_settings({"context": "from-option"}, env)
+    assert settings == {"context": "from-option", "host": "https://env:6443"}
+
+
+def test_environment_names_of_options_and_client_attributes():
+    env = {"K8S_AUTH_VERIFY_SSL": "no", "K8S_AUTH_SSL_CA_CERT": "/ca.pem", "K8S_AUTH_CERT_FILE": "/c.pem",
+           "K8S_AUTH_KEY_FILE": "/k.pem", "K8S_AUTH_IMPERSONATE_GROUPS": "a,b",
+           "K8S_AUTH_PROXY_HEADERS_USER_AGENT": "me/1", "K8S_AUTH_PERSIST_CONFIG": "true"}
+    settings = auth_settings({}, env)
+    assert settings == {"validate_certs": False, "ca_cert": "/ca.pem", "client_cert": "/c.pem",
+                        "client_key": "/k.pem", "impersonate_groups": ["a", "b"],
+                        "proxy_headers": {"user_agent": "me/1"}, "persist_config": True}
+
+
+def test_kubeconfig_file_and_context(tmp_path):
+    path = tmp_path / "config"
+    path.write_text(json.dumps(KUBECONFIG))
+    configuration = build_configuration(auth_settings({"kubeconfig": str(path), "context": "two"}, {}))
+    assert configuration.host == "https://127.0.0.1:6443"
+    assert configuration.auth_settings()["BearerToken"]["value"] == "Bearer secret-token"
+
+
+def test_kubeconfig_as_dict_and_api_key_override():
+    configuration = build_configuration(auth_settings({"kubeconfig": KUBECONFIG, "api_key": "other"}, {}))
+    assert configuration.auth_settings()["BearerToken"]["value"] == "Bearer other"
+
+
+def test_missing_kubeconfig_is_one_clear_message(tmp_path):
+    with pytest.raises(K8sConnectionError, match="kubeconfig file .*/nope does not exist"):
+        build_configuration(auth_settings({"kubeconfig": str(tmp_path / "nope")}, {}))
+
+
+def test_unknown_context_is_named(tmp_path):
+    path = tmp_path / "config"
+    path.write_text(json.dumps(KUBECONFIG))
+    with pytest.raises(K8sConnectionError, match="context 'three' not found"):
+        build_configuration(auth_settings({"kubeconfig": str(path), "context": "three"}, {}))
+
+
+def test_nothing_configured(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    from kubernetes.config import kube_config
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(tmp_path / ".kube" / "config"))
+    with pytest.raises(K8sConnectionError, match="no Kubernetes API configured"):
+        build_configuration({})
+
+
+def test_impersonation_headers_repeat_per_group():
+    client = api_client({"host": "https://127.0.0.1:6443", "api_key": "t", "impersonate_user": "alice",
+                         "impersonate_groups": ["g1", "g2"]})
+    groups = [v for k, v in client.default_headers.items() if k == "Impersonate-Group" or str(k) == "Impersonate-Group"]
+    assert groups == ["g1", "g2"]
+    assert client.default_headers["Impersonate-User"] == "alice"
+
+
+def api_exception(status, reason, message):
+    exc = ApiException(status=status, reason=reason)
+    exc.body = json.dumps({"kind": "Status", "message": message})
+    return exc
+
+
+def test_forbidden_names_verb_and_resource():
+    exc = api_exception(403, "Forbidden", 'replicasets.apps "x" is forbidden: User "limited" cannot delete '
+                                          'resource "replicasets" in API group "apps"')
+    text = explain_api_error(exc, "delete", "replicasets", "kube-system", "x")
+    assert text.startswith("403 Forbidden: not allowed to delete replicasets x in namespace kube-system")
+
+
+@pytest.mark.parametrize("status, start", [(401, "401 Unauthorized"), (404, "404 Not Found"),
+                                           (409, "409 Conflict"), (500, "API error 500")])
+def test_other_statuses(status, start):
+    assert explain_api_error(api_exception(status, "r", "m"), "list", "pods").startswith(start)
+
+
+def test_connection_refused():
+    exc = urllib3.exceptions.MaxRetryError(None, "/apis", reason=ConnectionRefusedError("[Errno 111] refused"))
+    assert explain_api_error(exc, "list", "deployments", "kube-system").startswith(
+        "cannot reach the Kubernetes API to list deployments in namespace kube-system")
