@@ -33,7 +33,8 @@ unit: collection ## Unit tests of the pure logic and module shells
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" -m pytest -q tests/unit
 
 sanity: collection ## ansible-test sanity for the collection (no ignore files)
-	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ansible-test sanity --venv --python 3.12 --color no
+	@tools/system-deps.sh
+	@cd $(COLLECTION_DIR) && $(ROOT)/tools/sanity.sh "$(VENV)"
 
 lint: collection ## ansible-lint (production profile)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ansible-lint --profile production

@@ -25,7 +25,9 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the library
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = exc
-    ApiException = Exception
+
+    class ApiException(Exception):  # type: ignore[no-redef]
+        """Stands in so that ``except ApiException`` stays valid without the library."""
 
 PROXY_HEADERS_SPEC = dict(
     proxy_basic_auth=dict(type="str", no_log=True),

@@ -24,7 +24,7 @@ description:
   - Makes at most five list calls (Deployments, ReplicaSets, Pods, Events, Nodes) however many Deployments match.
   - Read-only.
 author:
-  - clusterops maintainers
+  - clusterops maintainers (@clusterops)
 options:
   name:
     description:

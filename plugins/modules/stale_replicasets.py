@@ -18,7 +18,7 @@ description:
   - Each delete or scale carries the UID and resourceVersion read during the diagnosis as preconditions, so a
     ReplicaSet that changed since is left alone and reported in RV(conflicts).
 author:
-  - clusterops maintainers
+  - clusterops maintainers (@clusterops)
 options:
   name:
     description: Name of the Deployment.

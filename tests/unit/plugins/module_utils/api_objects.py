@@ -95,11 +95,14 @@ def deployment(name="aws-node-termination-handler", namespace="kube-system", rep
             "creationTimestamp": "2026-11-27T10:00:00Z",
         },
         "spec": spec,
-        "status": dict(status or {}, observedGeneration=generation if observed_generation is None else observed_generation,
-                       conditions=conditions or [
-                           {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
-                           {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"},
-                       ]),
+        "status": dict(
+            status or {},
+            observedGeneration=generation if observed_generation is None else observed_generation,
+            conditions=conditions or [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"},
+            ],
+        ),
     }
 
 
