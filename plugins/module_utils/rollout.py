@@ -38,6 +38,16 @@ def is_controlled_by(obj, owner):
     return False
 
 
+def index_by_controller(objects):
+    """Map each controller UID to the objects whose ownerReferences name it as controller."""
+    index = {}
+    for obj in objects:
+        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+            if ref.get("controller") and ref.get("uid"):
+                index.setdefault(ref["uid"], []).append(obj)
+    return index
+
+
 def split_replicasets(deployment, replicasets):
     """Return ``(current, old)``: the ReplicaSets the Deployment controls (by ownerReference UID), the current
     one being the one whose revision annotation equals the Deployment's. Labels are never trusted: a ReplicaSet
@@ -143,10 +153,10 @@ def describe_pod(pod, events_for_pod=None):
     return summary
 
 
-def _describe_replicaset(rs, pods, events_by_pod):
+def _describe_replicaset(rs, pods_by_owner, events_by_pod):
     metadata = rs.get("metadata") or {}
     status = rs.get("status") or {}
-    own_pods = [p for p in pods if is_controlled_by(p, rs)]
+    own_pods = list(pods_by_owner.get(metadata.get("uid"), []))
     own_pods.sort(key=lambda p: (p.get("metadata") or {}).get("name") or "")
     return {
         "name": metadata.get("name"),
@@ -195,16 +205,32 @@ def _rollout_complete(deployment):
     )
 
 
+def diagnose_rollouts(deployments, replicasets, pods, events, nodes):
+    """Diagnose many Deployments from one snapshot; each object list is indexed once, so the cost grows with
+    the number of objects, not with Deployments times objects."""
+    replicasets_by_owner = index_by_controller(replicasets)
+    pods_by_owner = index_by_controller(pods)
+    events_by_pod = failed_scheduling_events_by_pod(events)
+    return [
+        _diagnose(d, replicasets_by_owner.get((d.get("metadata") or {}).get("uid"), []), pods_by_owner,
+                  events_by_pod, nodes)
+        for d in deployments
+    ]
+
+
 def diagnose_rollout(deployment, replicasets, pods, events, nodes):
     """Diagnose one Deployment. ``replicasets``, ``pods``, ``events`` may hold objects of other Deployments:
     only what this Deployment controls (by ownerReference UID) is used."""
+    return diagnose_rollouts([deployment], replicasets, pods, events, nodes)[0]
+
+
+def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, nodes):
     metadata = deployment.get("metadata") or {}
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
-    current, old = split_replicasets(deployment, replicasets)
-    events_by_pod = failed_scheduling_events_by_pod(events)
-    current_view = _describe_replicaset(current, pods, events_by_pod) if current else None
-    old_views = [_describe_replicaset(rs, pods, events_by_pod) for rs in old]
+    current, old = split_replicasets(deployment, owned_replicasets)
+    current_view = _describe_replicaset(current, pods_by_owner, events_by_pod) if current else None
+    old_views = [_describe_replicaset(rs, pods_by_owner, events_by_pod) for rs in old]
     budget = rollout_budget(deployment)
     progressing = _condition(deployment, "Progressing") or {}
 

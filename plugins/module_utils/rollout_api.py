@@ -14,7 +14,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connec
     explain_api_error,
     read_json,
 )
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import diagnose_rollout
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import diagnose_rollouts
 
 try:
     from kubernetes import client as k8s_client
@@ -106,10 +106,8 @@ class RolloutApi(object):
     def diagnose(self, namespace, name=None, label_selectors=None):
         """Snapshot and diagnose: a list of diagnoses (see rollout.diagnose_rollout), sorted by namespace/name."""
         snap = self.snapshot(namespace, name, label_selectors)
-        results = [
-            diagnose_rollout(d, snap["replicasets"], snap["pods"], snap["events"], snap["nodes"])
-            for d in snap["deployments"]
-        ]
+        results = diagnose_rollouts(snap["deployments"], snap["replicasets"], snap["pods"], snap["events"],
+                                    snap["nodes"])
         results.sort(key=lambda d: (d["namespace"], d["name"]))
         return results
 
