@@ -114,13 +114,14 @@ class RolloutApi(object):
     def delete_replicaset(self, namespace, name, uid, resource_version, dry_run=False):
         """Delete with uid and resourceVersion preconditions. Returns "deleted", "gone" (404) or "changed" (409:
         the ReplicaSet changed since it was read, so it was left alone)."""
+        # With a request body the API server takes every delete option from the body and ignores the query
+        # string, so dryRun must go in the body too (seen on kube-apiserver 1.34: ?dryRun=All plus a body deletes).
         body = k8s_client.V1DeleteOptions(
             preconditions=k8s_client.V1Preconditions(uid=uid, resource_version=resource_version),
             propagation_policy="Background",
+            dry_run=["All"] if dry_run else None,
         )
         kwargs = {"body": body}
-        if dry_run:
-            kwargs["dry_run"] = "All"
         return self._change("delete", namespace, name, self.apps.delete_namespaced_replica_set, name, namespace,
                             **kwargs)
 

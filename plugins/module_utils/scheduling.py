@@ -40,6 +40,8 @@ def parse_scheduler_message(message):
     if not message:
         return result
     head = re.split(r"\.?\s*preemption:", message, maxsplit=1, flags=re.I)[0]
+    # The item list is the first sentence; later ones (e.g. 1.34's "no new claims to deallocate") are not blockers.
+    head = head.split(". ", 1)[0]
     summary = _SUMMARY.search(head)
     if summary:
         result["available"] = int(summary.group(1))

@@ -49,6 +49,19 @@ def test_parse_message_with_taint_braces_and_preemption_tail():
                                                                      ("resources", 2)]
 
 
+def test_parse_message_of_kube_scheduler_1_34():
+    # Captured from kube-scheduler v1.34.4 on the local control plane (NTH deadlock, one control-plane node).
+    message = ("0/3 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, 2 node(s) "
+               "didn't match Pod's node affinity/selector. no new claims to deallocate, preemption: 0/3 nodes are "
+               "available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for "
+               "scheduling.")
+    parsed = parse_scheduler_message(message)
+    assert parsed["blockers"] == [
+        {"kind": "host_ports", "nodes": 1, "reason": "node(s) didn't have free ports for the requested pod ports"},
+        {"kind": "node_affinity", "nodes": 2, "reason": "node(s) didn't match Pod's node affinity/selector"},
+    ]
+
+
 def test_parse_empty_message():
     assert parse_scheduler_message(None) == {"available": None, "total": None, "blockers": []}
     assert parse_scheduler_message("no nodes available to schedule pods")["blockers"][0]["kind"] == "other"
