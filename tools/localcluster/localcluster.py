@@ -1,0 +1,404 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A real Kubernetes control plane as plain processes: etcd, kube-apiserver, kube-controller-manager and
+kube-scheduler built from Go modules (build.sh), with kwok playing the kubelets of fake nodes.
+
+    localcluster.py up   [--name NAME] [--control-plane-nodes N] [--workers N]   # last line: KUBECONFIG=<path>
+    localcluster.py down [--name NAME]
+    localcluster.py status [--name NAME]
+
+State lives in $CLUSTEROPS_CACHE/clusters/<name>: certificates, tokens, kubeconfigs (admin.kubeconfig and
+limited.kubeconfig), data, logs and one pid file per process. `up` on a healthy running cluster only prints its
+KUBECONFIG; `down` stops the processes by their pid files (TERM, then KILL) and is fine when nothing runs.
+Only loopback addresses are used; ports are picked free at start and recorded in ports.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+KWOK_STAGES = ("node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete")
+# Identities: admin (cluster-admin), limited (read-only on what the modules read: the 403 tests), components.
+TOKENS = {
+    "admin": ("system:masters",),
+    "limited": (),
+    "kube-controller-manager": (),
+    "kube-scheduler": (),
+    "kwok": ("system:masters",),
+}
+LIMITED_RBAC = [
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+     "metadata": {"name": "clusterops:limited-reader"},
+     "rules": [
+         {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": ["get", "list", "watch"]},
+         {"apiGroups": [""], "resources": ["pods", "events", "nodes"], "verbs": ["get", "list", "watch"]},
+     ]},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+     "metadata": {"name": "clusterops:limited-reader"},
+     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "clusterops:limited-reader"},
+     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "limited"}]},
+]
+
+
+def log(message):
+    print("[localcluster %s] %s" % (time.strftime("%H:%M:%S"), message), file=sys.stderr, flush=True)
+
+
+def versions():
+    found = {}
+    with open(os.path.join(HERE, "versions.env")) as handle:
+        for line in handle:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                found[key] = value
+    return found
+
+
+def binaries():
+    v = versions()
+    bindir = os.path.join(CACHE, "bin")
+    paths = {
+        "etcd": os.path.join(bindir, "etcd-" + v["ETCD_VERSION"]),
+        "kube-apiserver": os.path.join(bindir, "kube-apiserver-" + v["KUBERNETES_VERSION"]),
+        "kube-controller-manager": os.path.join(bindir, "kube-controller-manager-" + v["KUBERNETES_VERSION"]),
+        "kube-scheduler": os.path.join(bindir, "kube-scheduler-" + v["KUBERNETES_VERSION"]),
+        "kwok": os.path.join(bindir, "kwok-" + v["KWOK_VERSION"]),
+    }
+    if not all(os.access(p, os.X_OK) for p in paths.values()):
+        log("building the control-plane binaries (cached under %s)" % bindir)
+        subprocess.run([os.path.join(HERE, "build.sh"), "etcd", "kwok", "kubernetes"], check=True)
+    paths["stages"] = os.path.join(CACHE, "kwok-stages-" + v["KWOK_VERSION"])
+    return paths
+
+
+class Cluster:
+    def __init__(self, name):
+        self.name = name
+        self.dir = os.path.join(CACHE, "clusters", name)
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    # --- processes -------------------------------------------------------------------------------------
+    def pid(self, component):
+        try:
+            with open(self.path("run", component + ".pid")) as handle:
+                pid = int(handle.read().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        # The pid must still be our process, not a reused number.
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                if self.dir.encode() not in handle.read():
+                    return None
+        except OSError:
+            return None
+        return pid
+
+    def start(self, component, argv):
+        os.makedirs(self.path("run"), exist_ok=True)
+        os.makedirs(self.path("logs"), exist_ok=True)
+        with open(self.path("logs", component + ".log"), "ab") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    cwd=self.dir, start_new_session=True)
+        with open(self.path("run", component + ".pid"), "w") as handle:
+            handle.write(str(proc.pid))
+        return proc.pid
+
+    def stop(self, timeout=15):
+        stopped = []
+        for component in reversed(COMPONENTS):
+            pid = self.pid(component)
+            if pid is None:
+                continue
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.pid(component) is not None:
+                time.sleep(0.1)
+            if self.pid(component) is not None:
+                os.kill(pid, signal.SIGKILL)
+            stopped.append("%s (pid %d)" % (component, pid))
+        for component in COMPONENTS:
+            try:
+                os.remove(self.path("run", component + ".pid"))
+            except OSError:
+                pass
+        return stopped
+
+    def running(self):
+        return [c for c in COMPONENTS if self.pid(c) is not None]
+
+    # --- set-up ------------------------------------------------------------------------------------------
+    def ports(self):
+        with open(self.path("ports.json")) as handle:
+            return json.load(handle)
+
+    def pick_ports(self):
+        names = ("etcd_client", "etcd_peer", "apiserver", "kcm", "scheduler", "kwok")
+        sockets, ports = [], {}
+        for name in names:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+            ports[name] = sock.getsockname()[1]
+        for sock in sockets:
+            sock.close()
+        with open(self.path("ports.json"), "w") as handle:
+            json.dump(ports, handle)
+        return ports
+
+    def make_pki(self):
+        pki = self.path("pki")
+        if os.path.exists(os.path.join(pki, "tokens.csv")):
+            return
+        os.makedirs(pki, exist_ok=True)
+
+        def openssl(*args):
+            subprocess.run(("openssl",) + args, check=True, cwd=pki, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+                "-days", "30", "-subj", "/CN=clusterops-localcluster-ca")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr",
+                "-subj", "/CN=kube-apiserver")
+        with open(os.path.join(pki, "san.ext"), "w") as handle:
+            handle.write("subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n")
+        openssl("x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "apiserver.crt", "-days", "30", "-extfile", "san.ext")
+        openssl("genrsa", "-out", "sa.key", "2048")
+        openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
+        lines = []
+        for index, (user, groups) in enumerate(TOKENS.items(), start=1):
+            token = os.urandom(16).hex()
+            line = "%s,%s,%d" % (token, user if user not in ("kube-controller-manager", "kube-scheduler")
+                                 else "system:" + user, index)
+            if groups:
+                line += ',"%s"' % ",".join(groups)
+            lines.append(line)
+        with open(os.path.join(pki, "tokens.csv"), "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        os.chmod(os.path.join(pki, "tokens.csv"), 0o600)
+
+    def tokens(self):
+        found = {}
+        with open(self.path("pki", "tokens.csv")) as handle:
+            for line in handle:
+                token, user = line.strip().split(",")[:2]
+                found[user.replace("system:", "")] = token
+        return found
+
+    def write_kubeconfigs(self, ports):
+        server = "https://127.0.0.1:%d" % ports["apiserver"]
+        for user, token in self.tokens().items():
+            config = {
+                "apiVersion": "v1", "kind": "Config", "current-context": "clusterops-" + self.name,
+                "clusters": [{"name": "clusterops-" + self.name,
+                              "cluster": {"server": server, "certificate-authority": self.path("pki", "ca.crt")}}],
+                "users": [{"name": user, "user": {"token": token}}],
+                "contexts": [{"name": "clusterops-" + self.name,
+                              "context": {"cluster": "clusterops-" + self.name, "user": user}}],
+            }
+            target = self.path("%s.kubeconfig" % user)
+            with open(target, "w") as handle:
+                json.dump(config, handle, indent=1)
+            os.chmod(target, 0o600)
+
+    # --- API ---------------------------------------------------------------------------------------------
+    def request(self, method, path, body=None, token_user="admin", content_type="application/json"):
+        ports = self.ports()
+        context = ssl.create_default_context(cafile=self.path("pki", "ca.crt"))
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request("https://127.0.0.1:%d%s" % (ports["apiserver"], path), data=data,
+                                     method=method)
+        req.add_header("Authorization", "Bearer " + self.tokens()[token_user])
+        req.add_header("Content-Type", content_type)
+        with urllib.request.urlopen(req, context=context, timeout=10) as response:
+            payload = response.read()
+        if content_type == "text/plain":
+            return payload.decode()
+        return json.loads(payload or b"{}")
+
+    def apply(self, obj):
+        group = obj["apiVersion"]
+        kind_path = {"Node": "nodes", "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings"}
+        base = "/api/v1" if group == "v1" else "/apis/" + group
+        path = "%s/%s/%s?fieldManager=clusterops-localcluster&force=true" % (
+            base, kind_path[obj["kind"]], obj["metadata"]["name"])
+        return self.request("PATCH", path, obj, content_type="application/apply-patch+yaml")
+
+    def healthy(self):
+        try:
+            return self.request("GET", "/readyz", content_type="text/plain").strip() == "ok"
+        except Exception:  # pylint: disable=broad-except
+            return False
+
+    def wait(self, what, predicate, timeout=120, interval=0.1):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if predicate():
+                    return
+            except Exception:  # pylint: disable=broad-except
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("timed out after %ds waiting for %s; logs in %s" % (timeout, what,
+                                                                                   self.path("logs")))
+            time.sleep(interval)
+
+    # --- topology ----------------------------------------------------------------------------------------
+    def node_objects(self, control_planes, workers):
+        kubernetes_version = versions()["KUBERNETES_VERSION"]
+        nodes = []
+        zones = ("zone-a", "zone-b", "zone-c")
+        for role, count in (("control-plane", control_planes), ("worker", workers)):
+            for index in range(1, count + 1):
+                name = "%s-%d" % (role, index)
+                labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                          "kubernetes.io/arch": "amd64", "topology.kubernetes.io/zone": zones[(index - 1) % 3],
+                          "type": "kwok"}
+                spec = {}
+                if role == "control-plane":
+                    labels["node-role.kubernetes.io/control-plane"] = ""
+                    labels["kops.k8s.io/instancegroup"] = "control-plane-%s" % zones[(index - 1) % 3]
+                    spec["taints"] = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
+                else:
+                    labels["node-role.kubernetes.io/node"] = ""
+                    labels["kops.k8s.io/instancegroup"] = "nodes"
+                nodes.append({
+                    "apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": name, "labels": labels,
+                                 "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
+                    "spec": spec,
+                    # kwok's node-initialize stage keeps a nodeInfo that is already set.
+                    "status": {"nodeInfo": {"kubeletVersion": kubernetes_version,
+                                            "kubeProxyVersion": kubernetes_version,
+                                            "architecture": "amd64", "operatingSystem": "linux"},
+                               "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+                               "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"}},
+                })
+        return nodes
+
+    # --- commands ----------------------------------------------------------------------------------------
+    def up(self, control_planes, workers):
+        started = time.monotonic()
+        if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy():
+            log("cluster %s already running (%s)" % (self.name, self.dir))
+            return self.path("admin.kubeconfig")
+        if self.running():
+            log("cluster %s half running (%s); stopping it first" % (self.name, ", ".join(self.running())))
+            self.stop()
+        bins = binaries()
+        os.makedirs(self.dir, exist_ok=True)
+        shutil.rmtree(self.path("data"), ignore_errors=True)
+        self.make_pki()
+        ports = self.pick_ports()
+        self.write_kubeconfigs(ports)
+        with open(self.path("topology.json"), "w") as handle:
+            json.dump({"control_plane_nodes": control_planes, "workers": workers}, handle)
+        pki = self.path("pki")
+        self.start("etcd", [
+            bins["etcd"], "--name", "clusterops-" + self.name, "--data-dir", self.path("data", "etcd"),
+            "--listen-client-urls", "http://127.0.0.1:%d" % ports["etcd_client"],
+            "--advertise-client-urls", "http://127.0.0.1:%d" % ports["etcd_client"],
+            "--listen-peer-urls", "http://127.0.0.1:%d" % ports["etcd_peer"],
+            "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % ports["etcd_peer"],
+            "--initial-cluster", "clusterops-%s=http://127.0.0.1:%d" % (self.name, ports["etcd_peer"]),
+            "--unsafe-no-fsync", "--log-level", "warn"])
+        self.start("kube-apiserver", [
+            bins["kube-apiserver"], "--etcd-servers", "http://127.0.0.1:%d" % ports["etcd_client"],
+            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+            "--secure-port", str(ports["apiserver"]),
+            "--tls-cert-file", os.path.join(pki, "apiserver.crt"),
+            "--tls-private-key-file", os.path.join(pki, "apiserver.key"),
+            "--client-ca-file", os.path.join(pki, "ca.crt"),
+            "--token-auth-file", os.path.join(pki, "tokens.csv"),
+            "--authorization-mode", "Node,RBAC",
+            "--service-account-issuer", "https://kubernetes.default.svc",
+            "--service-account-key-file", os.path.join(pki, "sa.pub"),
+            "--service-account-signing-key-file", os.path.join(pki, "sa.key"),
+            "--service-cluster-ip-range", "10.96.0.0/16",
+            "--enable-priority-and-fairness=false"])
+        self.wait("kube-apiserver /readyz", self.healthy, timeout=90)
+        log("kube-apiserver ready on 127.0.0.1:%d (%.1fs)" % (ports["apiserver"], time.monotonic() - started))
+        for obj in LIMITED_RBAC:
+            self.apply(obj)
+        common = ["--leader-elect=false", "--bind-address", "127.0.0.1"]
+        kcm = self.path("kube-controller-manager.kubeconfig")
+        self.start("kube-controller-manager", [
+            bins["kube-controller-manager"], "--kubeconfig", kcm, "--authentication-kubeconfig", kcm,
+            "--authorization-kubeconfig", kcm, "--secure-port", str(ports["kcm"]),
+            "--use-service-account-credentials", "--service-account-private-key-file", os.path.join(pki, "sa.key"),
+            "--root-ca-file", os.path.join(pki, "ca.crt"),
+            "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller"]
+            + common)
+        sched = self.path("kube-scheduler.kubeconfig")
+        self.start("kube-scheduler", [
+            bins["kube-scheduler"], "--kubeconfig", sched, "--authentication-kubeconfig", sched,
+            "--authorization-kubeconfig", sched, "--secure-port", str(ports["scheduler"])] + common)
+        stages = []
+        for stage in KWOK_STAGES:
+            stages += ["--config", os.path.join(bins["stages"], stage + ".yaml")]
+        self.start("kwok", [
+            bins["kwok"], "--kubeconfig", self.path("kwok.kubeconfig"), "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            "--server-address", "127.0.0.1:%d" % ports["kwok"]] + stages)
+        for node in self.node_objects(control_planes, workers):
+            self.apply(node)
+        expected = control_planes + workers
+
+        def nodes_ready():
+            items = self.request("GET", "/api/v1/nodes")["items"]
+            ready = [n for n in items if any(c["type"] == "Ready" and c["status"] == "True"
+                                             for c in n.get("status", {}).get("conditions", []))]
+            return len(ready) == expected
+
+        self.wait("%d nodes Ready" % expected, nodes_ready)
+        for namespace in ("default", "kube-system"):
+            self.wait("ServiceAccount %s/default" % namespace,
+                      lambda ns=namespace: self.request("GET", "/api/v1/namespaces/%s/serviceaccounts/default" % ns))
+        log("cluster %s up: %d control-plane + %d worker nodes Ready in %.1fs" % (
+            self.name, control_planes, workers, time.monotonic() - started))
+        return self.path("admin.kubeconfig")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("up", "down", "status"))
+    parser.add_argument("--name", default=os.environ.get("CLUSTER_NAME", "local"))
+    parser.add_argument("--control-plane-nodes", type=int, default=int(os.environ.get("CONTROL_PLANE_NODES", 1)))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKER_NODES", 2)))
+    args = parser.parse_args()
+    cluster = Cluster(args.name)
+    if args.command == "up":
+        kubeconfig = cluster.up(args.control_plane_nodes, args.workers)
+        print("KUBECONFIG=%s" % kubeconfig)
+    elif args.command == "down":
+        stopped = cluster.stop()
+        log("cluster %s: %s" % (args.name, ("stopped " + ", ".join(stopped)) if stopped else "nothing running"))
+    else:
+        running = cluster.running()
+        print(json.dumps({"name": args.name, "dir": cluster.dir, "running": running,
+                          "healthy": bool(running) and cluster.healthy()}))
+
+
+if __name__ == "__main__":
+    main()
