@@ -16,6 +16,8 @@ Only loopback addresses are used; ports are picked free at start and recorded in
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -134,9 +136,11 @@ class Cluster:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.pid(component) is not None:
                 time.sleep(0.1)
+            how = "TERM"
             if self.pid(component) is not None:
                 os.kill(pid, signal.SIGKILL)
-            stopped.append("%s (pid %d)" % (component, pid))
+                how = "KILL after %ds" % timeout
+            stopped.append("%s (pid %d, %s)" % (component, pid, how))
         for component in COMPONENTS:
             try:
                 os.remove(self.path("run", component + ".pid"))
@@ -169,7 +173,14 @@ class Cluster:
     def make_pki(self):
         pki = self.path("pki")
         if os.path.exists(os.path.join(pki, "tokens.csv")):
-            return
+            # Reuse the throwaway CA unless it expires within a day (it is made for 30 days).
+            fresh = subprocess.run(["openssl", "x509", "-checkend", "86400", "-noout", "-in",
+                                    os.path.join(pki, "ca.crt")], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, check=False).returncode == 0
+            if fresh:
+                return
+            log("certificates expire soon: making new ones")
+            shutil.rmtree(pki)
         os.makedirs(pki, exist_ok=True)
 
         def openssl(*args):
@@ -251,6 +262,26 @@ class Cluster:
         except Exception:  # pylint: disable=broad-except
             return False
 
+    def component_healthy(self, component):
+        """/healthz of kube-controller-manager or kube-scheduler (always allowed, self-signed serving cert)."""
+        port = self.ports()["kcm" if component == "kube-controller-manager" else "scheduler"]
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with urllib.request.urlopen("https://127.0.0.1:%d/healthz" % port, context=context, timeout=5) as response:
+            return response.read().strip() == b"ok"
+
+    @contextlib.contextmanager
+    def lock(self):
+        """One `up`/`down` at a time per cluster name (pytest sessions and Molecule may race)."""
+        os.makedirs(self.dir, exist_ok=True)
+        with open(self.path(".lock"), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def wait(self, what, predicate, timeout=120, interval=0.1):
         deadline = time.monotonic() + timeout
         while True:
@@ -297,11 +328,47 @@ class Cluster:
                 })
         return nodes
 
+    def reconcile_nodes(self, control_planes, workers, started):
+        """Create the Node objects of the topology, delete other kwok nodes, wait until all are Ready."""
+        wanted = self.node_objects(control_planes, workers)
+        names = {node["metadata"]["name"] for node in wanted}
+        for node in wanted:
+            self.apply(node)
+        for node in self.request("GET", "/api/v1/nodes")["items"]:
+            fake = node["metadata"].get("annotations", {}).get("kwok.x-k8s.io/node") == "fake"
+            if fake and node["metadata"]["name"] not in names:
+                log("deleting node %s (not in the topology)" % node["metadata"]["name"])
+                self.request("DELETE", "/api/v1/nodes/" + node["metadata"]["name"])
+        with open(self.path("topology.json"), "w") as handle:
+            json.dump({"control_plane_nodes": control_planes, "workers": workers}, handle)
+
+        def nodes_ready():
+            items = self.request("GET", "/api/v1/nodes")["items"]
+            ready = {n["metadata"]["name"] for n in items
+                     if any(c["type"] == "Ready" and c["status"] == "True"
+                            for c in n.get("status", {}).get("conditions", []))}
+            return ready == names
+
+        self.wait("%d nodes Ready" % len(names), nodes_ready)
+        log("%d control-plane + %d worker nodes Ready (%.1fs)" % (control_planes, workers,
+                                                                  time.monotonic() - started))
+
+    def topology(self):
+        try:
+            with open(self.path("topology.json")) as handle:
+                found = json.load(handle)
+            return found["control_plane_nodes"], found["workers"]
+        except (OSError, ValueError, KeyError):
+            return None
+
     # --- commands ----------------------------------------------------------------------------------------
     def up(self, control_planes, workers):
         started = time.monotonic()
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy():
             log("cluster %s already running (%s)" % (self.name, self.dir))
+            if self.topology() != (control_planes, workers):
+                log("changing its topology to %d control-plane + %d worker nodes" % (control_planes, workers))
+                self.reconcile_nodes(control_planes, workers, started)
             return self.path("admin.kubeconfig")
         if self.running():
             log("cluster %s half running (%s); stopping it first" % (self.name, ", ".join(self.running())))
@@ -309,12 +376,17 @@ class Cluster:
         bins = binaries()
         os.makedirs(self.dir, exist_ok=True)
         shutil.rmtree(self.path("data"), ignore_errors=True)
+        try:
+            os.remove(self.path("topology.json"))
+        except OSError:
+            pass
         self.make_pki()
         ports = self.pick_ports()
         self.write_kubeconfigs(ports)
-        with open(self.path("topology.json"), "w") as handle:
-            json.dump({"control_plane_nodes": control_planes, "workers": workers}, handle)
+        log("starting cluster %s in %s (ports %s)" % (self.name, self.dir, ", ".join(
+            "%s %d" % item for item in sorted(ports.items()))))
         pki = self.path("pki")
+        log("starting etcd, kube-apiserver")
         self.start("etcd", [
             bins["etcd"], "--name", "clusterops-" + self.name, "--data-dir", self.path("data", "etcd"),
             "--listen-client-urls", "http://127.0.0.1:%d" % ports["etcd_client"],
@@ -341,6 +413,7 @@ class Cluster:
         log("kube-apiserver ready on 127.0.0.1:%d (%.1fs)" % (ports["apiserver"], time.monotonic() - started))
         for obj in LIMITED_RBAC:
             self.apply(obj)
+        log("starting kube-controller-manager, kube-scheduler, kwok")
         common = ["--leader-elect=false", "--bind-address", "127.0.0.1"]
         kcm = self.path("kube-controller-manager.kubeconfig")
         self.start("kube-controller-manager", [
@@ -361,17 +434,9 @@ class Cluster:
             bins["kwok"], "--kubeconfig", self.path("kwok.kubeconfig"), "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             "--server-address", "127.0.0.1:%d" % ports["kwok"]] + stages)
-        for node in self.node_objects(control_planes, workers):
-            self.apply(node)
-        expected = control_planes + workers
-
-        def nodes_ready():
-            items = self.request("GET", "/api/v1/nodes")["items"]
-            ready = [n for n in items if any(c["type"] == "Ready" and c["status"] == "True"
-                                             for c in n.get("status", {}).get("conditions", []))]
-            return len(ready) == expected
-
-        self.wait("%d nodes Ready" % expected, nodes_ready)
+        self.reconcile_nodes(control_planes, workers, started)
+        for component in ("kube-controller-manager", "kube-scheduler"):
+            self.wait("%s /healthz" % component, lambda c=component: self.component_healthy(c))
         for namespace in ("default", "kube-system"):
             self.wait("ServiceAccount %s/default" % namespace,
                       lambda ns=namespace: self.request("GET", "/api/v1/namespaces/%s/serviceaccounts/default" % ns))
@@ -389,10 +454,21 @@ def main():
     args = parser.parse_args()
     cluster = Cluster(args.name)
     if args.command == "up":
-        kubeconfig = cluster.up(args.control_plane_nodes, args.workers)
+        with cluster.lock():
+            try:
+                kubeconfig = cluster.up(args.control_plane_nodes, args.workers)
+            except BaseException:
+                # Leave nothing half started behind; the logs stay in the state directory.
+                stopped = cluster.stop()
+                if stopped:
+                    log("start failed; stopped %s (logs in %s)" % (", ".join(stopped), cluster.path("logs")))
+                raise
         print("KUBECONFIG=%s" % kubeconfig)
     elif args.command == "down":
-        stopped = cluster.stop()
+        stopped = []
+        if os.path.isdir(cluster.dir):
+            with cluster.lock():
+                stopped = cluster.stop()
         log("cluster %s: %s" % (args.name, ("stopped " + ", ".join(stopped)) if stopped else "nothing running"))
     else:
         running = cluster.running()
