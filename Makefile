@@ -52,7 +52,8 @@ kops-test: collection ## kops module tests against the real kops binary
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" -m pytest -q tests/kops
 
 molecule: collection ## Molecule scenarios against the local control plane
-	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule test --all
+	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
+	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml syntax -s kind
 
 bench: collection ## Benchmarks: pure diagnosis scaling (and, with the cluster, API calls per run)
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py

@@ -1,13 +1,29 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Session fixtures: real local control planes (tools/localcluster), started once per session and stopped by
-their pids at the end (set CLUSTEROPS_KEEP_CLUSTER=1 or pass --keep-cluster to leave them running), and a fresh
-namespace per test."""
+"""Session fixtures: real local control planes (tools/localcluster/up.sh), started once per session and stopped
+by their pids at the end with tools/localcluster/down.sh (pass --keep-cluster or set CLUSTEROPS_KEEP_CLUSTER=1 to
+leave them running; the next session then reuses them), and a fresh namespace per test.
+
+Fixtures (see tools/localcluster/README.md):
+- ``local_cluster`` (alias ``cluster``): 1 control-plane node + 2 workers, the topology that deadlocks.
+- ``two_cp_cluster``: 2 control-plane nodes + 1 worker (NTH replicas 2: deadlocks too).
+- ``three_cp_cluster``: 3 control-plane nodes + 1 worker (NTH replicas 2: the rollout completes).
+  Each yields a ``LocalCluster``: name, kubeconfig, limited_kubeconfig, api (kubernetes ApiClient, admin),
+  limited_api (ApiClient as the limited identity), control_plane_nodes, workers, state_dir.
+- ``namespace`` / ``two_cp_namespace`` / ``three_cp_namespace``: a fresh namespace name on that cluster,
+  deleted after the test.
+- ``host_ports``: a (liveness, metrics) host-port pair of the test's own. Host ports are per node across
+  namespaces, so NTH-shaped Deployments of different tests must not share them.
+
+Cluster names are ``<prefix>-1cp`` etc., prefix from CLUSTEROPS_TEST_CLUSTER_PREFIX (default ``pytest``), so two
+sessions at once (say, CI and a developer) can use different clusters.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
+import random
 import subprocess
 import sys
 import uuid
@@ -19,45 +35,77 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
 
-LOCALCLUSTER = os.path.join(nthrepro.ROOT, "tools", "localcluster", "localcluster.py")
-_PORTS = itertools.count(20000, 2)
+TOOLS = os.path.join(nthrepro.ROOT, "tools", "localcluster")
+# Host ports from a random base, so a session reusing a kept cluster does not meet a previous session's pods.
+_PORTS = itertools.count(20000 + 2 * random.randrange(0, 10000), 2)
 
 
 def pytest_addoption(parser):
-    parser.addoption("--keep-cluster", action="store_true", help="leave the local control planes running")
+    parser.addoption("--keep-cluster", action="store_true",
+                     help="leave the local control planes running at the end (also CLUSTEROPS_KEEP_CLUSTER=1)")
 
 
 class LocalCluster:
-    def __init__(self, name, kubeconfig):
+    """A running local control plane, as the fixtures yield it."""
+
+    def __init__(self, name, kubeconfig, control_planes, workers):
         self.name = name
         self.kubeconfig = kubeconfig
-        self.limited_kubeconfig = os.path.join(os.path.dirname(kubeconfig), "limited.kubeconfig")
+        self.state_dir = os.path.dirname(kubeconfig)
+        self.limited_kubeconfig = os.path.join(self.state_dir, "limited.kubeconfig")
+        self.control_plane_nodes = control_planes
+        self.workers = workers
         self.api = nthrepro.api(kubeconfig)
+        self.limited_api = nthrepro.api(self.limited_kubeconfig)
+
+    def __repr__(self):
+        return "LocalCluster(%s: %d control-plane + %d workers, %s)" % (
+            self.name, self.control_plane_nodes, self.workers, self.kubeconfig)
 
 
-def _cluster(request, name, control_planes, workers):
-    env = dict(os.environ, CLUSTER_NAME=name)
-    up = subprocess.run([sys.executable, LOCALCLUSTER, "up", "--name", name, "--control-plane-nodes",
-                         str(control_planes), "--workers", str(workers)], env=env, capture_output=True, text=True)
+def cluster_name(suffix):
+    return "%s-%s" % (os.environ.get("CLUSTEROPS_TEST_CLUSTER_PREFIX", "pytest"), suffix)
+
+
+def _cluster(request, suffix, control_planes, workers):
+    name = cluster_name(suffix)
+    env = dict(os.environ, CLUSTER_NAME=name, CONTROL_PLANE_NODES=str(control_planes), WORKER_NODES=str(workers))
+    up = subprocess.run(["bash", os.path.join(TOOLS, "up.sh")], env=env, capture_output=True, text=True,
+                        check=False)
     if up.returncode != 0:
-        raise RuntimeError("local cluster %s did not start: %s" % (name, up.stderr[-3000:]))
-    kubeconfig = up.stdout.strip().splitlines()[-1].split("=", 1)[1]
-    cluster = LocalCluster(name, kubeconfig)
-    yield cluster
-    if not (request.config.getoption("--keep-cluster") or os.environ.get("CLUSTEROPS_KEEP_CLUSTER")):
-        subprocess.run([sys.executable, LOCALCLUSTER, "down", "--name", name], check=True)
+        raise RuntimeError("local cluster %s did not start (rc %d): %s" % (name, up.returncode, up.stderr[-3000:]))
+    last = up.stdout.strip().splitlines()[-1]
+    assert last.startswith("KUBECONFIG="), up.stdout
+    cluster = LocalCluster(name, last.split("=", 1)[1], control_planes, workers)
+    try:
+        yield cluster
+    finally:
+        if not (request.config.getoption("--keep-cluster") or os.environ.get("CLUSTEROPS_KEEP_CLUSTER")):
+            subprocess.run(["bash", os.path.join(TOOLS, "down.sh")], env=env, check=True)
 
 
 @pytest.fixture(scope="session")
-def cluster(request):
+def local_cluster(request):
     """One control-plane node (labelled and tainted) and two workers: the topology that deadlocks."""
-    yield from _cluster(request, "pytest-1cp", 1, 2)
+    yield from _cluster(request, "1cp", 1, 2)
+
+
+@pytest.fixture(scope="session")
+def cluster(local_cluster):
+    """Alias of local_cluster."""
+    return local_cluster
+
+
+@pytest.fixture(scope="session")
+def two_cp_cluster(request):
+    """Two control-plane nodes and one worker: NTH runs 2 replicas, still no spare node for the surge pod."""
+    yield from _cluster(request, "2cp", 2, 1)
 
 
 @pytest.fixture(scope="session")
 def three_cp_cluster(request):
     """Three control-plane nodes and one worker: NTH has a spare node for its surge pod."""
-    yield from _cluster(request, "pytest-3cp", 3, 1)
+    yield from _cluster(request, "3cp", 3, 1)
 
 
 def _namespace(api_client):
@@ -69,8 +117,13 @@ def _namespace(api_client):
 
 
 @pytest.fixture
-def namespace(cluster):
-    yield from _namespace(cluster.api)
+def namespace(local_cluster):
+    yield from _namespace(local_cluster.api)
+
+
+@pytest.fixture
+def two_cp_namespace(two_cp_cluster):
+    yield from _namespace(two_cp_cluster.api)
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ NTH = "aws-node-termination-handler"
 
 def render_nth(namespace, image_tag, replicas=1, liveness_port=8080, metrics_port=9092):
     with open(NTH_TEMPLATE) as handle:
-        text = jinja2.Template(handle.read()).render(namespace=namespace, image_tag=image_tag, replicas=replicas,
-                                                     liveness_port=liveness_port, metrics_port=metrics_port)
+        text = jinja2.Template(handle.read()).render(nth_namespace=namespace, nth_image_tag=image_tag,
+                                                     nth_replicas=replicas, nth_liveness_port=liveness_port,
+                                                     nth_metrics_port=metrics_port)
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
@@ -129,3 +130,130 @@ def run_module(module, args, kubeconfig=None, check=False, diff=False, env=None)
     result["failed"] = "FAILED!" in proc.stdout[:marker] or "UNREACHABLE!" in proc.stdout[:marker]
     result["printed_diff"] = proc.stdout[:proc.stdout.rfind("\n", 0, marker) + 1]
     return result
+
+
+# --- the reproduction, step by step, with timings (used by test_local_cluster.py and tools/localcluster/measure.py)
+
+def _conditions(pod):
+    return {c["type"]: c for c in (pod.get("status") or {}).get("conditions") or []}
+
+
+def unschedulable(pod):
+    """The scheduler's verdict on a pod: PodScheduled=False with reason Unschedulable."""
+    condition = _conditions(pod).get("PodScheduled") or {}
+    return condition.get("status") == "False" and condition.get("reason") == "Unschedulable"
+
+
+def running_and_ready(pod):
+    return (pod.get("status") or {}).get("phase") == "Running" and \
+        (_conditions(pod).get("Ready") or {}).get("status") == "True"
+
+
+def list_pods(api_client, namespace, selector="app.kubernetes.io/name=%s" % NTH):
+    core = client.CoreV1Api(api_client)
+    return [api_client.sanitize_for_serialization(p)
+            for p in core.list_namespaced_pod(namespace, label_selector=selector).items]
+
+
+def wait_pod(api_client, namespace, predicate, selector="app.kubernetes.io/name=%s" % NTH, timeout=60):
+    """Watch pods (initial list included) until one satisfies ``predicate(pod)``; returns (pod, seconds)."""
+    core = client.CoreV1Api(api_client)
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        remaining = max(1, int(timeout - (time.monotonic() - start)))
+        for event in watch.Watch().stream(core.list_namespaced_pod, namespace, label_selector=selector,
+                                          timeout_seconds=remaining):
+            pod = api_client.sanitize_for_serialization(event["object"])
+            if event["type"] != "DELETED" and predicate(pod):
+                return pod, time.monotonic() - start
+    raise TimeoutError("no pod in %s (%s) reached the expected state within %ss" % (namespace, selector, timeout))
+
+
+def wait_event(api_client, namespace, pod_name, reason="FailedScheduling", timeout=60):
+    """Watch Events (initial list included) until one with ``reason`` names the pod; returns (event, seconds)."""
+    core = client.CoreV1Api(api_client)
+    start = time.monotonic()
+    selector = "reason=%s,involvedObject.kind=Pod,involvedObject.name=%s" % (reason, pod_name)
+    while time.monotonic() - start < timeout:
+        remaining = max(1, int(timeout - (time.monotonic() - start)))
+        for event in watch.Watch().stream(core.list_namespaced_event, namespace, field_selector=selector,
+                                          timeout_seconds=remaining):
+            if event["type"] != "DELETED":
+                return api_client.sanitize_for_serialization(event["object"]), time.monotonic() - start
+    raise TimeoutError("no %s event for pod %s/%s within %ss" % (reason, namespace, pod_name, timeout))
+
+
+def wait_nodes_ready(api_client, expected, timeout=60):
+    """Watch Nodes until ``expected`` of them are Ready; returns (ready node names, seconds)."""
+    core = client.CoreV1Api(api_client)
+    start, ready = time.monotonic(), set()
+    while time.monotonic() - start < timeout:
+        remaining = max(1, int(timeout - (time.monotonic() - start)))
+        for event in watch.Watch().stream(core.list_node, timeout_seconds=remaining):
+            node = api_client.sanitize_for_serialization(event["object"])
+            name = node["metadata"]["name"]
+            if event["type"] != "DELETED" and (_conditions(node).get("Ready") or {}).get("status") == "True":
+                ready.add(name)
+            else:
+                ready.discard(name)
+            if len(ready) == expected:
+                return sorted(ready), time.monotonic() - start
+    raise TimeoutError("only %d of %d nodes Ready within %ss" % (len(ready), expected, timeout))
+
+
+def replicasets_by_revision(api_client, namespace, name=NTH):
+    """The Deployment's ReplicaSets (owned by it), oldest revision first, as dicts."""
+    apps = client.AppsV1Api(api_client)
+    deployment = apps.read_namespaced_deployment(name, namespace)
+    owned = [api_client.sanitize_for_serialization(rs) for rs in apps.list_namespaced_replica_set(namespace).items
+             if any(ref.uid == deployment.metadata.uid for ref in rs.metadata.owner_references or [])]
+    return sorted(owned, key=lambda rs: int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]))
+
+
+def reproduce_deadlock(api_client, namespace, replicas=1, ports=(8080, 9092), old_tag="v1.18.3",
+                       new_tag="v1.22.0", timeout=120):
+    """Deploy the kOps NTH shape at ``old_tag``, wait until it is Available, change the image to ``new_tag`` (as
+    kOps' channels tool does, server-side apply as field manager kops) and wait for the scheduler's verdict on the
+    surge pod: PodScheduled=False/Unschedulable and a FailedScheduling event. Returns the objects and timings.
+    """
+    started = time.monotonic()
+    deploy_nth(api_client, namespace, old_tag, replicas, liveness_port=ports[0], metrics_port=ports[1])
+    _, available = wait_deployment(api_client, namespace, NTH, rollout_complete, timeout=timeout)
+    old_pods = {p["metadata"]["name"] for p in list_pods(api_client, namespace)}
+    changed = time.monotonic()
+    deploy_nth(api_client, namespace, new_tag, replicas, liveness_port=ports[0], metrics_port=ports[1])
+    pending, to_unschedulable = wait_pod(
+        api_client, namespace, lambda p: p["metadata"]["name"] not in old_pods and unschedulable(p), timeout=timeout)
+    event, _ = wait_event(api_client, namespace, pending["metadata"]["name"], timeout=timeout)
+    to_event = time.monotonic() - changed
+    return {
+        "old_pods": sorted(old_pods),
+        "pending_pod": pending,
+        "event": event,
+        "seconds": {"old_version_available": round(available, 3),
+                    "template_change_to_unschedulable": round(to_unschedulable, 3),
+                    "template_change_to_failed_scheduling_event": round(to_event, 3),
+                    "total": round(time.monotonic() - started, 3)},
+    }
+
+
+def delete_replicaset(api_client, namespace, name, uid):
+    """Delete one ReplicaSet by hand, only if it is still the object we looked at (uid precondition)."""
+    apps = client.AppsV1Api(api_client)
+    return apps.delete_namespaced_replica_set(
+        name, namespace, body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid),
+                                                     propagation_policy="Background"))
+
+
+def remediate_by_deleting_old_replicaset(api_client, namespace, timeout=120):
+    """Delete the Deployment's older ReplicaSet(s) (uid precondition) and watch the rollout complete."""
+    replicasets = replicasets_by_revision(api_client, namespace)
+    old = replicasets[:-1]
+    if not old:
+        raise AssertionError("no old ReplicaSet in %s" % namespace)
+    started = time.monotonic()
+    for rs in old:
+        delete_replicaset(api_client, namespace, rs["metadata"]["name"], rs["metadata"]["uid"])
+    deployment, seconds = wait_deployment(api_client, namespace, NTH, rollout_complete, timeout=timeout)
+    return {"deleted": [rs["metadata"]["name"] for rs in old], "deployment": deployment,
+            "seconds": round(time.monotonic() - started, 3)}

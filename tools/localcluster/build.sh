@@ -80,9 +80,18 @@ build_kops() {
   [ -x "$bindir/kops-$KOPS_VERSION" ] && { log "kops $KOPS_VERSION cached"; return; }
   local mod="$cache/src/kops-$KOPS_VERSION"
   mkdir -p "$mod"
+  # `go install k8s.io/kops/cmd/kops@v` asks the proxy for k8s.io/kops/cmd/kops first, which it refuses (403),
+  # so require k8s.io/kops from a module of our own and build the package from it.
+  if [ ! -f "$mod/go.sum" ]; then
+    log "preparing module for kops $KOPS_VERSION"
+    printf 'module clusterops.local/kopsbuild\ngo 1.22\nrequire k8s.io/kops %s\n' "$KOPS_VERSION" > "$mod/go.mod"
+    printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kops/cmd/kops"\n' > "$mod/tools.go"
+    (cd "$mod" && go mod tidy >&2)
+  fi
   log "building kops $KOPS_VERSION"
-  GOBIN="$mod/bin" go install -trimpath -ldflags "-s -w -X k8s.io/kops.Version=${KOPS_VERSION#v}" "k8s.io/kops/cmd/kops@$KOPS_VERSION"
-  mv "$mod/bin/kops" "$bindir/kops-$KOPS_VERSION"
+  # kops embeds its release version (kops-version.go), so no -X flag is needed.
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$bindir/kops-$KOPS_VERSION.tmp" k8s.io/kops/cmd/kops)
+  mv "$bindir/kops-$KOPS_VERSION.tmp" "$bindir/kops-$KOPS_VERSION"
 }
 
 targets=("$@")
