@@ -58,7 +58,8 @@ molecule: collection ## Molecule scenarios against the local control plane
 bench: collection ## Benchmarks: pure diagnosis scaling (and, with the cluster, API calls per run)
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py
 
-demo: collection ## The main job: reproduce the NTH deadlock on a local cluster, remediate it, tear down
-	@tools/demo.sh "$(VENV)"
+demo: collection ## The main job: NTH deadlock on a local cluster, remediated (CLUSTER_KUBECONFIG=... for yours)
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \
+		$(if $(CLUSTER_KUBECONFIG),--kubeconfig "$(CLUSTER_KUBECONFIG)") $(if $(CLUSTER_CONTEXT),--context "$(CLUSTER_CONTEXT)")
 
 test: unit sanity lint cluster-test kops-test molecule ## Every test; what .ci/run calls

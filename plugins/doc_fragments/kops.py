@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  cluster_name:
+    description: Name of the kOps cluster (C(--name)).
+    type: str
+    required: true
+    aliases: [name]
+  state_store:
+    description:
+      - kOps state store (C(--state)), for example C(s3://my-kops-state). Without it E(KOPS_STATE_STORE) must be set.
+    type: str
+    aliases: [state]
+  kops_binary:
+    description: Name or path of the kops binary. kops 1.26 or later is required.
+    type: str
+    default: kops
+  environment:
+    description:
+      - Extra environment for kops, for example C(AWS_PROFILE), C(AWS_REGION) or C(AWS_ENDPOINT_URL).
+      - Never logged; its values are masked in the output.
+    type: dict
+    default: {}
+  kubeconfig:
+    description: Kubeconfig kops uses to reach the cluster (C(--kubeconfig)) where the command talks to it.
+    type: path
+requirements:
+  - kops >= 1.26 on the controller (or execution environment)
+"""

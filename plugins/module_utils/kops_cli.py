@@ -1,0 +1,209 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kops as a good Ansible citizen: the shared options, one runner, and pure parsers of what kops prints.
+
+The parsers take kops' output as text and return plain data; tests feed them output captured from real kops runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+KOPS_ARG_SPEC = dict(
+    cluster_name=dict(type="str", required=True, aliases=["name"]),
+    state_store=dict(type="str", aliases=["state"]),
+    kops_binary=dict(type="str", default="kops"),
+    environment=dict(type="dict", default={}, no_log=True),
+    kubeconfig=dict(type="path"),
+)
+MIN_KOPS_VERSION = (1, 26, 0)
+_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+_KLOG_TIME = re.compile(r"^[IWEF]\d{4} (\d{2}):(\d{2}):(\d{2})\.(\d+)")
+
+
+class KopsError(Exception):
+    """kops is missing, too old, or failed in a way that is not a result; the message is for the user."""
+
+
+# --------------------------------------------------------------------------------------------------------
+# Pure parsers
+
+
+def parse_version(text):
+    """``Client version: 1.30.2 (git-v1.30.2)`` or ``1.30.2`` -> (1, 30, 2); None when there is none."""
+    match = _SEMVER.search(text or "")
+    return tuple(int(x) for x in match.groups()) if match else None
+
+
+def parse_json_documents(text):
+    """Every JSON document in ``text``: `kops validate cluster --wait -o json` prints one per attempt,
+    concatenated with no separator, and may mix in log lines."""
+    decoder = json.JSONDecoder()
+    documents, index = [], 0
+    while True:
+        start = min([i for i in (text.find("{", index), text.find("[", index)) if i >= 0] or [-1])
+        if start < 0:
+            return documents
+        try:
+            document, end = decoder.raw_decode(text, start)
+        except ValueError:
+            index = start + 1
+            continue
+        documents.append(document)
+        index = end
+
+
+_POD_FAILURE = re.compile(
+    r'^(?P<priority>[\w-]+) pod "(?P<namespace>[^/"]+)/(?P<pod>[^"]+)" is (?P<state>pending|unknown phase|not ready'
+    r'(?: \((?P<containers>[^)]*)\))?)')
+_POD_HASH = re.compile(r"^(?P<replicaset>(?P<deployment>.+)-[0-9a-f]{6,10})-[0-9a-z]{5}$")
+
+
+def classify_failure(failure):
+    """A validate failure with what it is about: for a system-critical pod, its namespace, pod, and (from the
+    pod name) the ReplicaSet and Deployment that own it."""
+    failure = dict(failure)
+    message = failure.get("message") or ""
+    match = _POD_FAILURE.match(message)
+    if match:
+        failure["kind"] = "pod_" + match.group("state").split(" (")[0].replace(" ", "_")
+        failure["priority"] = match.group("priority")
+        failure["namespace"] = match.group("namespace")
+        failure["pod"] = match.group("pod")
+        if match.group("containers"):
+            failure["containers"] = [c.strip() for c in match.group("containers").split(",")]
+        owner = _POD_HASH.match(match.group("pod"))
+        failure["replicaset"] = owner.group("replicaset") if owner else None
+        failure["deployment"] = owner.group("deployment") if owner else None
+    else:
+        failure["kind"] = (failure.get("type") or "other").lower()
+    return failure
+
+
+def summarise_validation(document):
+    """One `kops validate cluster -o json` document -> {failures (classified), nodes, valid}."""
+    failures = [classify_failure(f) for f in document.get("failures") or []]
+    return {"failures": failures, "nodes": document.get("nodes") or [], "valid": not failures}
+
+
+def parse_table(text, header_words):
+    """Rows of a kops table whose header line holds ``header_words`` (columns aligned under the header)."""
+    lines = (text or "").splitlines()
+    for number, line in enumerate(lines):
+        words = line.split()
+        if words[:len(header_words)] == list(header_words):
+            starts = [line.index(word) for word in header_words]
+            rows = []
+            for row in lines[number + 1:]:
+                if not row.strip():
+                    break
+                cells = []
+                for i, start in enumerate(starts):
+                    end = starts[i + 1] if i + 1 < len(starts) else None
+                    cells.append(row[start:end].strip() if end else row[start:].strip())
+                if len(row) < starts[-1] and len(row.split()) != len(header_words):
+                    break
+                rows.append(dict(zip([w.lower() for w in header_words], cells)))
+            return rows
+    return []
+
+
+def parse_upgrade_plan(text):
+    """The ``ITEM PROPERTY OLD NEW`` table of `kops upgrade cluster` -> list of dicts."""
+    return parse_table(text, ("ITEM", "PROPERTY", "OLD", "NEW"))
+
+
+def parse_rolling_update_plan(text):
+    """The ``NAME STATUS NEEDUPDATE READY MIN TARGET MAX NODES`` table of `kops rolling-update cluster` ->
+    one dict per instance group, numbers as ints."""
+    rows = parse_table(text, ("NAME", "STATUS", "NEEDUPDATE", "READY", "MIN", "TARGET", "MAX", "NODES"))
+    for row in rows:
+        for key in ("needupdate", "ready", "min", "target", "max", "nodes"):
+            try:
+                row[key] = int(row[key])
+            except (TypeError, ValueError):
+                pass
+    return rows
+
+
+def update_outcome(text):
+    """What `kops update cluster` said: {changes_pending, needs_rolling_update, no_changes}."""
+    return {
+        "no_changes": "No changes need to be applied" in text,
+        "changes_pending": "Must specify --yes to apply changes" in text,
+        "needs_rolling_update": "kops rolling-update cluster" in text,
+    }
+
+
+def group_timings(log_text, groups):
+    """Seconds from the first to the last klog line that names each instance group (kops logs with klog
+    timestamps), for the groups a rolling update touched."""
+    timings = {}
+    for group in groups:
+        stamps = []
+        for line in log_text.splitlines():
+            if group in line:
+                match = _KLOG_TIME.match(line)
+                if match:
+                    hours, minutes, seconds, fraction = match.groups()
+                    stamps.append(int(hours) * 3600 + int(minutes) * 60 + int(seconds) + float("0." + fraction))
+        if stamps:
+            span = max(stamps) - min(stamps)
+            timings[group] = round(span if span >= 0 else span + 86400, 1)
+    return timings
+
+
+# --------------------------------------------------------------------------------------------------------
+# Runner
+
+
+class Kops(object):
+    """Runs kops for a module: finds the binary, checks its version, passes state store, cluster name,
+    kubeconfig and extra environment, and never lets a credential reach the logs."""
+
+    def __init__(self, module):
+        self.module = module
+        params = module.params
+        self.cluster_name = params["cluster_name"]
+        self.binary = module.get_bin_path(params["kops_binary"]) if not os.path.isabs(params["kops_binary"]) \
+            else params["kops_binary"]
+        if not self.binary or not os.access(self.binary, os.X_OK):
+            raise KopsError("kops not found: %r is not an executable on PATH or a path; install kops or set "
+                            "kops_binary" % params["kops_binary"])
+        self.environ = dict((k, str(v)) for k, v in (params.get("environment") or {}).items())
+        if params.get("state_store"):
+            self.environ["KOPS_STATE_STORE"] = params["state_store"]
+        elif not os.environ.get("KOPS_STATE_STORE") and "KOPS_STATE_STORE" not in self.environ:
+            raise KopsError("no kops state store: set state_store (or KOPS_STATE_STORE)")
+        self.kubeconfig = params.get("kubeconfig")
+        self.version = self._version()
+
+    def _version(self):
+        rc, out, err = self.module.run_command([self.binary, "version", "--short"], environ_update=self.environ)
+        if rc != 0:
+            rc, out, err = self.module.run_command([self.binary, "version"], environ_update=self.environ)
+        version = parse_version(out)
+        if rc != 0 or version is None:
+            raise KopsError("cannot tell the version of %s (rc %s): %s" % (self.binary, rc, (err or out).strip()))
+        if version < MIN_KOPS_VERSION:
+            raise KopsError("kops %s is too old: this collection needs kops >= %s" % (
+                ".".join(map(str, version)), ".".join(map(str, MIN_KOPS_VERSION))))
+        return version
+
+    def run(self, *args, **options):
+        """Run ``kops <args> --name <cluster>``; returns (rc, stdout, stderr, seconds). Exit codes are results
+        here, not errors: each module decides what they mean. ``with_kubeconfig=True`` passes --kubeconfig
+        (only the commands that talk to the cluster's API take it)."""
+        argv = [self.binary] + list(args) + ["--name", self.cluster_name]
+        if self.kubeconfig and options.get("with_kubeconfig"):
+            argv += ["--kubeconfig", self.kubeconfig]
+        started = time.monotonic()
+        rc, out, err = self.module.run_command(argv, environ_update=self.environ)
+        return rc, out, err, round(time.monotonic() - started, 2)
+
+    def supports(self, version):
+        return self.version >= version

@@ -1,0 +1,112 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kops_upgrade
+short_description: Run kops upgrade cluster and return the planned changes as data
+version_added: 0.1.0
+description:
+  - Runs C(kops upgrade cluster) without C(--yes) to read the plan (the C(ITEM PROPERTY OLD NEW) table), then, when
+    there is something to change and not in check mode, again with C(--yes).
+  - Changes only the cluster spec in the state store (Kubernetes version, channel, instance group images); nothing
+    runs on the cluster until M(clusterops.kops_upgrade.kops_update) and
+    M(clusterops.kops_upgrade.kops_rolling_update).
+author:
+  - clusterops maintainers (@clusterops)
+options:
+  kubernetes_version:
+    description: Target Kubernetes version (C(--kubernetes-version)); without it the channel's recommendation.
+    type: str
+  channel:
+    description: Channel to read recommendations from (C(--channel)), a name or a URL.
+    type: str
+extends_documentation_fragment:
+  - clusterops.kops_upgrade.kops
+  - clusterops.kops_upgrade.attributes
+  - clusterops.kops_upgrade.attributes.KOPS_GROUP
+attributes:
+  check_mode:
+    support: full
+    details: Returns the planned changes; runs kops without C(--yes) only.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+    details: kops reports C(No upgrade required) once the cluster spec is upgraded.
+"""
+
+EXAMPLES = r"""
+- name: Upgrade the cluster spec to Kubernetes 1.29.9
+  clusterops.kops_upgrade.kops_upgrade:
+    cluster_name: my.k8s.local
+    state_store: s3://my-kops-state
+    kubernetes_version: 1.29.9
+  register: upgrade
+
+- name: Show the plan
+  ansible.builtin.debug:
+    var: upgrade.changes
+"""
+
+RETURN = r"""
+changes:
+  description: The planned (check mode) or applied changes.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{item: Cluster, property: KubernetesVersion, old: 1.29.3, new: 1.29.9}]
+stdout:
+  description: What kops printed on the last run.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
+    KOPS_ARG_SPEC,
+    Kops,
+    KopsError,
+    parse_upgrade_plan,
+)
+
+
+def main():
+    spec = dict(KOPS_ARG_SPEC)
+    spec.update(kubernetes_version=dict(type="str"), channel=dict(type="str"))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    try:
+        kops = Kops(module)
+    except KopsError as exc:
+        module.fail_json(msg=str(exc))
+    args = ["upgrade", "cluster"]
+    if module.params["kubernetes_version"]:
+        args += ["--kubernetes-version", module.params["kubernetes_version"]]
+    if module.params["channel"]:
+        args += ["--channel", module.params["channel"]]
+    rc, out, err, seconds = kops.run(*args)
+    if rc != 0:
+        module.fail_json(msg="kops upgrade cluster failed (rc %d): %s" % (rc, (err or out).strip()[-2000:]),
+                         stdout=out, stderr=err)
+    changes = parse_upgrade_plan(out)
+    result = dict(changed=bool(changes), changes=changes, stdout=out, stderr=err, seconds=seconds)
+    if changes and module._diff:
+        result["diff"] = {
+            "before": "".join("%s.%s: %s\n" % (c["item"], c["property"], c["old"]) for c in changes),
+            "after": "".join("%s.%s: %s\n" % (c["item"], c["property"], c["new"]) for c in changes),
+        }
+    if changes and not module.check_mode:
+        rc, out, err, seconds = kops.run(*(args + ["--yes"]))
+        if rc != 0:
+            module.fail_json(msg="kops upgrade cluster --yes failed (rc %d): %s" % (rc, (err or out).strip()[-2000:]),
+                             **result)
+        result.update(stdout=out, stderr=err, seconds=result["seconds"] + seconds)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

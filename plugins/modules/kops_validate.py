@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kops_validate
+short_description: Validate a kOps cluster, with retries, and say what each failure is about
+version_added: 0.1.0
+description:
+  - Runs C(kops validate cluster -o json) until the cluster is valid or O(timeout) runs out, every O(interval)
+    seconds, and reports every attempt.
+  - Each failure is classified; a pending (or not ready) system-critical pod names its namespace, pod, and the
+    ReplicaSet and Deployment that own it, so a stuck rollout can be handed to
+    M(clusterops.kops_upgrade.stale_replicasets).
+  - Exit code 1 with a JSON report is a result (the cluster is not valid), not a crash; concatenated JSON documents
+    (as C(--wait) prints them) are read one by one.
+  - Read-only; runs in check mode too.
+author:
+  - clusterops maintainers (@clusterops)
+options:
+  timeout:
+    description: Seconds to keep retrying; 0 validates once.
+    type: int
+    default: 0
+  interval:
+    description: Seconds between attempts.
+    type: int
+    default: 30
+  count:
+    description: Consecutive successful attempts needed (like C(kops validate cluster --count)).
+    type: int
+    default: 1
+  fail_on_invalid:
+    description: Fail when the cluster is still not valid at the end; with V(false) the result says so instead.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - clusterops.kops_upgrade.kops
+  - clusterops.kops_upgrade.attributes
+  - clusterops.kops_upgrade.attributes.KOPS_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Wait up to 10 minutes for the cluster to validate
+  clusterops.kops_upgrade.kops_validate:
+    cluster_name: my.k8s.local
+    state_store: s3://my-kops-state
+    timeout: 600
+    interval: 30
+  register: validation
+
+- name: Pending system-critical pods and the Deployments behind them
+  ansible.builtin.debug:
+    msg: "{{ validation.failures | selectattr('deployment', 'defined') | map(attribute='deployment') | list }}"
+"""
+
+RETURN = r"""
+valid:
+  description: Whether the last attempt found no failure.
+  returned: always
+  type: bool
+  sample: false
+failures:
+  description: Failures of the last attempt, classified.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - type: Pod
+      name: kube-system/aws-node-termination-handler-577f866468-mmlx7
+      message: system-cluster-critical pod "kube-system/aws-node-termination-handler-577f866468-mmlx7" is pending
+      kind: pod_pending
+      priority: system-cluster-critical
+      namespace: kube-system
+      pod: aws-node-termination-handler-577f866468-mmlx7
+      replicaset: aws-node-termination-handler-577f866468
+      deployment: aws-node-termination-handler
+nodes:
+  description: Nodes of the last attempt (name, zone, role, hostname, status).
+  returned: always
+  type: list
+  elements: dict
+attempts:
+  description: One entry per attempt, with its time, whether it was valid and its failure messages.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{attempt: 1, seconds: 2.1, valid: false, failures: ["..."]}]
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
+    KOPS_ARG_SPEC,
+    Kops,
+    KopsError,
+    parse_json_documents,
+    summarise_validation,
+)
+
+
+def main():
+    spec = dict(KOPS_ARG_SPEC)
+    spec.update(
+        timeout=dict(type="int", default=0),
+        interval=dict(type="int", default=30),
+        count=dict(type="int", default=1),
+        fail_on_invalid=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    params = module.params
+    for name in ("timeout", "interval", "count"):
+        if params[name] < (1 if name != "timeout" else 0):
+            module.fail_json(msg="%s must be %s, got %d" % (name, "0 or more" if name == "timeout" else "1 or more",
+                                                            params[name]))
+    try:
+        kops = Kops(module)
+    except KopsError as exc:
+        module.fail_json(msg=str(exc))
+    started = time.monotonic()
+    attempts, streak, last = [], 0, None
+    while True:
+        rc, out, err, seconds = kops.run("validate", "cluster", "-o", "json", with_kubeconfig=True)
+        documents = parse_json_documents(out)
+        if not documents:
+            module.fail_json(msg="kops validate cluster printed no JSON report (rc %d): %s" % (rc, (err or out)[-2000:]),
+                             attempts=attempts)
+        last = summarise_validation(documents[-1])
+        streak = streak + 1 if last["valid"] else 0
+        attempts.append({"attempt": len(attempts) + 1, "seconds": seconds, "valid": last["valid"], "rc": rc,
+                         "failures": [f["message"] for f in last["failures"]]})
+        if streak >= params["count"] or time.monotonic() - started + params["interval"] > params["timeout"]:
+            break
+        time.sleep(params["interval"])
+    result = dict(changed=False, valid=streak >= params["count"], failures=last["failures"], nodes=last["nodes"],
+                  attempts=attempts, seconds=round(time.monotonic() - started, 1))
+    if not result["valid"] and params["fail_on_invalid"]:
+        module.fail_json(msg="cluster %s did not validate after %d attempt(s): %s" % (
+            params["cluster_name"], len(attempts), "; ".join(attempts[-1]["failures"]) or "not enough valid attempts"),
+            **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
