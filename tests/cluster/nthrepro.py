@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 
 import jinja2
@@ -107,7 +108,9 @@ def replicaset_versions(api_client, namespace):
 
 def run_module(module, args, kubeconfig=None, check=False, diff=False, env=None):
     """Run one of the collection's modules (or any module) with `ansible localhost -m` and return its result."""
-    cmd = ["ansible", "localhost", "-m", module, "-a", json.dumps(args)]
+    # The ansible of the interpreter running the tests (the venv's), even when its bin/ is not on PATH.
+    beside = os.path.join(os.path.dirname(sys.executable), "ansible")
+    cmd = [beside if os.access(beside, os.X_OK) else "ansible", "localhost", "-m", module, "-a", json.dumps(args)]
     if check:
         cmd.append("--check")
     if diff:
