@@ -221,13 +221,13 @@ def reproduce_deadlock(api_client, namespace, replicas=1, ports=(8080, 9092), ol
     """
     started = time.monotonic()
     deploy_nth(api_client, namespace, old_tag, replicas, liveness_port=ports[0], metrics_port=ports[1])
-    _, available = wait_deployment(api_client, namespace, NTH, rollout_complete, timeout=timeout)
+    available = wait_deployment(api_client, namespace, NTH, rollout_complete, timeout=timeout)[1]
     old_pods = {p["metadata"]["name"] for p in list_pods(api_client, namespace)}
     changed = time.monotonic()
     deploy_nth(api_client, namespace, new_tag, replicas, liveness_port=ports[0], metrics_port=ports[1])
     pending, to_unschedulable = wait_pod(
         api_client, namespace, lambda p: p["metadata"]["name"] not in old_pods and unschedulable(p), timeout=timeout)
-    event, _ = wait_event(api_client, namespace, pending["metadata"]["name"], timeout=timeout)
+    event = wait_event(api_client, namespace, pending["metadata"]["name"], timeout=timeout)[0]
     to_event = time.monotonic() - changed
     return {
         "old_pods": sorted(old_pods),

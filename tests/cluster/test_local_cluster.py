@@ -25,7 +25,7 @@ def host_ports_of(pod):
 
 def test_nodes_are_ready_with_their_roles(cluster, three_cp_cluster):
     for each in (cluster, three_cp_cluster):
-        ready, _ = wait_nodes_ready(each.api, each.control_plane_nodes + each.workers, timeout=30)
+        ready = wait_nodes_ready(each.api, each.control_plane_nodes + each.workers, timeout=30)[0]
         nodes = {n.metadata.name: n for n in client.CoreV1Api(each.api).list_node().items}
         assert sorted(nodes) == ready
         control_planes = [n for n in nodes.values() if CONTROL_PLANE in (n.metadata.labels or {})]
@@ -98,7 +98,7 @@ def test_the_same_rollout_completes_on_three_control_plane_nodes(three_cp_cluste
     deploy_nth(api, namespace, "v1.18.3", replicas=2, liveness_port=host_ports[0], metrics_port=host_ports[1])
     wait_deployment(api, namespace, NTH, rollout_complete)
     deploy_nth(api, namespace, "v1.22.0", replicas=2, liveness_port=host_ports[0], metrics_port=host_ports[1])
-    deployment, _ = wait_deployment(api, namespace, NTH, rollout_complete, timeout=120)
+    deployment = wait_deployment(api, namespace, NTH, rollout_complete, timeout=120)[0]
     assert deployment["status"]["updatedReplicas"] == 2
     pods = [p for p in list_pods(api, namespace) if not p["metadata"].get("deletionTimestamp")]
     assert {p["spec"]["containers"][0]["image"].rsplit(":", 1)[1] for p in pods} == {"v1.22.0"}
@@ -137,7 +137,7 @@ def test_limited_identity_reads_but_gets_403_on_replicaset_delete_and_patch(clus
     deploy_nth(cluster.api, namespace, "v1.18.3", liveness_port=host_ports[0], metrics_port=host_ports[1])
     wait_deployment(cluster.api, namespace, NTH, rollout_complete)
     limited = client.AppsV1Api(cluster.limited_api)
-    (rs,) = [r for r in limited.list_namespaced_replica_set(namespace).items]
+    (rs,) = limited.list_namespaced_replica_set(namespace).items
     assert limited.read_namespaced_deployment(NTH, namespace).metadata.name == NTH
     assert client.CoreV1Api(cluster.limited_api).list_node().items
     for attempt in (lambda: limited.delete_namespaced_replica_set(rs.metadata.name, namespace),

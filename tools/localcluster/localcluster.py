@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real Kubernetes control plane as plain processes: etcd, kube-apiserver, kube-controller-manager and
 kube-scheduler built from Go modules (build.sh), with kwok playing the kubelets of fake nodes.
@@ -291,8 +290,8 @@ class Cluster:
             except Exception:  # pylint: disable=broad-except
                 pass
             if time.monotonic() > deadline:
-                raise SystemExit("timed out after %ds waiting for %s; logs in %s" % (timeout, what,
-                                                                                   self.path("logs")))
+                raise SystemExit("timed out after %ds waiting for %s; logs in %s"
+                                 % (timeout, what, self.path("logs")))
             time.sleep(interval)
 
     # --- topology ----------------------------------------------------------------------------------------

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Measure the local control plane: cached start to all nodes Ready, template change to the scheduler's
 Pending/Unschedulable verdict on the NTH surge pod, and deleting the old ReplicaSet to rollout complete.
@@ -47,7 +46,7 @@ def main():
     env = dict(os.environ, CLUSTER_NAME="measure-%d" % os.getpid(), CONTROL_PLANE_NODES="1", WORKER_NODES="2")
     results = {"starts": [], "verdict": [], "event": [], "remediation": []}
     try:
-        for _ in range(args.starts):
+        for _start in range(args.starts):
             run("down.sh", env)
             started = time.monotonic()
             up = run("up.sh", env)
