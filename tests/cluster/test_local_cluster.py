@@ -149,3 +149,18 @@ def test_limited_identity_reads_but_gets_403_on_replicaset_delete_and_patch(clus
         assert raised.value.reason == "Forbidden"
     after = client.AppsV1Api(cluster.api).read_namespaced_replica_set(rs.metadata.name, namespace)
     assert (after.metadata.uid, after.spec.replicas) == (rs.metadata.uid, 1)
+
+
+def test_without_the_port_collision_the_surge_pod_schedules_beside_the_old_one(cluster, namespace, host_ports):
+    """Control experiment: the same rollout on one control-plane node, but the new version also moves its ports.
+    The surge pod then schedules on the same node and the rollout completes, so the host ports are the blocker."""
+    deploy_nth(cluster.api, namespace, "v1.18.3", liveness_port=host_ports[0], metrics_port=host_ports[1])
+    wait_deployment(cluster.api, namespace, NTH, rollout_complete)
+    moved = (host_ports[0] + 10000, host_ports[1] + 10000)
+    deploy_nth(cluster.api, namespace, "v1.22.0", liveness_port=moved[0], metrics_port=moved[1])
+    deployment = wait_deployment(cluster.api, namespace, NTH, rollout_complete, timeout=60)[0]
+    assert deployment["status"]["updatedReplicas"] == 1
+    live = [p for p in list_pods(cluster.api, namespace) if not p["metadata"].get("deletionTimestamp")]
+    assert len(live) == 1 and running_and_ready(live[0])
+    assert live[0]["spec"]["nodeName"] == "control-plane-1"
+    assert host_ports_of(live[0]) == sorted(moved)
