@@ -87,10 +87,15 @@ def binaries():
     return paths
 
 
+class ComponentDied(Exception):
+    """A process of the cluster exited while starting (say, a port taken between picking and binding)."""
+
+
 class Cluster:
     def __init__(self, name):
         self.name = name
         self.dir = os.path.join(CACHE, "clusters", name)
+        self.started = []
 
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
@@ -123,7 +128,17 @@ class Cluster:
                                     cwd=self.dir, start_new_session=True)
         with open(self.path("run", component + ".pid"), "w") as handle:
             handle.write(str(proc.pid))
+        self.started.append((component, proc))
         return proc.pid
+
+    def check_started(self):
+        """Fail fast, with the end of its log, when a process started by this `up` has exited."""
+        for component, proc in self.started:
+            if proc.poll() is not None:
+                with open(self.path("logs", component + ".log"), errors="replace") as handle:
+                    tail = "".join(handle.readlines()[-15:])
+                raise ComponentDied("%s exited with %s; end of %s:\n%s" % (
+                    component, proc.returncode, self.path("logs", component + ".log"), tail))
 
     def stop(self, timeout=15):
         stopped = []
@@ -289,6 +304,7 @@ class Cluster:
                     return
             except Exception:  # pylint: disable=broad-except
                 pass
+            self.check_started()
             if time.monotonic() > deadline:
                 raise SystemExit("timed out after %ds waiting for %s; logs in %s"
                                  % (timeout, what, self.path("logs")))
@@ -454,14 +470,20 @@ def main():
     cluster = Cluster(args.name)
     if args.command == "up":
         with cluster.lock():
-            try:
-                kubeconfig = cluster.up(args.control_plane_nodes, args.workers)
-            except BaseException:
-                # Leave nothing half started behind; the logs stay in the state directory.
-                stopped = cluster.stop()
-                if stopped:
-                    log("start failed; stopped %s (logs in %s)" % (", ".join(stopped), cluster.path("logs")))
-                raise
+            for attempt in (1, 2):
+                try:
+                    kubeconfig = cluster.up(args.control_plane_nodes, args.workers)
+                    break
+                except BaseException as exc:
+                    # Leave nothing half started behind; the logs stay in the state directory.
+                    stopped = cluster.stop()
+                    cluster.started = []
+                    if stopped:
+                        log("start failed; stopped %s (logs in %s)" % (", ".join(stopped), cluster.path("logs")))
+                    if attempt == 1 and isinstance(exc, ComponentDied):
+                        log("%s; trying once more with new ports" % exc)
+                        continue
+                    raise
         print("KUBECONFIG=%s" % kubeconfig)
     elif args.command == "down":
         stopped = []
