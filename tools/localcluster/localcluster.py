@@ -448,7 +448,10 @@ class Cluster:
         self.start("kwok", [
             bins["kwok"], "--kubeconfig", self.path("kwok.kubeconfig"), "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            "--server-address", "127.0.0.1:%d" % ports["kwok"]] + stages)
+            "--server-address", "127.0.0.1:%d" % ports["kwok"],
+            # Renew each node's Lease (kube-node-lease): without it the node lifecycle controller marks every node
+            # NotReady after its grace period (~50 s), kwok re-initialises it, and pods flap NotReady meanwhile.
+            "--node-lease-duration-seconds", "40"] + stages)
         self.reconcile_nodes(control_planes, workers, started)
         for component in ("kube-controller-manager", "kube-scheduler"):
             self.wait("%s /healthz" % component, lambda c=component: self.component_healthy(c))
