@@ -29,7 +29,7 @@ options:
     type: dict
     default: {}
   kubeconfig:
-    description: Kubeconfig kops uses to reach the cluster (C(--kubeconfig)) where the command talks to it.
+    description: Kubeconfig kops uses to reach the cluster (passed as E(KUBECONFIG)); its context must be named after the cluster.
     type: path
 requirements:
   - kops >= 1.26 on the controller (or execution environment)

@@ -57,10 +57,13 @@ def parse_json_documents(text):
         index = end
 
 
+# kops 1.30 prints the pod name alone in the message and "<namespace>/<pod>" in the failure's name; other
+# versions put "<namespace>/<pod>" in the message. Both are read.
 _POD_FAILURE = re.compile(
-    r'^(?P<priority>[\w-]+) pod "(?P<namespace>[^/"]+)/(?P<pod>[^"]+)" is (?P<state>pending|unknown phase|not ready'
-    r'(?: \((?P<containers>[^)]*)\))?)')
-_POD_HASH = re.compile(r"^(?P<replicaset>(?P<deployment>.+)-[0-9a-f]{6,10})-[0-9a-z]{5}$")
+    r'^(?P<priority>[\w-]+) pod "(?:(?P<namespace>[^/"]+)/)?(?P<pod>[^"/]+)" is (?P<state>pending|unknown phase|'
+    r'not ready(?: \((?P<containers>[^)]*)\))?)')
+# pod-template-hash and pod suffixes use the API machinery's safe alphabet (no vowels, no 0/1/3).
+_POD_HASH = re.compile(r"^(?P<replicaset>(?P<deployment>.+)-[bcdfghjklmnpqrstvwxz2456789]{1,10})-[bcdfghjklmnpqrstvwxz2456789]{5}$")
 
 
 def classify_failure(failure):
@@ -72,7 +75,8 @@ def classify_failure(failure):
     if match:
         failure["kind"] = "pod_" + match.group("state").split(" (")[0].replace(" ", "_")
         failure["priority"] = match.group("priority")
-        failure["namespace"] = match.group("namespace")
+        name = failure.get("name") or ""
+        failure["namespace"] = match.group("namespace") or (name.split("/", 1)[0] if "/" in name else None)
         failure["pod"] = match.group("pod")
         if match.group("containers"):
             failure["containers"] = [c.strip() for c in match.group("containers").split(",")]
@@ -91,24 +95,23 @@ def summarise_validation(document):
 
 
 def parse_table(text, header_words):
-    """Rows of a kops table whose header line holds ``header_words`` (columns aligned under the header)."""
+    """Rows of a kops table under the header line ``header_words``. kops separates cells with tabs (one or
+    more) or aligned spaces, and no cell holds white space, so a row is its white-space separated words; a row
+    with more words than the header keeps the rest in its last cell. The table ends at the first blank line."""
     lines = (text or "").splitlines()
+    keys = [word.lower() for word in header_words]
     for number, line in enumerate(lines):
-        words = line.split()
-        if words[:len(header_words)] == list(header_words):
-            starts = [line.index(word) for word in header_words]
-            rows = []
-            for row in lines[number + 1:]:
-                if not row.strip():
-                    break
-                cells = []
-                for i, start in enumerate(starts):
-                    end = starts[i + 1] if i + 1 < len(starts) else None
-                    cells.append(row[start:end].strip() if end else row[start:].strip())
-                if len(row) < starts[-1] and len(row.split()) != len(header_words):
-                    break
-                rows.append(dict(zip([w.lower() for w in header_words], cells)))
-            return rows
+        if line.split()[:len(header_words)] != list(header_words):
+            continue
+        rows = []
+        for row in lines[number + 1:]:
+            words = row.split()
+            if not words:
+                break
+            if len(words) < len(keys):
+                words += [""] * (len(keys) - len(words))
+            rows.append(dict(zip(keys, words[:len(keys) - 1] + [" ".join(words[len(keys) - 1:])])))
+        return rows
     return []
 
 
@@ -179,7 +182,9 @@ class Kops(object):
             self.environ["KOPS_STATE_STORE"] = params["state_store"]
         elif not os.environ.get("KOPS_STATE_STORE") and "KOPS_STATE_STORE" not in self.environ:
             raise KopsError("no kops state store: set state_store (or KOPS_STATE_STORE)")
-        self.kubeconfig = params.get("kubeconfig")
+        if params.get("kubeconfig"):
+            # Every kops command that talks to the cluster reads KUBECONFIG (not all take --kubeconfig).
+            self.environ["KUBECONFIG"] = params["kubeconfig"]
         self.version = self._version()
 
     def _version(self):
@@ -194,13 +199,10 @@ class Kops(object):
                 ".".join(map(str, version)), ".".join(map(str, MIN_KOPS_VERSION))))
         return version
 
-    def run(self, *args, **options):
+    def run(self, *args):
         """Run ``kops <args> --name <cluster>``; returns (rc, stdout, stderr, seconds). Exit codes are results
-        here, not errors: each module decides what they mean. ``with_kubeconfig=True`` passes --kubeconfig
-        (only the commands that talk to the cluster's API take it)."""
+        here, not errors: each module decides what they mean."""
         argv = [self.binary] + list(args) + ["--name", self.cluster_name]
-        if self.kubeconfig and options.get("with_kubeconfig"):
-            argv += ["--kubeconfig", self.kubeconfig]
         started = time.monotonic()
         rc, out, err = self.module.run_command(argv, environ_update=self.environ)
         return rc, out, err, round(time.monotonic() - started, 2)

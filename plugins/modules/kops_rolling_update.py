@@ -157,7 +157,7 @@ def main():
         args.append("--force")
     if params["cloudonly"]:
         args.append("--cloudonly")
-    rc, preview, err, seconds = kops.run(*args, with_kubeconfig=True)
+    rc, preview, err, seconds = kops.run(*args)
     if rc != 0 and "Must specify --yes" not in preview + err:
         module.fail_json(msg="kops rolling-update cluster (preview) failed (rc %d): %s"
                          % (rc, (err or preview).strip()[-2000:]), stdout=preview, stderr=err)
@@ -175,7 +175,7 @@ def main():
         for name in _BOOL_FLAGS:
             if params[name] is not None:
                 apply_args.append("--%s=%s" % (name.replace("_", "-"), str(params[name]).lower()))
-        rc, out, err, seconds = kops.run(*apply_args, with_kubeconfig=True)
+        rc, out, err, seconds = kops.run(*apply_args)
         timings = group_timings(err + out, to_roll)
         result.update(stdout=out, stderr=err, seconds=result["seconds"] + seconds,
                       groups=[{"name": g, "seconds": timings.get(g)} for g in to_roll])

@@ -132,7 +132,7 @@ def main():
     started = time.monotonic()
     attempts, streak, last = [], 0, None
     while True:
-        rc, out, err, seconds = kops.run("validate", "cluster", "-o", "json", with_kubeconfig=True)
+        rc, out, err, seconds = kops.run("validate", "cluster", "-o", "json")
         documents = parse_json_documents(out)
         if not documents:
             module.fail_json(msg="kops validate cluster printed no JSON report (rc %d): %s" % (rc, (err or out)[-2000:]),

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Session fixtures for the real kops binary: a moto server on 127.0.0.1 (stopped by pid at the end), a kOps
+cluster spec in a file:// state store, and a local control plane whose kubeconfig context is named after the
+kOps cluster, so `kops validate cluster` and `kops rolling-update cluster` reach a real API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
+
+import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
+import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
+
+LOCALCLUSTER = os.path.join(kopsenv.ROOT, "tools", "localcluster", "localcluster.py")
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    server = kopsenv.MotoServer(str(tmp_path_factory.mktemp("moto")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def kops_world(moto, tmp_path):
+    world = kopsenv.KopsWorld(str(tmp_path), moto.url)
+    world.create_cluster()
+    return world
+
+
+@pytest.fixture(scope="session")
+def kops_api_cluster(tmp_path_factory):
+    """A local control plane reachable as the kOps cluster test.k8s.local (a kubeconfig context of that name)."""
+    up = subprocess.run([sys.executable, LOCALCLUSTER, "up", "--name", "pytest-kops"], capture_output=True,
+                        text=True, check=False)
+    if up.returncode != 0:
+        raise RuntimeError("local cluster did not start: %s" % up.stderr[-3000:])
+    admin = up.stdout.strip().splitlines()[-1].split("=", 1)[1]
+    config = json.load(open(admin))
+    config["contexts"][0]["name"] = kopsenv.CLUSTER
+    config["current-context"] = kopsenv.CLUSTER
+    path = str(tmp_path_factory.mktemp("kubeconfig") / "kubeconfig")
+    with open(path, "w") as handle:
+        json.dump(config, handle)
+    yield {"kubeconfig": path, "admin": admin, "api": nthrepro.api(admin)}
+    if not os.environ.get("CLUSTEROPS_KEEP_CLUSTER"):
+        subprocess.run([sys.executable, LOCALCLUSTER, "down", "--name", "pytest-kops"], check=True)
+
+
+def kops_module(name, world, check=False, diff=False, **args):
+    """Run a kops module of the collection against ``world`` (its state store and moto environment)."""
+    environment = {k: v for k, v in world.env.items() if k != "KOPS_STATE_STORE"}
+    params = dict(cluster_name=kopsenv.CLUSTER, state_store=world.state, kops_binary=world.kops,
+                  environment=environment)
+    params.update(args)
+    return nthrepro.run_module("clusterops.kops_upgrade.%s" % name, params, check=check, diff=diff)

@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The real kops binary, offline: a file:// state store, a channel file of our own, and moto in server mode on
+127.0.0.1 as the AWS endpoint. IMDS is disabled so nothing looks for 169.254.169.254.
+Used by the kops tests and by capture_fixtures.py (which records real kops output for the unit tests)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
+CLUSTER = "test.k8s.local"
+IMAGE = "099720109477/ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-20170721"  # one of moto's AMIs
+CHANNEL = """\
+spec:
+  images:
+    - name: %(image)s
+      providerID: aws
+      architectureID: amd64
+      kubernetesVersion: ">=1.29.0"
+  kubernetesVersions:
+    - range: ">=1.29.0"
+      recommendedVersion: 1.29.9
+      requiredVersion: 1.29.0
+  kopsVersions:
+    - range: ">=1.30.0-alpha.1"
+      recommendedVersion: "1.30.2"
+      kubernetesVersion: 1.29.9
+""" % {"image": IMAGE}
+
+
+def kops_binary():
+    versions = {}
+    with open(os.path.join(ROOT, "tools", "localcluster", "versions.env")) as handle:
+        for line in handle:
+            if "=" in line and not line.startswith("#"):
+                key, value = line.strip().split("=", 1)
+                versions[key] = value
+    path = os.path.join(CACHE, "bin", "kops-" + versions["KOPS_VERSION"])
+    if not os.access(path, os.X_OK):
+        subprocess.run([os.path.join(ROOT, "tools", "localcluster", "build.sh"), "kops"], check=True)
+    return path, versions["KOPS_VERSION"]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class MotoServer:
+    """moto in server mode on 127.0.0.1, started from its own venv and stopped by its pid."""
+
+    def __init__(self, workdir):
+        venv = subprocess.run([os.path.join(ROOT, "tools", "moto-venv.sh")], check=True, capture_output=True,
+                              text=True).stdout.strip()
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.log = open(os.path.join(workdir, "moto.log"), "wb")
+        self.proc = subprocess.Popen([os.path.join(venv, "bin", "moto_server"), "-H", "127.0.0.1", "-p",
+                                      str(self.port)], stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/moto-api/", timeout=2)
+                break
+            except Exception:  # pylint: disable=broad-except
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not start; see %s" % self.log.name)
+                time.sleep(0.2)
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+class KopsWorld:
+    """A kOps cluster spec (Kubernetes 1.29.3, one control plane, two nodes) in a file:// state store."""
+
+    def __init__(self, workdir, moto_url):
+        self.workdir = workdir
+        self.kops, self.kops_version = kops_binary()
+        self.state = "file://" + os.path.join(workdir, "state")
+        self.channel = os.path.join(workdir, "channel.yaml")
+        with open(self.channel, "w") as handle:
+            handle.write(CHANNEL)
+        self.env = {
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": moto_url, "KOPS_STATE_STORE": self.state,
+        }
+
+    def run(self, *args, check=True):
+        env = dict(os.environ)
+        env.update(self.env)
+        proc = subprocess.run([self.kops] + list(args), capture_output=True, text=True, env=env, check=False,
+                              cwd=self.workdir)
+        if check and proc.returncode != 0:
+            raise RuntimeError("kops %s failed (rc %d): %s" % (" ".join(args), proc.returncode, proc.stderr[-2000:]))
+        return proc
+
+    def create_cluster(self, kubernetes_version="1.29.3"):
+        shutil.rmtree(os.path.join(self.workdir, "state"), ignore_errors=True)
+        spec = self.run("create", "cluster", "--name", CLUSTER, "--cloud", "aws", "--zones", "eu-west-1a",
+                        "--channel", "file://" + self.channel, "--kubernetes-version", kubernetes_version,
+                        "--control-plane-count", "1", "--node-count", "2", "--control-plane-size", "t3.medium",
+                        "--node-size", "t3.medium", "--image", IMAGE, "--dry-run", "-o", "yaml").stdout
+        with open(os.path.join(self.workdir, "spec.yaml"), "w") as handle:
+            handle.write(spec)
+        self.run("create", "-f", os.path.join(self.workdir, "spec.yaml"))
+        key = os.path.join(self.workdir, "id_ed25519")
+        if not os.path.exists(key):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+        self.run("create", "sshpublickey", "-i", key + ".pub", "--name", CLUSTER)
