@@ -46,10 +46,10 @@ cluster-down: ## Stop the local control plane (by process id); fine when nothing
 	@tools/localcluster/down.sh
 
 cluster-test: collection ## Module tests against the real local control plane (starts and stops it)
-	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" -m pytest -q tests/cluster
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/cluster
 
 kops-test: collection ## kops module tests against the real kops binary
-	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" -m pytest -q tests/kops
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/kops
 
 molecule: collection ## Molecule scenarios against the local control plane
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
