@@ -9,7 +9,7 @@ import os
 import subprocess
 
 import pytest
-from kubernetes import client
+from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from nthrepro import (NTH, deploy_nth, list_pods, remediate_by_deleting_old_replicaset, replicasets_by_revision,
@@ -44,6 +44,24 @@ def test_nodes_are_ready_with_their_roles(cluster, three_cp_cluster):
         for namespace in ("default", "kube-system"):
             sa = client.CoreV1Api(each.api).read_namespaced_service_account("default", namespace)
             assert sa.metadata.name == "default"
+
+
+def test_kwok_renews_the_node_leases(cluster):
+    """The node lifecycle controller judges node health by the Leases in kube-node-lease: each must be renewed
+    (else every node goes NotReady after the grace period and its pods flap NotReady)."""
+    coordination = client.CoordinationV1Api(cluster.api)
+    first = {lease.metadata.name: lease.spec.renew_time
+             for lease in coordination.list_namespaced_lease("kube-node-lease").items}
+    assert sorted(first) == sorted(n.metadata.name for n in client.CoreV1Api(cluster.api).list_node().items)
+    renewed = set()
+    for event in watch.Watch().stream(coordination.list_namespaced_lease, "kube-node-lease", timeout_seconds=40):
+        lease = event["object"]
+        if lease.spec.renew_time and lease.spec.renew_time > first[lease.metadata.name]:
+            assert lease.spec.lease_duration_seconds == 40
+            renewed.add(lease.metadata.name)
+            if renewed == set(first):
+                break
+    assert renewed == set(first)
 
 
 def test_up_twice_reuses_the_running_cluster(cluster):

@@ -31,6 +31,9 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
+# Bump when the way the processes are started changes: `up` then restarts a running cluster of an older launch
+# instead of reusing it (2: kwok renews node Leases).
+LAUNCH = 2
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 KWOK_STAGES = ("node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete")
 # Identities: admin (cluster-admin), limited (read-only on what the modules read: the 403 tests), components.
@@ -368,6 +371,13 @@ class Cluster:
         log("%d control-plane + %d worker nodes Ready (%.1fs)" % (control_planes, workers,
                                                                   time.monotonic() - started))
 
+    def launch(self):
+        try:
+            with open(self.path("launch")) as handle:
+                return int(handle.read().strip())
+        except (OSError, ValueError):
+            return None
+
     def topology(self):
         try:
             with open(self.path("topology.json")) as handle:
@@ -379,6 +389,10 @@ class Cluster:
     # --- commands ----------------------------------------------------------------------------------------
     def up(self, control_planes, workers):
         started = time.monotonic()
+        if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy() \
+                and self.launch() != LAUNCH:
+            log("cluster %s runs with an older launch (%s, now %d); restarting it" % (self.name, self.launch(), LAUNCH))
+            self.stop()
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy():
             log("cluster %s already running (%s)" % (self.name, self.dir))
             if self.topology() != (control_planes, workers):
@@ -396,6 +410,8 @@ class Cluster:
         except OSError:
             pass
         self.make_pki()
+        with open(self.path("launch"), "w") as handle:
+            handle.write("%d\n" % LAUNCH)
         ports = self.pick_ports()
         self.write_kubeconfigs(ports)
         log("starting cluster %s in %s (ports %s)" % (self.name, self.dir, ", ".join(
