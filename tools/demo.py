@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The main job, for a new user.
 
@@ -14,7 +13,6 @@ reproducing nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -84,8 +82,8 @@ def on_local_cluster(keep):
         api = nthrepro.api(kubeconfig)
         say("kOps 1.29's aws-node-termination-handler (v1.18.3, SQS mode, hostNetwork) on 1 control-plane node")
         nthrepro.deploy_nth(api, "kube-system", "v1.18.3")
-        _, seconds = nthrepro.wait_deployment(api, "kube-system", nthrepro.NTH, nthrepro.rollout_complete)
-        timings["NTH v1.18.3 available"] = seconds
+        timings["NTH v1.18.3 available"] = nthrepro.wait_deployment(
+            api, "kube-system", nthrepro.NTH, nthrepro.rollout_complete)[1]
 
         say("Before the upgrade: the precheck playbook predicts the deadlock")
         rc, seconds = playbook("precheck", kubeconfig)

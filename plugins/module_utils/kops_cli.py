@@ -164,6 +164,20 @@ def group_timings(log_text, groups):
 # Runner
 
 
+def kops_module(argument_spec, **kwargs):
+    """An AnsibleModule with the shared kops options plus ``argument_spec``, and a Kops runner for it; any
+    problem with kops itself (missing, too old, no state store) ends the module with one message."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    spec = dict(KOPS_ARG_SPEC)
+    spec.update(argument_spec)
+    module = AnsibleModule(argument_spec=spec, **kwargs)
+    try:
+        return module, Kops(module)
+    except KopsError as exc:
+        module.fail_json(msg=str(exc))
+
+
 class Kops(object):
     """Runs kops for a module: finds the binary, checks its version, passes state store, cluster name,
     kubeconfig and extra environment, and never lets a credential reach the logs."""

@@ -110,12 +110,8 @@ stdout:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
-    KOPS_ARG_SPEC,
-    Kops,
-    KopsError,
+    kops_module,
     group_timings,
     parse_rolling_update_plan,
 )
@@ -126,8 +122,7 @@ _BOOL_FLAGS = ("fail_on_validate_error", "fail_on_drain_error")
 
 
 def main():
-    spec = dict(KOPS_ARG_SPEC)
-    spec.update(
+    module, kops = kops_module(dict(
         instance_groups=dict(type="list", elements="str", default=[]),
         instance_group_roles=dict(type="list", elements="str", default=[]),
         force=dict(type="bool", default=False),
@@ -141,13 +136,8 @@ def main():
         bastion_interval=dict(type="str"),
         drain_timeout=dict(type="str"),
         post_drain_delay=dict(type="str"),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    ), supports_check_mode=True)
     params = module.params
-    try:
-        kops = Kops(module)
-    except KopsError as exc:
-        module.fail_json(msg=str(exc))
     args = ["rolling-update", "cluster"]
     for group in params["instance_groups"]:
         args += ["--instance-group", group]

@@ -75,31 +75,21 @@ stdout:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
-    KOPS_ARG_SPEC,
-    Kops,
-    KopsError,
+    kops_module,
     update_outcome,
 )
 
 
 def main():
-    spec = dict(KOPS_ARG_SPEC)
-    spec.update(
+    module, kops = kops_module(dict(
         admin=dict(type="str"),
         create_kube_config=dict(type="bool"),
         instance_groups=dict(type="list", elements="str", default=[]),
         instance_group_roles=dict(type="list", elements="str", default=[]),
         allow_kops_downgrade=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    ), supports_check_mode=True)
     params = module.params
-    try:
-        kops = Kops(module)
-    except KopsError as exc:
-        module.fail_json(msg=str(exc))
     args = ["update", "cluster"]
     if params["instance_groups"] or params["instance_group_roles"]:
         if not kops.supports((1, 31, 0)):

@@ -65,24 +65,15 @@ stdout:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
-    KOPS_ARG_SPEC,
-    Kops,
-    KopsError,
+    kops_module,
     parse_upgrade_plan,
 )
 
 
 def main():
-    spec = dict(KOPS_ARG_SPEC)
-    spec.update(kubernetes_version=dict(type="str"), channel=dict(type="str"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    try:
-        kops = Kops(module)
-    except KopsError as exc:
-        module.fail_json(msg=str(exc))
+    module, kops = kops_module(dict(kubernetes_version=dict(type="str"), channel=dict(type="str")),
+                               supports_check_mode=True)
     args = ["upgrade", "cluster"]
     if module.params["kubernetes_version"]:
         args += ["--kubernetes-version", module.params["kubernetes_version"]]

@@ -100,35 +100,25 @@ attempts:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
-    KOPS_ARG_SPEC,
-    Kops,
-    KopsError,
+    kops_module,
     parse_json_documents,
     summarise_validation,
 )
 
 
 def main():
-    spec = dict(KOPS_ARG_SPEC)
-    spec.update(
+    module, kops = kops_module(dict(
         timeout=dict(type="int", default=0),
         interval=dict(type="int", default=30),
         count=dict(type="int", default=1),
         fail_on_invalid=dict(type="bool", default=True),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    ), supports_check_mode=True)
     params = module.params
     for name in ("timeout", "interval", "count"):
         if params[name] < (1 if name != "timeout" else 0):
             module.fail_json(msg="%s must be %s, got %d" % (name, "0 or more" if name == "timeout" else "1 or more",
                                                             params[name]))
-    try:
-        kops = Kops(module)
-    except KopsError as exc:
-        module.fail_json(msg=str(exc))
     started = time.monotonic()
     attempts, streak, last = [], 0, None
     while True:

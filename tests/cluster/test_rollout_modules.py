@@ -25,7 +25,7 @@ def stuck_nth(cluster, namespace, ports):
     deploy_nth(cluster.api, namespace, "v1.18.3", liveness_port=ports[0], metrics_port=ports[1])
     wait_deployment(cluster.api, namespace, NTH, rollout_complete)
     deploy_nth(cluster.api, namespace, "v1.22.0", liveness_port=ports[0], metrics_port=ports[1])
-    pod, _ = wait_unschedulable(cluster.api, namespace)
+    pod = wait_unschedulable(cluster.api, namespace)[0]
     # The controller may not have recorded the new generation yet; until it has, "progressing" is the truth.
     wait_deployment(cluster.api, namespace, NTH,
                     lambda d: d.get("status", {}).get("observedGeneration") == d["metadata"]["generation"] == 2)
@@ -51,8 +51,8 @@ def test_prediction_on_the_healthy_old_version(cluster, namespace, host_ports):
     assert result["predicted_deadlocks"] == ["%s/%s" % (namespace, NTH)]
 
 
-def test_three_control_planes_predict_no_deadlock_and_the_rollout_completes(three_cp_cluster, three_cp_namespace,
-                                                                           host_ports):
+def test_three_control_planes_predict_no_deadlock_and_the_rollout_completes(
+        three_cp_cluster, three_cp_namespace, host_ports):
     api, namespace = three_cp_cluster.api, three_cp_namespace
     deploy_nth(api, namespace, "v1.18.3", replicas=2, liveness_port=host_ports[0], metrics_port=host_ports[1])
     wait_deployment(api, namespace, NTH, rollout_complete)
@@ -146,11 +146,11 @@ def test_a_replicaset_the_deployment_does_not_own_is_left_alone(cluster, namespa
 def test_a_healthy_rollout_is_never_touched(cluster, namespace, host_ports):
     deploy_nth(cluster.api, namespace, "v1.18.3", liveness_port=host_ports[0], metrics_port=host_ports[1])
     wait_deployment(cluster.api, namespace, NTH, rollout_complete)
-    before = {name: replicas for name, (_, replicas) in replicaset_versions(cluster.api, namespace).items()}
+    before = {name: version[1] for name, version in replicaset_versions(cluster.api, namespace).items()}
     result = run_module("clusterops.kops_upgrade.stale_replicasets", {"namespace": namespace, "force": True},
                         cluster.kubeconfig)
     assert result["changed"] is False and result["verdict"] == "complete"
-    after = {name: replicas for name, (_, replicas) in replicaset_versions(cluster.api, namespace).items()}
+    after = {name: version[1] for name, version in replicaset_versions(cluster.api, namespace).items()}
     assert after == before
 
 
@@ -177,8 +177,8 @@ def test_prevention_survives_kops_reapplying_its_manifest(cluster, namespace, ho
     status = nth_status(cluster, namespace)["deployments"][0]
     assert status["prediction"]["deadlock"] is False
     deploy_nth(cluster.api, namespace, "v1.22.0", liveness_port=host_ports[0], metrics_port=host_ports[1])
-    dep, _ = wait_deployment(cluster.api, namespace, NTH,
-                             lambda d: d["metadata"]["generation"] >= 3 and rollout_complete(d), timeout=60)
+    dep = wait_deployment(cluster.api, namespace, NTH,
+                          lambda d: d["metadata"]["generation"] >= 3 and rollout_complete(d), timeout=60)[0]
     assert dep["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":v1.22.0")
 

@@ -67,7 +67,7 @@ def test_validate_names_the_deployment_behind_a_pending_critical_pod(kops_world,
     nthrepro.deploy_nth(api, "kube-system", "v1.18.3")
     nthrepro.wait_deployment(api, "kube-system", nthrepro.NTH, nthrepro.rollout_complete)
     nthrepro.deploy_nth(api, "kube-system", "v1.22.0")
-    pending, _ = nthrepro.wait_unschedulable(api, "kube-system")
+    pending = nthrepro.wait_unschedulable(api, "kube-system")[0]
     result = kops_module("kops_validate", kops_world, kubeconfig=kops_api_cluster["kubeconfig"], timeout=0,
                          fail_on_invalid=False)
     assert result["failed"] is False, result.get("msg")

@@ -20,47 +20,58 @@ staging_modules() {
   sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod"
 }
 
+# prepare_module DIR REQUIREMENTS PACKAGE...: a go.mod of our own in DIR (module clusterops.local/<dir>) with the
+# given require/replace lines, a tools.go importing the packages so `go mod tidy` keeps them; once per DIR.
+prepare_module() {
+  local mod=$1 requirements=$2; shift 2
+  mkdir -p "$mod"
+  [ -f "$mod/go.sum" ] && return
+  log "preparing module $(basename "$mod")"
+  printf 'module clusterops.local/%s\ngo 1.24\n%s\n' "$(basename "$mod")" "$requirements" > "$mod/go.mod"
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for package in "$@"; do printf '\t_ "%s"\n' "$package"; done
+    printf ')\n'
+  } > "$mod/tools.go"
+  (cd "$mod" && go mod tidy >&2)
+}
+
+# build_package DIR PACKAGE OUTPUT [go build flags...]: build into OUTPUT.tmp, then move, so a broken build
+# never leaves a binary that looks cached.
+build_package() {
+  local mod=$1 package=$2 output=$3; shift 3
+  log "building $(basename "$output")"
+  (cd "$mod" && go build -trimpath "$@" -o "$output.tmp" "$package")
+  mv "$output.tmp" "$output"
+}
+
 build_kubernetes() {
   local want=(kube-apiserver kube-controller-manager kube-scheduler)
   local missing=()
   for b in "${want[@]}"; do [ -x "$bindir/$b-$KUBERNETES_VERSION" ] || missing+=("$b"); done
   [ ${#missing[@]} -eq 0 ] && { log "kubernetes $KUBERNETES_VERSION cached"; return; }
   local mod="$cache/src/kubernetes-$KUBERNETES_VERSION"
-  mkdir -p "$mod"
-  local minor=${KUBERNETES_VERSION#v1.}; local staging_version="v0.$minor"
+  local minor=${KUBERNETES_VERSION#v1.}
+  local requirements="require k8s.io/kubernetes $KUBERNETES_VERSION"
   if [ ! -f "$mod/go.sum" ]; then
-    log "preparing module for kubernetes $KUBERNETES_VERSION"
-    {
-      echo "module clusterops.local/kubebuild"
-      echo "go 1.24"
-      echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
-      for m in $(staging_modules); do echo "replace $m => $m $staging_version"; done
-    } > "$mod/go.mod"
-    printf 'package main\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n' > "$mod/tools.go"
-    (cd "$mod" && printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n)\n' > tools.go && go mod tidy >&2)
+    for m in $(staging_modules); do requirements+=$'\n'"replace $m => $m v0.$minor"; done
   fi
-  local major=1 gminor=${minor%%.*}
-  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=$major -X k8s.io/component-base/version.gitMinor=$gminor -X k8s.io/component-base/version.gitTreeState=clean"
+  prepare_module "$mod" "$requirements" k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+  ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*}"
+  ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
   for b in "${missing[@]}"; do
-    log "building $b $KUBERNETES_VERSION"
-    (cd "$mod" && go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$bindir/$b-$KUBERNETES_VERSION.tmp" "k8s.io/kubernetes/cmd/$b")
-    mv "$bindir/$b-$KUBERNETES_VERSION.tmp" "$bindir/$b-$KUBERNETES_VERSION"
+    build_package "$mod" "k8s.io/kubernetes/cmd/$b" "$bindir/$b-$KUBERNETES_VERSION" -tags selinux,notest -ldflags "$ldflags"
   done
 }
 
 build_etcd() {
   [ -x "$bindir/etcd-$ETCD_VERSION" ] && { log "etcd $ETCD_VERSION cached"; return; }
   local mod="$cache/src/etcd-$ETCD_VERSION"
-  mkdir -p "$mod"
-  if [ ! -f "$mod/go.sum" ]; then
-    log "preparing module for etcd $ETCD_VERSION"
-    printf 'module clusterops.local/etcdbuild\ngo 1.24\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" > "$mod/go.mod"
-    printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' > "$mod/tools.go"
-    (cd "$mod" && go mod tidy >&2)
-  fi
-  log "building etcd $ETCD_VERSION"
-  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$bindir/etcd-$ETCD_VERSION.tmp" go.etcd.io/etcd/server/v3)
-  mv "$bindir/etcd-$ETCD_VERSION.tmp" "$bindir/etcd-$ETCD_VERSION"
+  prepare_module "$mod" "require go.etcd.io/etcd/server/v3 $ETCD_VERSION" go.etcd.io/etcd/server/v3
+  build_package "$mod" go.etcd.io/etcd/server/v3 "$bindir/etcd-$ETCD_VERSION" -ldflags "-s -w"
 }
 
 build_kwok() {
@@ -78,20 +89,11 @@ build_kwok() {
 
 build_kops() {
   [ -x "$bindir/kops-$KOPS_VERSION" ] && { log "kops $KOPS_VERSION cached"; return; }
-  local mod="$cache/src/kops-$KOPS_VERSION"
-  mkdir -p "$mod"
   # `go install k8s.io/kops/cmd/kops@v` asks the proxy for k8s.io/kops/cmd/kops first, which it refuses (403),
-  # so require k8s.io/kops from a module of our own and build the package from it.
-  if [ ! -f "$mod/go.sum" ]; then
-    log "preparing module for kops $KOPS_VERSION"
-    printf 'module clusterops.local/kopsbuild\ngo 1.22\nrequire k8s.io/kops %s\n' "$KOPS_VERSION" > "$mod/go.mod"
-    printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kops/cmd/kops"\n' > "$mod/tools.go"
-    (cd "$mod" && go mod tidy >&2)
-  fi
-  log "building kops $KOPS_VERSION"
-  # kops embeds its release version (kops-version.go), so no -X flag is needed.
-  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$bindir/kops-$KOPS_VERSION.tmp" k8s.io/kops/cmd/kops)
-  mv "$bindir/kops-$KOPS_VERSION.tmp" "$bindir/kops-$KOPS_VERSION"
+  # so require k8s.io/kops from a module of our own. kops embeds its release version (kops-version.go).
+  local mod="$cache/src/kops-$KOPS_VERSION"
+  prepare_module "$mod" "require k8s.io/kops $KOPS_VERSION" k8s.io/kops/cmd/kops
+  build_package "$mod" k8s.io/kops/cmd/kops "$bindir/kops-$KOPS_VERSION" -ldflags "-s -w"
 }
 
 targets=("$@")
