@@ -78,22 +78,27 @@ def rollout_complete(dep):
             and status.get("availableReplicas", 0) == spec["replicas"])
 
 
-def wait_unschedulable(api_client, namespace, selector="app.kubernetes.io/name=%s" % NTH, timeout=60):
-    """Watch pods until one is PodScheduled=False/Unschedulable; returns (pod, seconds)."""
-    core = client.CoreV1Api(api_client)
+def wait_unschedulable(api_client, namespace, selector="app.kubernetes.io/name=%s" % NTH, timeout=60,
+                       with_event=True):
+    """Watch pods until one is PodScheduled=False/Unschedulable; returns (pod, seconds).
+
+    With ``with_event`` (default) also waits for the scheduler's FailedScheduling event on that pod: the scheduler
+    sets the condition first and records the event asynchronously, so a list right after the condition can miss it.
+    """
     start = time.monotonic()
-    stream = watch.Watch().stream(core.list_namespaced_pod, namespace, label_selector=selector,
-                                  timeout_seconds=timeout)
-    for event in stream:
-        pod = api_client.sanitize_for_serialization(event["object"])
-        for condition in pod.get("status", {}).get("conditions") or []:
-            if condition["type"] == "PodScheduled" and condition["status"] == "False" \
-                    and condition.get("reason") == "Unschedulable":
-                return pod, time.monotonic() - start
-    raise TimeoutError("no Unschedulable pod in %s within %ss" % (namespace, timeout))
+    pod, _seconds = wait_pod(api_client, namespace, unschedulable, selector=selector, timeout=timeout)
+    if with_event:
+        wait_event(api_client, namespace, pod["metadata"]["name"],
+                   timeout=max(1, timeout - (time.monotonic() - start)))
+    return pod, time.monotonic() - start
 
 
-def failed_scheduling_events(api_client, namespace, pod_name):
+def failed_scheduling_events(api_client, namespace, pod_name, timeout=30):
+    """The FailedScheduling events of a pod, after waiting (watch) until there is at least one; [] on timeout."""
+    try:
+        wait_event(api_client, namespace, pod_name, timeout=timeout)
+    except TimeoutError:
+        return []
     core = client.CoreV1Api(api_client)
     events = core.list_namespaced_event(namespace, field_selector="reason=FailedScheduling,involvedObject.name=%s"
                                         % pod_name).items
