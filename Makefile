@@ -12,7 +12,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTION_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PYTHONPATH := $(COLLECTION_ROOT)
 
-.PHONY: bench help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
+.PHONY: build-check bench help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -22,6 +22,9 @@ venv: ## Create the pinned Python virtualenv (outside the repo) and print its pa
 
 collection: ## Install this working tree and its collection dependencies into $(COLLECTION_ROOT)
 	@tools/install-collection.sh "$(VENV)" "$(COLLECTION_ROOT)"
+
+build-check: ## Build the tarball, install it elsewhere, ansible-doc every module and role from it
+	@tools/check-build.sh "$(VENV)"
 
 build: ## Build the collection tarball into dist/
 	@mkdir -p dist && "$(VENV)/bin/ansible-galaxy" collection build --force --output-path dist .
@@ -63,4 +66,4 @@ demo: collection ## The main job: NTH deadlock on a local cluster, remediated (C
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \
 		$(if $(CLUSTER_KUBECONFIG),--kubeconfig "$(CLUSTER_KUBECONFIG)") $(if $(CLUSTER_CONTEXT),--context "$(CLUSTER_CONTEXT)")
 
-test: unit sanity lint cluster-test kops-test molecule ## Every test; what .ci/run calls
+test: unit sanity lint build-check cluster-test kops-test molecule ## Every test; what .ci/run calls
