@@ -85,6 +85,12 @@ def classify_failure(failure):
         failure["deployment"] = owner.group("deployment") if owner else None
     else:
         failure["kind"] = (failure.get("type") or "other").lower()
+    group = failure.get("instanceGroup")
+    # kops puts the whole InstanceGroup object in the failure; its name is what a user acts on.
+    if isinstance(group, dict):
+        failure["instance_group"] = (group.get("metadata") or {}).get("name")
+    elif isinstance(group, str):
+        failure["instance_group"] = group
     return failure
 
 
@@ -95,22 +101,29 @@ def summarise_validation(document):
 
 
 def parse_table(text, header_words):
-    """Rows of a kops table under the header line ``header_words``. kops separates cells with tabs (one or
-    more) or aligned spaces, and no cell holds white space, so a row is its white-space separated words; a row
-    with more words than the header keeps the rest in its last cell. The table ends at the first blank line."""
-    lines = (text or "").splitlines()
-    keys = [word.lower() for word in header_words]
+    """Rows of a kops table whose header line starts with ``header_words``; the columns are every word of that
+    header line (so optional trailing columns, like NODES of `rolling-update --cloudonly`, are read when there).
+    kops writes tables with Go's tabwriter padding with tabs, so cells line up at tab stops of 8: with the tabs
+    expanded, each cell is the text under its header word, and an empty cell (say, NODE-NAME without an API)
+    stays empty instead of shifting the row. The table ends at the first blank line."""
+    lines = [line.expandtabs(8) for line in (text or "").splitlines()]
     for number, line in enumerate(lines):
-        if line.split()[:len(header_words)] != list(header_words):
+        words = line.split()
+        if words[:len(header_words)] != list(header_words):
             continue
+        starts, position = [], 0
+        for word in words:
+            position = line.index(word, position)
+            starts.append(position)
+            position += len(word)
+        keys = [word.lower() for word in words]
         rows = []
         for row in lines[number + 1:]:
-            words = row.split()
-            if not words:
+            if not row.strip():
                 break
-            if len(words) < len(keys):
-                words += [""] * (len(keys) - len(words))
-            rows.append(dict(zip(keys, words[:len(keys) - 1] + [" ".join(words[len(keys) - 1:])])))
+            cells = [row[start:(starts[i + 1] if i + 1 < len(starts) else None)].strip()
+                     for i, start in enumerate(starts)]
+            rows.append(dict(zip(keys, cells)))
         return rows
     return []
 
@@ -121,11 +134,13 @@ def parse_upgrade_plan(text):
 
 
 def parse_rolling_update_plan(text):
-    """The ``NAME STATUS NEEDUPDATE READY MIN TARGET MAX NODES`` table of `kops rolling-update cluster` ->
-    one dict per instance group, numbers as ints."""
-    rows = parse_table(text, ("NAME", "STATUS", "NEEDUPDATE", "READY", "MIN", "TARGET", "MAX", "NODES"))
+    """The ``NAME STATUS NEEDUPDATE READY MIN TARGET MAX [NODES]`` table of `kops rolling-update cluster` ->
+    one dict per instance group, numbers as ints (NODES is absent with --cloudonly)."""
+    rows = parse_table(text, ("NAME", "STATUS", "NEEDUPDATE"))
     for row in rows:
         for key in ("needupdate", "ready", "min", "target", "max", "nodes"):
+            if key not in row:
+                continue
             try:
                 row[key] = int(row[key])
             except (TypeError, ValueError):
@@ -142,22 +157,74 @@ def update_outcome(text):
     }
 
 
+_STOPPING = re.compile(r'Stopping instance "(?P<instance>[^"]+)", in group "(?P<group>[^"]+)"')
+_COMPLETED = "Rolling update completed"
+
+
+def _klog_seconds(line):
+    match = _KLOG_TIME.match(line)
+    if not match:
+        return None
+    hours, minutes, seconds, fraction = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + int(seconds) + float("0." + fraction)
+
+
+def _instance_group(name, groups):
+    """The instance group (of ``groups``) that a kops log names: the group itself or its Auto Scaling group
+    (``<group>.<cluster>`` or ``<group>.masters.<cluster>``)."""
+    for group in sorted(groups, key=len, reverse=True):
+        if name == group or name.startswith(group + "."):
+            return group
+    return None
+
+
+def rolled_groups(log_text, groups):
+    """What `kops rolling-update cluster --yes` did, from its klog lines: for each of ``groups`` that it rolled,
+    {name, instances (ids stopped, in order), seconds}. kops rolls groups one after the other, so a group's time
+    runs from the first line that names it (or its Auto Scaling group) to the first line of the next group, or to
+    `Rolling update completed` (or the last line) for the last one."""
+    events = []
+    offset, previous = 0, None
+    for line in (log_text or "").splitlines():
+        stamp = _klog_seconds(line)
+        if stamp is None:
+            continue
+        if previous is not None and stamp + offset < previous - 43200:
+            offset += 86400  # past midnight
+        stamp += offset
+        previous = stamp
+        events.append((stamp, line))
+    order, starts, instances, ends = [], {}, {}, {}
+    finished = None
+    for stamp, line in events:
+        stopping = _STOPPING.search(line)
+        named = _instance_group(stopping.group("group"), groups) if stopping else None
+        if named is None:
+            named = next((g for g in sorted(groups, key=len, reverse=True) if '"%s' % g in line or " %s" % g in line),
+                         None)
+        if _COMPLETED in line:
+            finished = stamp
+        if named is None:
+            continue
+        if named not in starts:
+            if order:
+                ends.setdefault(order[-1], stamp)
+            order.append(named)
+            starts[named] = stamp
+            instances[named] = []
+        if stopping and stopping.group("instance") not in instances[named]:
+            instances[named].append(stopping.group("instance"))
+    last = finished if finished is not None else (events[-1][0] if events else None)
+    result = []
+    for name in order:
+        end = ends.get(name, last)
+        result.append({"name": name, "instances": instances[name], "seconds": round(end - starts[name], 1)})
+    return result
+
+
 def group_timings(log_text, groups):
-    """Seconds from the first to the last klog line that names each instance group (kops logs with klog
-    timestamps), for the groups a rolling update touched."""
-    timings = {}
-    for group in groups:
-        stamps = []
-        for line in log_text.splitlines():
-            if group in line:
-                match = _KLOG_TIME.match(line)
-                if match:
-                    hours, minutes, seconds, fraction = match.groups()
-                    stamps.append(int(hours) * 3600 + int(minutes) * 60 + int(seconds) + float("0." + fraction))
-        if stamps:
-            span = max(stamps) - min(stamps)
-            timings[group] = round(span if span >= 0 else span + 86400, 1)
-    return timings
+    """{group: seconds} for the groups a rolling update touched (see rolled_groups)."""
+    return dict((entry["name"], entry["seconds"]) for entry in rolled_groups(log_text, groups))
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -99,11 +99,14 @@ plan:
   elements: dict
   sample: [{name: control-plane-eu-west-1a, status: NeedsUpdate, needupdate: 1, ready: 0, min: 1, target: 1, max: 1, nodes: 1}]
 groups:
-  description: The instance groups rolled (or that would be, in check mode), with seconds each took when known.
+  description:
+    - The instance groups rolled (or that would be, in check mode), in the order kops rolled them, with the
+      instances it stopped and the seconds each group took, read from kops' log (V(null) and V([]) in check
+      mode or when the log does not name the group).
   returned: always
   type: list
   elements: dict
-  sample: [{name: control-plane-eu-west-1a, seconds: 412.3}]
+  sample: [{name: control-plane-eu-west-1a, seconds: 412.3, instances: [i-0a1b2c3d4e5f60718]}]
 stdout:
   description: What the last kops run printed.
   returned: always
@@ -112,8 +115,8 @@ stdout:
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
     kops_module,
-    group_timings,
     parse_rolling_update_plan,
+    rolled_groups,
 )
 
 _VALUE_FLAGS = ("validation_timeout", "validate_count", "control_plane_interval", "node_interval",
@@ -155,7 +158,8 @@ def main():
     to_roll = [row["name"] for row in plan if params["force"] or row.get("status") != "Ready"]
     if "No rolling-update required" in preview + err and not params["force"]:
         to_roll = []
-    result = dict(changed=bool(to_roll), plan=plan, groups=[{"name": g, "seconds": None} for g in to_roll],
+    result = dict(changed=bool(to_roll), plan=plan,
+                  groups=[{"name": g, "seconds": None, "instances": []} for g in to_roll],
                   stdout=preview, stderr=err, seconds=seconds)
     if to_roll and not module.check_mode:
         apply_args = list(args) + ["--yes"]
@@ -166,9 +170,10 @@ def main():
             if params[name] is not None:
                 apply_args.append("--%s=%s" % (name.replace("_", "-"), str(params[name]).lower()))
         rc, out, err, seconds = kops.run(*apply_args)
-        timings = group_timings(err + out, to_roll)
-        result.update(stdout=out, stderr=err, seconds=result["seconds"] + seconds,
-                      groups=[{"name": g, "seconds": timings.get(g)} for g in to_roll])
+        # kops logs (klog, on stderr) each instance it stops and the Auto Scaling group it is in.
+        rolled = dict((entry["name"], entry) for entry in rolled_groups(err + "\n" + out, to_roll))
+        result.update(stdout=out, stderr=err, seconds=round(result["seconds"] + seconds, 2),
+                      groups=[rolled.get(g, {"name": g, "seconds": None, "instances": []}) for g in to_roll])
         if rc != 0:
             module.fail_json(msg="kops rolling-update cluster failed (rc %d): %s" % (rc, (err or out).strip()[-2000:]),
                              **result)

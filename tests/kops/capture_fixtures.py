@@ -38,8 +38,9 @@ def main():
     with open(os.path.join(work, "kubeconfig"), "w") as handle:
         json.dump(config, handle)
     moto = kopsenv.MotoServer(work)
+    assets = kopsenv.AssetsServer(work)
     try:
-        world = kopsenv.KopsWorld(work, moto.url)
+        world = kopsenv.KopsWorld(work, moto.url, assets.url)
         world.env["KUBECONFIG"] = os.path.join(work, "kubeconfig")
         world.create_cluster()
         api = nthrepro.api(admin)
@@ -55,6 +56,8 @@ def main():
                 handle.write(text)
             index[name] = {"command": "kops " + " ".join(args), "stream": stream, "rc": proc.returncode,
                            "kops": world.kops_version}
+            if proc.returncode and stream == "stdout":
+                index[name]["stderr_tail"] = proc.stderr.strip().splitlines()[-1:]
 
         name = ("--name", kopsenv.CLUSTER)
         record("version", "stdout", "version")
@@ -67,8 +70,21 @@ def main():
                "--interval", "5s", *name)
         record("validate_wait_stderr", "stderr", "validate", "cluster", "-o", "json", "--wait", "6s",
                "--interval", "5s", *name)
-        record("update_preview_stderr", "stderr", "update", "cluster", *name)
+        # update and rolling-update against moto (after the upgrade above: Kubernetes 1.29.3 -> 1.29.9). No
+        # --admin here: it implies writing the kubeconfig, which would replace the local API context.
+        record("update_preview", "stdout", "update", "cluster", *name)
+        record("update_apply", "stdout", "update", "cluster", "--yes", "--create-kube-config=false",
+               *name)
+        record("update_again", "stdout", "update", "cluster", *name)
+        record("rolling_update_preview_after_update", "stdout", "rolling-update", "cluster", *name)
+        record("rolling_update_cloudonly_force_preview", "stdout", "rolling-update", "cluster", "--cloudonly",
+               "--force", *name)
+        record("get_instances_before", "stdout", "get", "instances", *name)
+        record("rolling_update_cloudonly_force_apply", "stderr", "rolling-update", "cluster", "--cloudonly",
+               "--force", "--yes", "--control-plane-interval=1s", "--node-interval=1s", *name)
+        record("get_instances_after", "stdout", "get", "instances", *name)
     finally:
+        assets.stop()
         moto.stop()
         subprocess.run([sys.executable, LOCALCLUSTER, "down", "--name", "capture"], check=False)
     with open(os.path.join(OUT, "index.json"), "w") as handle:

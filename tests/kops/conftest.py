@@ -39,7 +39,7 @@ def kops_world(moto, tmp_path):
 
 @pytest.fixture(scope="session")
 def kops_api_cluster(tmp_path_factory):
-    """A local control plane reachable as the kOps cluster test.k8s.local (a kubeconfig context of that name)."""
+    """A local control plane reachable as the kOps cluster kopsenv.CLUSTER (a kubeconfig context of that name)."""
     up = subprocess.run([sys.executable, LOCALCLUSTER, "up", "--name", "pytest-kops"], capture_output=True,
                         text=True, check=False)
     if up.returncode != 0:

@@ -6,18 +6,25 @@ Used by the kops tests and by capture_fixtures.py (which records real kops outpu
 
 from __future__ import annotations
 
+import hashlib
+import http.server
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
-CLUSTER = "test.k8s.local"
+# moto checks ELBv2 target group names against (?!.*--): kops shortens "kops-controller-<cluster>" to 32
+# characters with a hash, which for test.k8s.local gives "kops-controller-test-k8s--70kef8" (rejected, retried for
+# 10 minutes); x.k8s.local gives a name moto accepts.
+CLUSTER = "x.k8s.local"
 IMAGE = "099720109477/ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-20170721"  # one of moto's AMIs
 CHANNEL = """\
 spec:
@@ -65,9 +72,10 @@ class MotoServer:
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.log = open(os.path.join(workdir, "moto.log"), "wb")
-        self.proc = subprocess.Popen([os.path.join(venv, "bin", "moto_server"), "-H", "127.0.0.1", "-p",
-                                      str(self.port)], stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        # moto_server.py: moto's own server with one correction (DescribeWarmPool), see that file.
+        self.proc = subprocess.Popen([os.path.join(venv, "bin", "python"), os.path.join(HERE, "moto_server.py"),
+                                      "-H", "127.0.0.1", "-p", str(self.port)], stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -87,10 +95,45 @@ class MotoServer:
         self.log.close()
 
 
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # pylint: disable=arguments-differ
+        pass
+
+
+class AssetsServer:
+    """kops' own assets as KOPS_BASE_URL: `kops update cluster` reads the sha256 of nodeup, protokube, channels
+    and its image tarballs from ``<base>/<path>.sha256``. Served from a thread on 127.0.0.1: placeholder files and
+    their real hashes (no instance ever boots, so nothing downloads them)."""
+
+    NAMES = ["linux/%s/%s" % (arch, tool) for arch in ("amd64", "arm64") for tool in ("nodeup", "protokube", "channels")]
+    NAMES += ["images/%s-%s.tar.gz" % (image, arch) for arch in ("amd64", "arm64")
+              for image in ("kops-utils-cp", "kops-controller", "dns-controller", "kube-apiserver-healthcheck")]
+
+    def __init__(self, workdir):
+        base = os.path.join(workdir, "kops-base")
+        for name in self.NAMES:
+            path = os.path.join(base, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            data = ("placeholder for kops %s, never run\n" % name).encode()
+            with open(path, "wb") as handle:
+                handle.write(data)
+            with open(path + ".sha256", "w") as handle:
+                handle.write(hashlib.sha256(data).hexdigest() + "\n")
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      lambda *a, **k: _Quiet(*a, directory=base, **k))
+        self.url = "http://127.0.0.1:%d/" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class KopsWorld:
     """A kOps cluster spec (Kubernetes 1.29.3, one control plane, two nodes) in a file:// state store."""
 
-    def __init__(self, workdir, moto_url):
+    def __init__(self, workdir, moto_url, assets_url=None):
         self.workdir = workdir
         self.kops, self.kops_version = kops_binary()
         self.state = "file://" + os.path.join(workdir, "state")
@@ -101,6 +144,8 @@ class KopsWorld:
             "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": moto_url, "KOPS_STATE_STORE": self.state,
         }
+        if assets_url:
+            self.env["KOPS_BASE_URL"] = assets_url
 
     def run(self, *args, check=True):
         env = dict(os.environ)
@@ -116,7 +161,11 @@ class KopsWorld:
         spec = self.run("create", "cluster", "--name", CLUSTER, "--cloud", "aws", "--zones", "eu-west-1a",
                         "--channel", "file://" + self.channel, "--kubernetes-version", kubernetes_version,
                         "--control-plane-count", "1", "--node-count", "2", "--control-plane-size", "t3.medium",
-                        "--node-size", "t3.medium", "--image", IMAGE, "--dry-run", "-o", "yaml").stdout
+                        "--node-size", "t3.medium", "--image", IMAGE, "--dry-run", "-o", "yaml",
+                        # kops 1.30.2 defaults to containerd 1.7.22, whose hash is not among those it knows
+                        # (pkg/assets/assetdata) and would be downloaded; 1.7.13 and runc 1.1.14 are known.
+                        "--set", "spec.containerd.version=1.7.13",
+                        "--set", "spec.containerd.runc.version=1.1.14").stdout
         with open(os.path.join(self.workdir, "spec.yaml"), "w") as handle:
             handle.write(spec)
         self.run("create", "-f", os.path.join(self.workdir, "spec.yaml"))

@@ -85,7 +85,7 @@ def test_validate_retries_then_fails_with_the_failures(kops_world, kops_api_clus
                          interval=1)
     assert result["failed"] is True
     assert len(result["attempts"]) >= 2
-    assert result["msg"].startswith("cluster test.k8s.local did not validate after")
+    assert result["msg"].startswith("cluster %s did not validate after" % kopsenv.CLUSTER)
     assert "is missing from the cloud provider" in result["msg"]
 
 

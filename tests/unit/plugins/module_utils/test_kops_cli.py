@@ -19,6 +19,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     parse_table,
     parse_upgrade_plan,
     parse_version,
+    rolled_groups,
     summarise_validation,
     update_outcome,
 )
@@ -57,14 +58,13 @@ def test_rolling_update_preview_without_groups():
     assert "No rolling-update required." in recorded("rolling_update_preview")
 
 
-def test_rolling_update_table_shape():
-    # The header line is the recorded one; the rows follow the same tab-separated shape.
-    header = [line for line in recorded("rolling_update_preview").splitlines() if line.startswith("NAME")][0]
-    text = header + "\ncontrol-plane-eu-west-1a\tNeedsUpdate\t1\t0\t1\t1\t1\t1\nnodes-eu-west-1a\tReady\t0\t2\t2\t2\t2\t2\n"
-    rows = parse_rolling_update_plan(text)
-    assert rows[0] == {"name": "control-plane-eu-west-1a", "status": "NeedsUpdate", "needupdate": 1, "ready": 0,
-                       "min": 1, "target": 1, "max": 1, "nodes": 1}
-    assert rows[1]["status"] == "Ready"
+def test_rolling_update_table_with_nodes_column():
+    # After `kops update cluster --yes` (moto has the Auto Scaling groups), with the local API for the nodes.
+    rows = parse_rolling_update_plan(recorded("rolling_update_preview_after_update"))
+    assert [row["name"] for row in rows] == ["control-plane-eu-west-1a", "nodes-eu-west-1a"]
+    assert [(row["min"], row["target"], row["max"]) for row in rows] == [(1, 1, 1), (2, 2, 2)]
+    assert all(isinstance(row["nodes"], int) and isinstance(row["needupdate"], int) for row in rows)
+    assert all(row["status"] for row in rows)
 
 
 def test_validate_json_names_the_pending_pod_and_its_deployment():
@@ -79,6 +79,10 @@ def test_validate_json_names_the_pending_pod_and_its_deployment():
     assert pods[0]["replicaset"].startswith("aws-node-termination-handler-")
     assert pods[0]["priority"] == "system-cluster-critical"
     assert {f["kind"] for f in summary["failures"]} == {"pod_pending", "instancegroup"}
+    # kops puts the whole InstanceGroup object in an InstanceGroup failure; its name is read out.
+    groups = [f for f in summary["failures"] if f["kind"] == "instancegroup"]
+    assert sorted(f["instance_group"] for f in groups) == ["control-plane-eu-west-1a", "nodes-eu-west-1a"]
+    assert all(f["instance_group"] == f["name"] for f in groups)
 
 
 def test_validate_wait_prints_concatenated_documents():
@@ -112,20 +116,70 @@ def test_classify_other_failures():
     assert classify_failure({"message": "x"})["kind"] == "other"
 
 
-def test_update_outcome_of_recorded_preview():
-    outcome = update_outcome(recorded("update_preview_stderr"))
-    assert outcome == {"no_changes": False, "changes_pending": False, "needs_rolling_update": False}
+def test_update_outcome_of_recorded_runs():
+    # Preview, apply and a second preview of `kops update cluster` against moto, after an upgrade to 1.29.9.
+    preview = update_outcome(recorded("update_preview"))
+    assert preview == {"no_changes": False, "changes_pending": True, "needs_rolling_update": False}
+    applied = update_outcome(recorded("update_apply"))
+    assert applied["needs_rolling_update"] is True and applied["changes_pending"] is False
+    assert "Cluster changes have been applied to the cloud." in recorded("update_apply")
+    # moto does not keep a subnet's ResourceBasedNaming, so kops always finds that one change again.
+    again = update_outcome(recorded("update_again"))
+    assert again["changes_pending"] is True and "ResourceBasedNaming" in recorded("update_again")
     assert update_outcome("No changes need to be applied\n")["no_changes"] is True
-    assert update_outcome("Must specify --yes to apply changes\n")["changes_pending"] is True
+
+
+def test_rolling_update_preview_cloudonly_has_no_nodes_column():
+    rows = parse_rolling_update_plan(recorded("rolling_update_cloudonly_force_preview"))
+    assert rows == [
+        {"name": "control-plane-eu-west-1a", "status": "Ready", "needupdate": 0, "ready": 1, "min": 1, "target": 1,
+         "max": 1},
+        {"name": "nodes-eu-west-1a", "status": "Ready", "needupdate": 0, "ready": 2, "min": 2, "target": 2, "max": 2},
+    ]
+    assert "Must specify --yes to rolling-update." in recorded("rolling_update_cloudonly_force_preview")
+
+
+def test_table_with_empty_cells_keeps_columns():
+    # `kops get instances` without a reachable API: NODE-NAME and STATE are empty; the columns must not shift.
+    before = parse_table(recorded("get_instances_before"), ("ID", "NODE-NAME", "STATUS"))
+    after = parse_table(recorded("get_instances_after"), ("ID", "NODE-NAME", "STATUS"))
+    assert len(before) == len(after) == 3
+    for row in before + after:
+        assert row["id"].startswith("i-") and row["node-name"] == "" and row["state"] == ""
+        assert row["status"] == "UpToDate" and row["machine-type"] == "t3.medium"
+    assert sorted(r["instance-group"] for r in after) == [
+        "control-plane-eu-west-1a.masters.x.k8s.local", "nodes-eu-west-1a.x.k8s.local", "nodes-eu-west-1a.x.k8s.local"]
+    assert sorted(r["roles"] for r in after)[0] == "control-plane, control-plane"
+    # The rolling update replaced every instance.
+    assert not {r["id"] for r in before} & {r["id"] for r in after}
+
+
+def test_rolled_groups_from_the_recorded_rolling_update():
+    log = recorded("rolling_update_cloudonly_force_apply")
+    groups = rolled_groups(log, ["control-plane-eu-west-1a", "nodes-eu-west-1a"])
+    before = {r["id"]: r["instance-group"] for r in parse_table(recorded("get_instances_before"), ("ID",))}
+    assert [g["name"] for g in groups] == ["control-plane-eu-west-1a", "nodes-eu-west-1a"]
+    assert [len(g["instances"]) for g in groups] == [1, 2]
+    for group in groups:
+        assert group["instances"] and all(before[i].startswith(group["name"] + ".") for i in group["instances"])
+        # --control-plane-interval=1s / --node-interval=1s: about one second per instance.
+        assert 0.9 * len(group["instances"]) <= group["seconds"] <= 5 * len(group["instances"])
+    assert group_timings(log, ["nodes-eu-west-1a"]) == {"nodes-eu-west-1a": groups[1]["seconds"]}
 
 
 def test_table_without_header():
     assert parse_table("nothing here", ("A", "B")) == []
 
 
-def test_group_timings_from_klog_lines():
-    log = ("I1128 10:00:00.000000 1 instancegroups.go:1] Draining the node: \"i-1\" (control-plane-eu-west-1a).\n"
-           "I1128 10:05:30.500000 1 instancegroups.go:2] Cluster validated; control-plane-eu-west-1a done\n"
-           "I1128 10:06:00.000000 1 x.go:3] nodes-eu-west-1a starting\n")
-    assert group_timings(log, ["control-plane-eu-west-1a", "nodes-eu-west-1a", "absent"]) == {
-        "control-plane-eu-west-1a": 330.5, "nodes-eu-west-1a": 0.0}
+def test_rolled_groups_ordering_and_midnight():
+    log = ("I1128 23:59:00.000000 1 instancegroups.go:633] Stopping instance \"i-1\", in group "
+           "\"control-plane-eu-west-1a.masters.c.k8s.local\" (this may take a while).\n"
+           "I1128 23:59:30.500000 1 instancegroups.go:2] Cluster validated.\n"
+           "I1129 00:01:00.000000 1 instancegroups.go:633] Stopping instance \"i-2\", in group "
+           "\"nodes.c.k8s.local\" (this may take a while).\n"
+           "I1129 00:02:00.000000 1 rollingupdate.go:234] Rolling update completed for cluster \"c.k8s.local\"!\n")
+    assert rolled_groups(log, ["control-plane-eu-west-1a", "nodes", "absent"]) == [
+        {"name": "control-plane-eu-west-1a", "instances": ["i-1"], "seconds": 120.0},
+        {"name": "nodes", "instances": ["i-2"], "seconds": 60.0}]
+    assert group_timings(log, ["nodes"]) == {"nodes": 60.0}
+    assert rolled_groups("no klog lines", ["nodes"]) == []
