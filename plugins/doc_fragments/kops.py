@@ -25,7 +25,10 @@ options:
   environment:
     description:
       - Extra environment for kops, for example C(AWS_PROFILE), C(AWS_REGION) or C(AWS_ENDPOINT_URL).
-      - Never logged; its values are masked in the output.
+      - The values of keys that name a credential (containing C(SECRET), C(TOKEN), C(PASSWORD), C(CREDENTIAL),
+        C(ACCESS_KEY), C(PRIVATE) or C(AUTH), for example C(AWS_SECRET_ACCESS_KEY) and C(AWS_SESSION_TOKEN)) are
+        masked wherever they would appear in the output and logs. Other values (region, profile, endpoint) are
+        not, so that kops' output keeps its zone and resource names.
     type: dict
     default: {}
   kubeconfig:

@@ -17,11 +17,16 @@ KOPS_ARG_SPEC = dict(
     cluster_name=dict(type="str", required=True, aliases=["name"]),
     state_store=dict(type="str", aliases=["state"]),
     kops_binary=dict(type="str", default="kops"),
-    environment=dict(type="dict", default={}, no_log=True),
+    # Not no_log as a whole: that would mask every value (AWS_REGION=eu-west-1 turns each zone name in kops'
+    # output into "********a"). The values of secret-looking keys are masked instead (Kops.__init__).
+    environment=dict(type="dict", default={}),
     kubeconfig=dict(type="path"),
 )
 MIN_KOPS_VERSION = (1, 26, 0)
 _SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+# Environment variables whose values are credentials: AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ACCESS_KEY_ID,
+# GOOGLE_APPLICATION_CREDENTIALS, DIGITALOCEAN_ACCESS_TOKEN, OS_PASSWORD, ...
+_SECRET_KEY = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|ACCESS_KEY|PRIVATE|AUTH", re.IGNORECASE)
 _KLOG_TIME = re.compile(r"^[IWEF]\d{4} (\d{2}):(\d{2}):(\d{2})\.(\d+)")
 
 
@@ -259,6 +264,9 @@ class Kops(object):
             raise KopsError("kops not found: %r is not an executable on PATH or a path; install kops or set "
                             "kops_binary" % params["kops_binary"])
         self.environ = dict((k, str(v)) for k, v in (params.get("environment") or {}).items())
+        for key, value in self.environ.items():
+            if _SECRET_KEY.search(key) and value:
+                module.no_log_values.add(value)
         if params.get("state_store"):
             self.environ["KOPS_STATE_STORE"] = params["state_store"]
         elif not os.environ.get("KOPS_STATE_STORE") and "KOPS_STATE_STORE" not in self.environ:

@@ -30,9 +30,17 @@ def moto(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def assets(tmp_path_factory):
+    server = kopsenv.AssetsServer(str(tmp_path_factory.mktemp("assets")))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def kops_world(moto, tmp_path):
-    world = kopsenv.KopsWorld(str(tmp_path), moto.url)
+def kops_world(moto, assets, tmp_path):
+    moto.reset()
+    world = kopsenv.KopsWorld(str(tmp_path), moto.url, assets.url)
     world.create_cluster()
     return world
 

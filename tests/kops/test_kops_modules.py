@@ -40,13 +40,81 @@ def test_upgrade_to_an_explicit_version(kops_world):
     assert kubernetes_version(kops_world) == "1.29.5"
 
 
-def test_update_preview_failure_is_one_clear_message(kops_world):
-    # Offline, kops cannot hash the containerd release it would install (it downloads the hash from GitHub):
-    # the module must say so in one message, not crash.
+def instances(world):
+    """Instance id -> Auto Scaling group, as kops sees them in moto."""
+    listed = json.loads(world.run("get", "instances", "--name", kopsenv.CLUSTER, "-o", "json").stdout or "[]")
+    return {entry["id"]: entry["instanceGroup"] for entry in listed}
+
+
+def test_update_check_mode_previews_and_creates_nothing(kops_world):
     result = kops_module("kops_update", kops_world, check=True)
+    assert result["failed"] is False, result.get("msg")
+    assert result["changed"] is True
+    assert "Must specify --yes to apply changes" in result["preview"]
+    assert "LaunchTemplate/nodes-eu-west-1a.%s" % kopsenv.CLUSTER in result["preview"]
+    assert instances(kops_world) == {}
+
+
+def test_update_applies_to_moto_and_writes_the_admin_kubeconfig(kops_world, tmp_path):
+    kubeconfig = tmp_path / "admin.kubeconfig"
+    result = kops_module("kops_update", kops_world, admin="1h", kubeconfig=str(kubeconfig))
+    assert result["failed"] is False, result.get("msg")
+    assert result["changed"] is True
+    assert "Cluster is starting" in result["stdout"]
+    groups = sorted(instances(kops_world).values())
+    assert groups == ["control-plane-eu-west-1a.masters.%s" % kopsenv.CLUSTER] + [
+        "nodes-eu-west-1a.%s" % kopsenv.CLUSTER] * 2
+    # --admin exports an admin kubeconfig to the kubeconfig the module was given (KUBECONFIG for kops).
+    assert "current-context: %s" % kopsenv.CLUSTER in kubeconfig.read_text()
+
+
+def test_update_after_an_upgrade_needs_a_rolling_update(kops_world):
+    assert kops_module("kops_update", kops_world)["changed"] is True
+    assert kops_module("kops_upgrade", kops_world)["changed"] is True
+    result = kops_module("kops_update", kops_world)
+    assert result["failed"] is False, result.get("msg")
+    assert result["changed"] is True and result["needs_rolling_update"] is True
+
+
+def test_update_of_an_unknown_cluster_is_one_clear_message(kops_world):
+    result = kops_module("kops_update", kops_world, cluster_name="absent.k8s.local", check=True)
     assert result["failed"] is True
     assert result["msg"].startswith("kops update cluster (preview) failed (rc 1)")
-    assert "cannot determine hash" in result["msg"]
+    assert "absent.k8s.local" in result["msg"] and "Traceback" not in result["msg"]
+
+
+def test_rolling_update_cloudonly_replaces_every_instance(kops_world):
+    assert kops_module("kops_update", kops_world)["changed"] is True
+    before = instances(kops_world)
+    args = dict(cloudonly=True, force=True, control_plane_interval="1s", node_interval="1s")
+    planned = kops_module("kops_rolling_update", kops_world, check=True, **args)
+    assert planned["failed"] is False, planned.get("msg")
+    assert planned["changed"] is True
+    assert [(row["name"], row["target"]) for row in planned["plan"]] == [
+        ("control-plane-eu-west-1a", 1), ("nodes-eu-west-1a", 2)]
+    assert [g["name"] for g in planned["groups"]] == ["control-plane-eu-west-1a", "nodes-eu-west-1a"]
+    assert instances(kops_world) == before
+
+    rolled = kops_module("kops_rolling_update", kops_world, **args)
+    assert rolled["failed"] is False, rolled.get("msg")
+    assert rolled["changed"] is True
+    assert [g["name"] for g in rolled["groups"]] == ["control-plane-eu-west-1a", "nodes-eu-west-1a"]
+    stopped = [i for g in rolled["groups"] for i in g["instances"]]
+    assert sorted(stopped) == sorted(before)
+    for group in rolled["groups"]:
+        assert all(before[i].startswith(group["name"] + ".") for i in group["instances"])
+        assert group["seconds"] >= len(group["instances"]) * 0.9  # 1s interval after each instance
+    after = instances(kops_world)
+    assert len(after) == 3 and not set(after) & set(before)
+
+
+def test_rolling_update_without_force_on_moto_has_nothing_to_do(kops_world):
+    # moto reports every instance on its group's current launch template, so kops never sees NeedsUpdate.
+    assert kops_module("kops_update", kops_world)["changed"] is True
+    result = kops_module("kops_rolling_update", kops_world, cloudonly=True)
+    assert result["failed"] is False, result.get("msg")
+    assert result["changed"] is False and result["groups"] == []
+    assert [row["needupdate"] for row in result["plan"]] == [0, 0]
 
 
 def test_update_instance_group_filters_need_kops_1_31(kops_world):
