@@ -89,7 +89,10 @@ def classify_failure(failure):
         failure["replicaset"] = owner.group("replicaset") if owner else None
         failure["deployment"] = owner.group("deployment") if owner else None
     else:
-        failure["kind"] = (failure.get("type") or "other").lower()
+        # Failures read from a rolling update's log have no type: the message's first word says it.
+        first = message.split(" ", 1)[0]
+        failure["kind"] = (failure.get("type") or (first if first in ("machine", "node", "InstanceGroup") else "other")
+                           ).lower()
     group = failure.get("instanceGroup")
     # kops puts the whole InstanceGroup object in the failure; its name is what a user acts on.
     if isinstance(group, dict):
@@ -225,6 +228,27 @@ def rolled_groups(log_text, groups):
         end = ends.get(name, last)
         result.append({"name": name, "instances": instances[name], "seconds": round(end - starts[name], 1)})
     return result
+
+
+_NOT_VALID = re.compile(r'Cluster did not pass validation(?:, will retry in "[^"]*"| within deadline): (?P<failures>.*?)\.?$')
+# One failure message starts with a word (machine, node, InstanceGroup, <priority> pod) and a quoted name.
+_FAILURE_START = re.compile(r', (?=[\w-]+ (?:pod )?")')
+
+
+def rolling_update_validation(log_text):
+    """The validation failures `kops rolling-update cluster --yes` logged last (``Cluster did not pass validation,
+    will retry in "30s": <failure>, <failure>.``), classified like kops_validate's, plus whether it gave up:
+    {failures, attempts, timed_out}."""
+    last, attempts = None, 0
+    for line in (log_text or "").splitlines():
+        match = _NOT_VALID.search(line.rstrip())
+        if match:
+            attempts += "will retry" in line
+            last = match.group("failures")
+    failures = [classify_failure({"message": message.strip()}) for message in _FAILURE_START.split(last)] \
+        if last else []
+    timed_out = "did not validate within" in (log_text or "")
+    return {"failures": failures, "attempts": attempts, "timed_out": timed_out}
 
 
 def group_timings(log_text, groups):

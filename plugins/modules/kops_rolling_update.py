@@ -107,6 +107,37 @@ groups:
   type: list
   elements: dict
   sample: [{name: control-plane-eu-west-1a, seconds: 412.3, instances: [i-0a1b2c3d4e5f60718]}]
+validation_failures:
+  description:
+    - The failures of the last cluster validation kops logged during the rolling update (C(Cluster did not pass
+      validation, will retry in "30s" ...)), classified as in M(clusterops.kops_upgrade.kops_validate) (a pending
+      system-critical pod names its pod, ReplicaSet and Deployment; the namespace is not in this message).
+    - Empty when every validation passed or none ran.
+  returned: when kops ran with C(--yes)
+  type: list
+  elements: dict
+  sample:
+    - message: system-cluster-critical pod "aws-node-termination-handler-5485d796b5-tjnw9" is pending
+      kind: pod_pending
+      priority: system-cluster-critical
+      namespace: null
+      pod: aws-node-termination-handler-5485d796b5-tjnw9
+      replicaset: aws-node-termination-handler-5485d796b5
+      deployment: aws-node-termination-handler
+validation_timed_out:
+  description: Whether kops gave up because the cluster did not validate within O(validation_timeout).
+  returned: when kops ran with C(--yes)
+  type: bool
+  sample: true
+seconds:
+  description: Seconds kops ran (preview and rolling update).
+  returned: always
+  type: float
+  sample: 95.2
+stderr:
+  description: kops' log (klog lines) of the last run.
+  returned: always
+  type: str
 stdout:
   description: What the last kops run printed.
   returned: always
@@ -117,6 +148,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     kops_module,
     parse_rolling_update_plan,
     rolled_groups,
+    rolling_update_validation,
 )
 
 _VALUE_FLAGS = ("validation_timeout", "validate_count", "control_plane_interval", "node_interval",
@@ -174,9 +206,14 @@ def main():
         rolled = dict((entry["name"], entry) for entry in rolled_groups(err + "\n" + out, to_roll))
         result.update(stdout=out, stderr=err, seconds=round(result["seconds"] + seconds, 2),
                       groups=[rolled.get(g, {"name": g, "seconds": None, "instances": []}) for g in to_roll])
+        validation = rolling_update_validation(err)
+        result.update(validation_failures=validation["failures"], validation_timed_out=validation["timed_out"])
         if rc != 0:
-            module.fail_json(msg="kops rolling-update cluster failed (rc %d): %s" % (rc, (err or out).strip()[-2000:]),
-                             **result)
+            error = [line for line in (err or out).strip().splitlines() if line.startswith("Error:")]
+            msg = "kops rolling-update cluster failed (rc %d): %s" % (rc, (error[-1] if error else (err or out).strip()[-2000:]))
+            if validation["failures"]:
+                msg += "; last validation failures: %s" % "; ".join(f["message"] for f in validation["failures"])
+            module.fail_json(msg=msg, **result)
     module.exit_json(**result)
 
 

@@ -77,6 +77,9 @@ def main():
                *name)
         record("update_again", "stdout", "update", "cluster", *name)
         record("rolling_update_preview_after_update", "stdout", "rolling-update", "cluster", *name)
+        # kubernetes/kops#16870: validation before the control-plane group fails on the pending NTH pod.
+        record("rolling_update_validation_fails", "stderr", "rolling-update", "cluster", "--yes", "--force",
+               "--validation-timeout=5s", *name)
         record("rolling_update_cloudonly_force_preview", "stdout", "rolling-update", "cluster", "--cloudonly",
                "--force", *name)
         record("get_instances_before", "stdout", "get", "instances", *name)

@@ -169,3 +169,35 @@ def test_credentials_are_not_logged(kops_world):
     world.env["AWS_SECRET_ACCESS_KEY"] = "s3cr3t-value-that-must-not-leak"
     result = kops_module("kops_upgrade", world, check=True)
     assert "s3cr3t-value-that-must-not-leak" not in json.dumps(result)
+
+
+def stuck_nth(api):
+    """aws-node-termination-handler in kube-system as kOps 1.29 ships it, then 1.30's image: the surge pod stays
+    Pending on the single control-plane node. Returns the pending pod. Re-applying the old image first makes this
+    work whatever an earlier test left."""
+    nthrepro.deploy_nth(api, "kube-system", "v1.18.3")
+    nthrepro.wait_deployment(api, "kube-system", nthrepro.NTH, nthrepro.rollout_complete)
+    nthrepro.deploy_nth(api, "kube-system", "v1.22.0")
+    return nthrepro.wait_unschedulable(api, "kube-system")[0]
+
+
+def test_rolling_update_stops_at_the_stuck_nth_as_in_kops_16870(kops_world, kops_api_cluster):
+    """kubernetes/kops#16870 with the real kops: the rolling update validates before the control-plane group,
+    a system-cluster-critical NTH pod is pending, and kops gives up at the validation timeout."""
+    pending = stuck_nth(kops_api_cluster["api"])
+    assert kops_module("kops_update", kops_world)["changed"] is True
+    before = instances(kops_world)
+    result = kops_module("kops_rolling_update", kops_world, kubeconfig=kops_api_cluster["kubeconfig"], force=True,
+                         validation_timeout="5s", control_plane_interval="1s", node_interval="1s")
+    assert result["failed"] is True
+    assert result["msg"].startswith("kops rolling-update cluster failed (rc 1): Error: control-plane node not healthy")
+    assert 'cluster did not validate within a duration of \\"5s\\"' in result["msg"]
+    assert result["validation_timed_out"] is True
+    pods = [f for f in result["validation_failures"] if f["kind"] == "pod_pending"]
+    assert [(f["pod"], f["deployment"], f["priority"]) for f in pods] == [
+        (pending["metadata"]["name"], nthrepro.NTH, "system-cluster-critical")]
+    assert pods[0]["replicaset"] == pending["metadata"]["ownerReferences"][0]["name"]
+    assert pending["metadata"]["name"] in result["msg"]
+    # Nothing was rolled: kops validates before it touches the first (control-plane) group.
+    assert instances(kops_world) == before
+    assert all(group["instances"] == [] for group in result["groups"])

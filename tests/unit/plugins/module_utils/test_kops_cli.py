@@ -20,6 +20,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     parse_upgrade_plan,
     parse_version,
     rolled_groups,
+    rolling_update_validation,
     summarise_validation,
     update_outcome,
 )
@@ -183,3 +184,27 @@ def test_rolled_groups_ordering_and_midnight():
         {"name": "nodes", "instances": ["i-2"], "seconds": 60.0}]
     assert group_timings(log, ["nodes"]) == {"nodes": 60.0}
     assert rolled_groups("no klog lines", ["nodes"]) == []
+
+
+def test_rolling_update_validation_of_the_recorded_16870_run():
+    # kops rolling-update --yes with a pending NTH surge pod (kubernetes/kops#16870), recorded.
+    log = recorded("rolling_update_validation_fails")
+    validation = rolling_update_validation(log)
+    assert validation["timed_out"] is True and validation["attempts"] == 1
+    kinds = [f["kind"] for f in validation["failures"]]
+    assert kinds.count("machine") == 3 and kinds.count("pod_pending") == 1 and len(kinds) == 4
+    pod = [f for f in validation["failures"] if f["kind"] == "pod_pending"][0]
+    assert pod["deployment"] == "aws-node-termination-handler" and pod["priority"] == "system-cluster-critical"
+    assert pod["replicaset"] == pod["pod"].rsplit("-", 1)[0] and pod["namespace"] is None
+    assert rolled_groups(log, ["control-plane-eu-west-1a", "nodes-eu-west-1a"]) == []
+
+
+def test_rolling_update_validation_splits_messages_with_commas():
+    line = ('I1128 09:01:00.491900 1 instancegroups.go:566] Cluster did not pass validation, will retry in "30s": '
+            'system-node-critical pod "ebs-csi-node-x2x9q" is not ready (ebs-plugin,node-driver-registrar), '
+            'node "i-1" of role "node" is not ready.')
+    validation = rolling_update_validation(line)
+    assert [f["kind"] for f in validation["failures"]] == ["pod_not_ready", "node"]
+    assert validation["failures"][0]["containers"] == ["ebs-plugin", "node-driver-registrar"]
+    assert validation["timed_out"] is False
+    assert rolling_update_validation("") == {"failures": [], "attempts": 0, "timed_out": False}
