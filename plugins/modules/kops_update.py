@@ -62,9 +62,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 needs_rolling_update:
-  description: Whether kops says instances need a rolling update.
+  description: Whether kops says instances need a rolling update (C(Changes may require instances to restart)).
   returned: always
   type: bool
+  sample: true
 preview:
   description: What the preview printed.
   returned: always
@@ -73,6 +74,15 @@ stdout:
   description: What the last kops run printed.
   returned: always
   type: str
+stderr:
+  description: kops' log (klog lines) of the last run.
+  returned: always
+  type: str
+seconds:
+  description: Seconds kops ran (preview and apply).
+  returned: always
+  type: float
+  sample: 4.1
 """
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (

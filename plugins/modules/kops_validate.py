@@ -71,20 +71,32 @@ valid:
   type: bool
   sample: false
 failures:
-  description: Failures of the last attempt, classified.
+  description:
+    - Failures of the last attempt as kops reports them (C(type), C(name), C(message), C(instanceGroup)), plus
+      C(kind) (C(pod_pending), C(pod_not_ready), C(pod_unknown_phase), C(node), C(machine), C(instancegroup),
+      C(dns), ...).
+    - For a system-critical pod also C(priority), C(namespace), C(pod), C(replicaset) and C(deployment) (the
+      last two from the pod name; V(null) when it is not a Deployment's pod), and C(containers) when not ready.
+    - For an instance group failure, C(instance_group) (its name; kops puts the whole object in C(instanceGroup)).
   returned: always
   type: list
   elements: dict
   sample:
     - type: Pod
-      name: kube-system/aws-node-termination-handler-577f866468-mmlx7
-      message: system-cluster-critical pod "kube-system/aws-node-termination-handler-577f866468-mmlx7" is pending
+      name: kube-system/aws-node-termination-handler-5485d796b5-tjnw9
+      message: system-cluster-critical pod "aws-node-termination-handler-5485d796b5-tjnw9" is pending
       kind: pod_pending
       priority: system-cluster-critical
       namespace: kube-system
-      pod: aws-node-termination-handler-577f866468-mmlx7
-      replicaset: aws-node-termination-handler-577f866468
+      pod: aws-node-termination-handler-5485d796b5-tjnw9
+      replicaset: aws-node-termination-handler-5485d796b5
       deployment: aws-node-termination-handler
+    - type: InstanceGroup
+      name: nodes-eu-west-1a
+      message: InstanceGroup "nodes-eu-west-1a" did not have enough nodes 1 vs 2
+      kind: instancegroup
+      instance_group: nodes-eu-west-1a
+      instanceGroup: {metadata: {name: nodes-eu-west-1a}, spec: {role: Node, minSize: 2, maxSize: 2}}
 nodes:
   description: Nodes of the last attempt (name, zone, role, hostname, status).
   returned: always
