@@ -88,12 +88,17 @@ build_kwok() {
 }
 
 build_kops() {
-  [ -x "$bindir/kops-$KOPS_VERSION" ] && { log "kops $KOPS_VERSION cached"; return; }
+  # kops, and kOps' channels tool (what protokube runs on control-plane nodes to apply the addon manifests) from
+  # the same module version.
+  if [ -x "$bindir/kops-$KOPS_VERSION" ] && [ -x "$bindir/channels-$KOPS_VERSION" ]; then
+    log "kops and channels $KOPS_VERSION cached"; return
+  fi
   # `go install k8s.io/kops/cmd/kops@v` asks the proxy for k8s.io/kops/cmd/kops first, which it refuses (403),
   # so require k8s.io/kops from a module of our own. kops embeds its release version (kops-version.go).
   local mod="$cache/src/kops-$KOPS_VERSION"
-  prepare_module "$mod" "require k8s.io/kops $KOPS_VERSION" k8s.io/kops/cmd/kops
-  build_package "$mod" k8s.io/kops/cmd/kops "$bindir/kops-$KOPS_VERSION" -ldflags "-s -w"
+  prepare_module "$mod" "require k8s.io/kops $KOPS_VERSION" k8s.io/kops/cmd/kops k8s.io/kops/channels/cmd/channels
+  [ -x "$bindir/kops-$KOPS_VERSION" ] || build_package "$mod" k8s.io/kops/cmd/kops "$bindir/kops-$KOPS_VERSION" -ldflags "-s -w"
+  [ -x "$bindir/channels-$KOPS_VERSION" ] || build_package "$mod" k8s.io/kops/channels/cmd/channels "$bindir/channels-$KOPS_VERSION" -ldflags "-s -w"
 }
 
 targets=("$@")
