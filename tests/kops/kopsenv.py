@@ -155,8 +155,9 @@ class KopsWorld:
     def run(self, *args, check=True):
         env = dict(os.environ)
         env.update(self.env)
+        # A bounded wait: kops retries an AWS error it finds retryable for up to 10 minutes (seen with moto).
         proc = subprocess.run([self.kops] + list(args), capture_output=True, text=True, env=env, check=False,
-                              cwd=self.workdir)
+                              cwd=self.workdir, timeout=300)
         if check and proc.returncode != 0:
             raise RuntimeError("kops %s failed (rc %d): %s" % (" ".join(args), proc.returncode, proc.stderr[-2000:]))
         return proc
