@@ -10,7 +10,6 @@ deadline_exceeded); ``rollout_status`` reports it and ``stale_replicasets`` acts
 from __future__ import annotations
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
-    eligible_nodes,
     parse_scheduler_message,
     predict_rollout_deadlock,
     rollout_budget,
@@ -29,22 +28,27 @@ def revision_of(obj):
         return None
 
 
+def controller_uid(obj):
+    """UID of the object's controller (the ownerReference with controller: true), or None."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("uid"):
+            return ref["uid"]
+    return None
+
+
 def is_controlled_by(obj, owner):
     """True when ``obj`` names ``owner`` (by UID) as its controller in ownerReferences."""
-    owner_uid = (owner.get("metadata") or {}).get("uid")
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("uid") == owner_uid:
-            return True
-    return False
+    uid = controller_uid(obj)
+    return uid is not None and uid == (owner.get("metadata") or {}).get("uid")
 
 
 def index_by_controller(objects):
     """Map each controller UID to the objects whose ownerReferences name it as controller."""
     index = {}
     for obj in objects:
-        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-            if ref.get("controller") and ref.get("uid"):
-                index.setdefault(ref["uid"], []).append(obj)
+        uid = controller_uid(obj)
+        if uid:
+            index.setdefault(uid, []).append(obj)
     return index
 
 
@@ -266,7 +270,7 @@ def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, nodes
 
     unschedulable = [p for p in (current_view or {}).get("pods", []) if _is_unschedulable(p)]
     old_pods = [p for rs in old_views for p in rs["pods"] if not p["terminating"]]
-    admitting = set(eligible_nodes(nodes, (spec.get("template") or {}).get("spec") or {}))
+    admitting = set(result["prediction"]["eligible_node_names"])
     old_pods_on_eligible_nodes = [p for p in old_pods if p.get("node") in admitting]
     held = [
         b for p in unschedulable for b in p.get("blockers", []) if b["kind"] in BLOCKERS_HELD_BY_PODS
