@@ -17,9 +17,11 @@ KOPS_ARG_SPEC = dict(
     cluster_name=dict(type="str", required=True, aliases=["name"]),
     state_store=dict(type="str", aliases=["state"]),
     kops_binary=dict(type="str", default="kops"),
-    # Not no_log as a whole: that would mask every value (AWS_REGION=eu-west-1 turns each zone name in kops'
-    # output into "********a"). The values of secret-looking keys are masked instead (Kops.__init__).
-    environment=dict(type="dict", default={}),
+    # no_log, so that ansible-core keeps the whole dict out of the module's syslog/journal "Invoked with" line and
+    # masks every value from the first moment (even a failure while the module starts). Right after start,
+    # kops_module() unmasks the values of keys that do not name a credential: masking AWS_REGION=eu-west-1 would
+    # turn each zone name in kops' output into "********a".
+    environment=dict(type="dict", default={}, no_log=True),
     kubeconfig=dict(type="path"),
 )
 MIN_KOPS_VERSION = (1, 26, 0)
@@ -260,6 +262,18 @@ def group_timings(log_text, groups):
 # Runner
 
 
+def secret_environment_values(environment):
+    """The values of ``environment`` (a dict) whose keys name a credential, as the strings kops will see."""
+    return set(str(v) for k, v in (environment or {}).items() if _SECRET_KEY.search(str(k)) and str(v))
+
+
+def readable_environment_values(environment):
+    """The values of ``environment`` that need no masking: those of keys that do not name a credential, unless
+    the same text is also a credential's value."""
+    readable = set(str(v) for k, v in (environment or {}).items() if not _SECRET_KEY.search(str(k)))
+    return readable - secret_environment_values(environment)
+
+
 def kops_module(argument_spec, **kwargs):
     """An AnsibleModule with the shared kops options plus ``argument_spec``, and a Kops runner for it; any
     problem with kops itself (missing, too old, no state store) ends the module with one message."""
@@ -268,6 +282,7 @@ def kops_module(argument_spec, **kwargs):
     spec = dict(KOPS_ARG_SPEC)
     spec.update(argument_spec)
     module = AnsibleModule(argument_spec=spec, **kwargs)
+    module.no_log_values -= readable_environment_values(module.params.get("environment"))
     try:
         return module, Kops(module)
     except KopsError as exc:
@@ -288,9 +303,6 @@ class Kops(object):
             raise KopsError("kops not found: %r is not an executable on PATH or a path; install kops or set "
                             "kops_binary" % params["kops_binary"])
         self.environ = dict((k, str(v)) for k, v in (params.get("environment") or {}).items())
-        for key, value in self.environ.items():
-            if _SECRET_KEY.search(key) and value:
-                module.no_log_values.add(value)
         if params.get("state_store"):
             self.environ["KOPS_STATE_STORE"] = params["state_store"]
         elif not os.environ.get("KOPS_STATE_STORE") and "KOPS_STATE_STORE" not in self.environ:

@@ -19,8 +19,10 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     parse_table,
     parse_upgrade_plan,
     parse_version,
+    readable_environment_values,
     rolled_groups,
     rolling_update_validation,
+    secret_environment_values,
     summarise_validation,
     update_outcome,
 )
@@ -208,3 +210,12 @@ def test_rolling_update_validation_splits_messages_with_commas():
     assert validation["failures"][0]["containers"] == ["ebs-plugin", "node-driver-registrar"]
     assert validation["timed_out"] is False
     assert rolling_update_validation("") == {"failures": [], "attempts": 0, "timed_out": False}
+
+
+def test_only_credential_values_stay_masked():
+    environment = {"AWS_SECRET_ACCESS_KEY": "abc", "AWS_SESSION_TOKEN": "tok", "AWS_ACCESS_KEY_ID": "AKIA1",
+                   "AWS_REGION": "eu-west-1", "AWS_PROFILE": "abc", "RETRIES": 3, "EMPTY_TOKEN": ""}
+    assert secret_environment_values(environment) == {"abc", "tok", "AKIA1"}
+    # A readable key with the same text as a credential keeps it masked; numbers are compared as kops sees them.
+    assert readable_environment_values(environment) == {"eu-west-1", "3"}
+    assert readable_environment_values(None) == set()
