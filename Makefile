@@ -12,7 +12,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTION_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PYTHONPATH := $(COLLECTION_ROOT)
 
-.PHONY: build-check bench help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
+.PHONY: versions lowest build-check bench help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -51,6 +51,12 @@ cluster-down: ## Stop the local control plane (by process id); fine when nothing
 cluster-test: collection ## Module tests against the real local control plane (starts and stops it)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/cluster
 
+versions: collection ## Unit and module tests on the lowest and the newest ansible-core and kubernetes client declared (nox)
+	@COLLECTION_ROOT="$(COLLECTION_ROOT)" tools/nox.sh -s unit-lowest unit-newest modules-lowest modules-newest
+
+lowest: collection ## Unit and module tests on the lowest versions declared (the newest are the project venv's)
+	@COLLECTION_ROOT="$(COLLECTION_ROOT)" tools/nox.sh -s unit-lowest modules-lowest
+
 kops-test: collection ## kops module tests against the real kops binary
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/kops
 
@@ -66,4 +72,4 @@ demo: collection ## The main job: NTH deadlock on a local cluster, remediated (C
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \
 		$(if $(CLUSTER_KUBECONFIG),--kubeconfig "$(CLUSTER_KUBECONFIG)") $(if $(CLUSTER_CONTEXT),--context "$(CLUSTER_CONTEXT)")
 
-test: unit sanity lint build-check cluster-test kops-test molecule ## Every test; what .ci/run calls
+test: unit sanity lint build-check cluster-test lowest kops-test molecule ## Every test; what .ci/run calls

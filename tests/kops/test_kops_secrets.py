@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import uuid
 
@@ -29,9 +30,10 @@ PLAYBOOK = """
       clusterops.kops_upgrade.kops_upgrade: {}
     - name: Update (preview)
       clusterops.kops_upgrade.kops_update: {}
-    - name: Rolling update (plan, cloud only)
+    - name: Rolling update (plan; kops fails, there is no kubeconfig context for the cluster)
       clusterops.kops_upgrade.kops_rolling_update:
         cloudonly: true
+      ignore_errors: true
     - name: Validate against an API that is not there (kops fails)
       clusterops.kops_upgrade.kops_validate:
         kubeconfig: "{{ nowhere_kubeconfig }}"
@@ -42,6 +44,7 @@ PLAYBOOK = """
       ignore_errors: true
 """
 TASKS = 5
+FAILING = 3
 
 
 def nowhere_kubeconfig(directory):
@@ -72,7 +75,7 @@ def run_playbook(world, workdir, environment, verbosity="-vvv", debug=False, pro
     ansible_playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     argv = [ansible_playbook, playbook, "--check", "--diff", "-e", "@" + extra] + ([verbosity] if verbosity else [])
     proc, messages = syslogcapture.run(argv, workdir, env=env)
-    assert "ok=%d" % (TASKS - 2) in proc.stdout and "ignored=2" in proc.stdout, proc.stdout[-3000:] + proc.stderr
+    assert "failed=0" in proc.stdout and "ignored=%d" % FAILING in proc.stdout, proc.stdout[-3000:] + proc.stderr
     invoked = [m for m in messages if "Invoked with" in m]
     # The capture works: one line per task, each naming its module.
     assert len(invoked) == TASKS, messages
@@ -94,13 +97,15 @@ def test_credentials_stay_out_of_syslog_callback_diff_and_failures(kops_world, t
         assert not [m for m in messages if value in m]
     assert all("environment=NOT_LOGGING_PARAMETER" in m for m in invoked), invoked
     # The diff was printed, and kops' output reached the callback: what it says is readable, region included.
-    assert "kubernetesVersion" in proc.stdout
+    assert "Cluster.KubernetesVersion: 1.29.9" in proc.stdout
     assert "eu-west-1" in proc.stdout and "********a" not in proc.stdout
-    # The two failures say what went wrong.
+    # The failures say what went wrong.
     assert "kops not found: '/nonexistent/kops'" in proc.stdout
+    assert 'context \\"x.k8s.local\\" does not exist' in proc.stdout
     # As a result: secret values masked, the others as given (ansible-core 2.16-2.18 always return `invocation`).
     if '"invocation"' in proc.stdout:
-        assert '"AWS_SECRET_ACCESS_KEY": "********"' in proc.stdout
+        # 2.16 writes VALUE_SPECIFIED_IN_NO_LOG_PARAMETER for a no_log value standing alone, later versions ********.
+        assert re.search(r'"AWS_SECRET_ACCESS_KEY": "(VALUE_SPECIFIED_IN_NO_LOG_PARAMETER|\*{8})"', proc.stdout)
         assert '"AWS_REGION": "eu-west-1"' in proc.stdout
 
 
