@@ -220,6 +220,12 @@ class _RepeatedHeaderName(str):
         return self is not other
 
 
+# The rights the collection needs ship as files: lists in rbac/diagnose.yml, changes and the watch in
+# rbac/remediate.yml.
+_REMEDIATE_VERBS = ("create", "update", "patch", "delete", "deletecollection", "watch")
+_RBAC_HINT = "the collection's rbac/%s.yml grants it"
+
+
 def explain_api_error(exc, verb, resource, namespace=None, name=None):
     """Turn an exception from the API into one sentence that names what was refused and why."""
     target = resource
@@ -233,7 +239,8 @@ def explain_api_error(exc, verb, resource, namespace=None, name=None):
         if status == 401:
             return "401 Unauthorized: the API server did not accept the credentials (%s)" % detail
         if status == 403:
-            return "403 Forbidden: not allowed to %s %s: %s" % (verb, target, detail)
+            return "403 Forbidden: not allowed to %s %s (%s): %s" % (verb, target, _RBAC_HINT % (
+                "remediate" if verb in _REMEDIATE_VERBS else "diagnose"), detail)
         if status == 404:
             return "404 Not Found: %s: %s" % (target, detail)
         if status == 409:

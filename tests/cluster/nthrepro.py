@@ -42,15 +42,27 @@ _APPLY_PATHS = {
 
 
 def server_side_apply(api_client, obj, field_manager="kops", force=True):
-    """Server-side apply, as kOps' channels tool applies addon manifests (field manager kops, with force).
-    Through call_api with the apply content type, so that it works on every kubernetes client the collection
-    supports (the typed methods take ``_content_type`` only from client 25 on)."""
-    path = _APPLY_PATHS[obj["kind"]] % (obj["metadata"]["namespace"], obj["metadata"]["name"])
-    response = api_client.call_api(
-        path, "PATCH", query_params=[("fieldManager", field_manager), ("force", "true" if force else "false")],
-        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
-        body=json.dumps(obj), auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
-    return json.loads(response.data)
+    """Server-side apply, as kOps' channels tool applies addon manifests (field manager kops, with force)."""
+    patchers = {
+        "ServiceAccount": client.CoreV1Api(api_client).patch_namespaced_service_account,
+        "Deployment": client.AppsV1Api(api_client).patch_namespaced_deployment,
+        "PodDisruptionBudget": client.PolicyV1Api(api_client).patch_namespaced_pod_disruption_budget,
+    }
+    try:
+        result = patchers[obj["kind"]](obj["metadata"]["name"], obj["metadata"]["namespace"], obj,
+                                       field_manager=field_manager, force=force,
+                                       _content_type="application/apply-patch+yaml")
+        return api_client.sanitize_for_serialization(result)
+    except TypeError:
+        # The typed methods take _content_type from client 25 on; before, call_api with the path does it (the
+        # lowest client the collection supports is 24, see noxfile.py).
+        path = _APPLY_PATHS[obj["kind"]] % (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        response = api_client.call_api(
+            path, "PATCH", query_params=[("fieldManager", field_manager), ("force", "true" if force else "false")],
+            header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
+            body=json.dumps(obj), auth_settings=["BearerToken"], _preload_content=False,
+            _return_http_data_only=True)
+        return json.loads(response.data)
 
 
 def deploy_nth(api_client, namespace, image_tag, replicas=1, liveness_port=8080, metrics_port=9092,

@@ -96,7 +96,10 @@ def test_forbidden_names_verb_and_resource():
     exc = api_exception(403, "Forbidden", 'replicasets.apps "x" is forbidden: User "limited" cannot delete '
                                           'resource "replicasets" in API group "apps"')
     text = explain_api_error(exc, "delete", "replicasets", "kube-system", "x")
-    assert text.startswith("403 Forbidden: not allowed to delete replicasets x in namespace kube-system")
+    assert text.startswith("403 Forbidden: not allowed to delete replicasets x in namespace kube-system (the "
+                           "collection's rbac/remediate.yml grants it): replicasets.apps")
+    text = explain_api_error(exc, "list", "nodes")
+    assert text.startswith("403 Forbidden: not allowed to list nodes (the collection's rbac/diagnose.yml grants it)")
 
 
 @pytest.mark.parametrize("status, start", [(401, "401 Unauthorized"), (404, "404 Not Found"),
