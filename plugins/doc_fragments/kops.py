@@ -25,7 +25,7 @@ options:
   environment:
     description:
       - Extra environment for kops, for example C(AWS_PROFILE), C(AWS_REGION) or C(AWS_ENDPOINT_URL).
-      - The option is C(no_log): the module's syslog or journal line says C(environment=NOT_LOGGING_PARAMETER),
+      - The option is C(no_log), so the module's syslog or journal line says C(environment=NOT_LOGGING_PARAMETER),
         and every value is masked from the moment the module starts, so a failure before kops runs (say, kops not
         found) shows none of them.
       - In results (including C(invocation), C(--diff) output and failures), the values of keys that name a
@@ -35,7 +35,7 @@ options:
         keeps its zone and resource names.
       - With E(ANSIBLE_DEBUG) set, ansible-core itself prints every task's arguments on the controller, C(no_log)
         options included. To keep credentials out of that too, give them to the controller's environment (for
-        example an AWX cloud credential, or E(AWS_PROFILE)) instead of this option: kops inherits it.
+        example an AWX cloud credential, or E(AWS_PROFILE)) instead of this option; kops inherits it.
     type: dict
     default: {}
   kubeconfig:

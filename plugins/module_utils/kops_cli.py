@@ -13,6 +13,15 @@ import os
 import re
 import time
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
+    dns1123_subdomain,
+    environment_variables,
+    existing_file,
+    not_an_option,
+    state_store,
+    validate,
+)
+
 KOPS_ARG_SPEC = dict(
     cluster_name=dict(type="str", required=True, aliases=["name"]),
     state_store=dict(type="str", aliases=["state"]),
@@ -23,6 +32,13 @@ KOPS_ARG_SPEC = dict(
     # turn each zone name in kops' output into "********a".
     environment=dict(type="dict", default={}, no_log=True),
     kubeconfig=dict(type="path"),
+)
+KOPS_RULES = (
+    ("cluster_name", dns1123_subdomain),
+    ("state_store", state_store),
+    ("kops_binary", not_an_option),
+    ("environment", environment_variables),
+    ("kubeconfig", existing_file),
 )
 MIN_KOPS_VERSION = (1, 26, 0)
 _SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
@@ -274,15 +290,18 @@ def readable_environment_values(environment):
     return readable - secret_environment_values(environment)
 
 
-def kops_module(argument_spec, **kwargs):
-    """An AnsibleModule with the shared kops options plus ``argument_spec``, and a Kops runner for it; any
-    problem with kops itself (missing, too old, no state store) ends the module with one message."""
+def kops_module(argument_spec, rules=(), **kwargs):
+    """An AnsibleModule with the shared kops options plus ``argument_spec``, and a Kops runner for it. Option
+    values are checked first (the shared options' rules plus ``rules``, see module_utils.validation); any
+    problem with them or with kops itself (missing, too old, no state store) ends the module with one message."""
     from ansible.module_utils.basic import AnsibleModule
 
     spec = dict(KOPS_ARG_SPEC)
     spec.update(argument_spec)
     module = AnsibleModule(argument_spec=spec, **kwargs)
-    module.no_log_values -= readable_environment_values(module.params.get("environment"))
+    if isinstance(module.params.get("environment"), dict):
+        module.no_log_values -= readable_environment_values(module.params["environment"])
+    validate(module, list(KOPS_RULES) + list(rules))
     try:
         return module, Kops(module)
     except KopsError as exc:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import urllib3
@@ -54,6 +55,33 @@ def test_kubeconfig_file_and_context(tmp_path):
 def test_kubeconfig_as_dict_and_api_key_override():
     configuration = build_configuration(auth_settings({"kubeconfig": KUBECONFIG, "api_key": "other"}, {}))
     assert configuration.auth_settings()["BearerToken"]["value"] == "Bearer other"
+
+
+def test_options_stay_over_the_kubeconfig_after_each_refresh(tmp_path):
+    """The kubeconfig loader's refresh hook (client >= 25) reloads server and token before each request: the
+    host and api_key options must still win afterwards."""
+    path = tmp_path / "config"
+    path.write_text(json.dumps(KUBECONFIG))
+    configuration = build_configuration(auth_settings(
+        {"kubeconfig": str(path), "context": "two", "host": "https://10.0.0.1:443", "api_key": "other"}, {}))
+    for _ in range(2):
+        assert configuration.auth_settings()["BearerToken"]["value"] == "Bearer other"
+        assert configuration.host == "https://10.0.0.1:443"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty"),
+    ("{{{: [", "is not YAML"),
+    ("[1, 2]", "is not a kubeconfig: a mapping with clusters, contexts and users was expected, found a list"),
+    (json.dumps(dict(KUBECONFIG, **{"current-context": ""})), "has no current-context: set context"),
+])
+def test_a_file_that_is_no_kubeconfig_is_one_clear_message(tmp_path, content, message):
+    path = tmp_path / "config"
+    path.write_text(content)
+    with pytest.raises(K8sConnectionError, match=re.escape(message)):
+        build_configuration(auth_settings({"kubeconfig": str(path)}, {}))
+    with pytest.raises(K8sConnectionError, match="is a directory, not a kubeconfig file"):
+        build_configuration(auth_settings({"kubeconfig": str(tmp_path)}, {}))
 
 
 def test_missing_kubeconfig_is_one_clear_message(tmp_path):
