@@ -38,6 +38,15 @@ options:
         example an AWX cloud credential, or E(AWS_PROFILE)) instead of this option; kops inherits it.
     type: dict
     default: {}
+  command_timeout:
+    description:
+      - Seconds one kops command may run. When it is up, kops and whatever it started are stopped (SIGTERM, then
+        SIGKILL 10 seconds later) and the module fails saying so, with C(timed_out=true) and what kops printed.
+      - Unset, it is 300 for each attempt of M(clusterops.kops_upgrade.kops_validate), 600 for
+        M(clusterops.kops_upgrade.kops_upgrade), 1800 for M(clusterops.kops_upgrade.kops_update) and 14400 (four
+        hours) for M(clusterops.kops_upgrade.kops_rolling_update). At most 86400.
+      - A kops ended by a signal from elsewhere (say, killed by the OOM killer) fails the module with the signal's name.
+    type: int
   kubeconfig:
     description: Kubeconfig kops uses to reach the cluster (passed as E(KUBECONFIG)); its context must be named after the cluster.
     type: path

@@ -181,7 +181,7 @@ def main():
         post_drain_delay=dict(type="str"),
     ), rules=[("instance_groups", each(dns1123_subdomain)), ("instance_group_roles", each(not_an_option)),
               ("validate_count", int_range(0, 100))] + [(name, go_duration) for name in _DURATIONS],
-        supports_check_mode=True)
+        default_timeout=14400, supports_check_mode=True)
     params = module.params
     args = ["rolling-update", "cluster"]
     for group in params["instance_groups"]:

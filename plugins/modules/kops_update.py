@@ -105,7 +105,7 @@ def main():
         instance_group_roles=dict(type="list", elements="str", default=[]),
         allow_kops_downgrade=dict(type="bool", default=False),
     ), rules=[("admin", go_duration), ("instance_groups", each(dns1123_subdomain)),
-              ("instance_group_roles", each(not_an_option))], supports_check_mode=True)
+              ("instance_group_roles", each(not_an_option))], default_timeout=1800, supports_check_mode=True)
     params = module.params
     args = ["update", "cluster"]
     if params["instance_groups"] or params["instance_group_roles"]:

@@ -78,7 +78,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation
 def main():
     module, kops = kops_module(dict(kubernetes_version=dict(type="str"), channel=dict(type="str")),
                                rules=[("kubernetes_version", semantic_version), ("channel", not_an_option)],
-                               supports_check_mode=True)
+                               default_timeout=600, supports_check_mode=True)
     args = ["upgrade", "cluster"]
     if module.params["kubernetes_version"]:
         args += ["--kubernetes-version", module.params["kubernetes_version"]]

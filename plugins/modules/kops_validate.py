@@ -127,7 +127,7 @@ def main():
         count=dict(type="int", default=1),
         fail_on_invalid=dict(type="bool", default=True),
     ), rules=[("timeout", int_range(0, 86400)), ("interval", int_range(1, 3600)), ("count", int_range(1, 100))],
-        supports_check_mode=True)
+        default_timeout=300, supports_check_mode=True)
     params = module.params
     started = time.monotonic()
     attempts, streak, last = [], 0, None
