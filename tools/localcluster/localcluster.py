@@ -2,7 +2,8 @@
 """A real Kubernetes control plane as plain processes: etcd, kube-apiserver, kube-controller-manager and
 kube-scheduler built from Go modules (build.sh), with kwok playing the kubelets of fake nodes.
 
-    localcluster.py up   [--name NAME] [--control-plane-nodes N] [--workers N]   # last line: KUBECONFIG=<path>
+    localcluster.py up   [--name NAME] [--control-plane-nodes N] [--workers N] [--audit-policy FILE]
+                                                                              # last line: KUBECONFIG=<path>
     localcluster.py down [--name NAME]
     localcluster.py status [--name NAME]
 
@@ -10,6 +11,8 @@ State lives in $CLUSTEROPS_CACHE/clusters/<name>: certificates, tokens, kubeconf
 limited.kubeconfig), data, logs and one pid file per process. `up` on a healthy running cluster only prints its
 KUBECONFIG; `down` stops the processes by their pid files (TERM, then KILL) and is fine when nothing runs.
 Only loopback addresses are used; ports are picked free at start and recorded in ports.json.
+With --audit-policy (or AUDIT_POLICY), kube-apiserver writes an audit log (JSON lines) to logs/audit.log under
+that policy; `up` restarts a running cluster whose audit policy differs from the one asked for.
 """
 
 from __future__ import annotations
@@ -387,8 +390,24 @@ class Cluster:
             return None
 
     # --- commands ----------------------------------------------------------------------------------------
-    def up(self, control_planes, workers):
+    def audit_policy(self):
+        """The audit policy the running cluster was started with (its text), or None."""
+        try:
+            with open(self.path("audit-policy.yaml")) as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    def up(self, control_planes, workers, audit_policy=None):
         started = time.monotonic()
+        wanted_policy = None
+        if audit_policy:
+            with open(audit_policy) as handle:
+                wanted_policy = handle.read()
+        if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy() \
+                and self.audit_policy() != wanted_policy:
+            log("cluster %s runs with another audit policy; restarting it" % self.name)
+            self.stop()
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy() \
                 and self.launch() != LAUNCH:
             log("cluster %s runs with an older launch (%s, now %d); restarting it" % (self.name, self.launch(), LAUNCH))
@@ -412,6 +431,17 @@ class Cluster:
         self.make_pki()
         with open(self.path("launch"), "w") as handle:
             handle.write("%d\n" % LAUNCH)
+        audit = []
+        if wanted_policy is None:
+            if os.path.exists(self.path("audit-policy.yaml")):
+                os.remove(self.path("audit-policy.yaml"))
+        else:
+            with open(self.path("audit-policy.yaml"), "w") as handle:
+                handle.write(wanted_policy)
+            os.makedirs(self.path("logs"), exist_ok=True)
+            audit = ["--audit-policy-file", self.path("audit-policy.yaml"),
+                     "--audit-log-path", self.path("logs", "audit.log"), "--audit-log-format", "json",
+                     "--audit-log-maxsize", "200", "--audit-log-maxbackup", "1"]
         ports = self.pick_ports()
         self.write_kubeconfigs(ports)
         log("starting cluster %s in %s (ports %s)" % (self.name, self.dir, ", ".join(
@@ -439,7 +469,7 @@ class Cluster:
             "--service-account-key-file", os.path.join(pki, "sa.pub"),
             "--service-account-signing-key-file", os.path.join(pki, "sa.key"),
             "--service-cluster-ip-range", "10.96.0.0/16",
-            "--enable-priority-and-fairness=false"])
+            "--enable-priority-and-fairness=false"] + audit)
         self.wait("kube-apiserver /readyz", self.healthy, timeout=90)
         log("kube-apiserver ready on 127.0.0.1:%d (%.1fs)" % (ports["apiserver"], time.monotonic() - started))
         for obj in LIMITED_RBAC:
@@ -485,13 +515,15 @@ def main():
     parser.add_argument("--name", default=os.environ.get("CLUSTER_NAME", "local"))
     parser.add_argument("--control-plane-nodes", type=int, default=int(os.environ.get("CONTROL_PLANE_NODES", 1)))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKER_NODES", 2)))
+    parser.add_argument("--audit-policy", default=os.environ.get("AUDIT_POLICY") or None,
+                        help="kube-apiserver audit policy file; the log goes to <state dir>/logs/audit.log")
     args = parser.parse_args()
     cluster = Cluster(args.name)
     if args.command == "up":
         with cluster.lock():
             for attempt in (1, 2):
                 try:
-                    kubeconfig = cluster.up(args.control_plane_nodes, args.workers)
+                    kubeconfig = cluster.up(args.control_plane_nodes, args.workers, args.audit_policy)
                     break
                 except BaseException as exc:
                     # Leave nothing half started behind; the logs stay in the state directory.
