@@ -65,8 +65,9 @@ molecule: collection ## Molecule scenarios against the local control plane
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s prevention
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml syntax -s kind
 
-bench: collection ## Benchmarks: pure diagnosis scaling (and, with the cluster, API calls per run)
+bench: collection ## Benchmarks: pure diagnosis scaling; rollout_status over 100/1000/2000 Deployments on kwok vs per-Deployment
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tests/benchmark/bench_scale.py
 
 demo: collection ## The main job: NTH deadlock on a local cluster, remediated (CLUSTER_KUBECONFIG=... for yours)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \

@@ -476,6 +476,11 @@ class Cluster:
             self.apply(obj)
         log("starting kube-controller-manager, kube-scheduler, kwok")
         common = ["--leader-elect=false", "--bind-address", "127.0.0.1"]
+        if os.environ.get("CONTROLLER_API_QPS"):
+            # Many objects at once (the scale benchmark): the controllers' and scheduler's client rate limits
+            # (20 and 50 requests/s by default) would make creating thousands of pods take minutes.
+            qps = int(os.environ["CONTROLLER_API_QPS"])
+            common += ["--kube-api-qps", str(qps), "--kube-api-burst", str(2 * qps)]
         kcm = self.path("kube-controller-manager.kubeconfig")
         self.start("kube-controller-manager", [
             bins["kube-controller-manager"], "--kubeconfig", kcm, "--authentication-kubeconfig", kcm,
