@@ -12,7 +12,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTION_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PYTHONPATH := $(COLLECTION_ROOT)
 
-.PHONY: build-check bench help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
+.PHONY: build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -58,6 +58,9 @@ molecule: collection ## Molecule scenarios against the local control plane
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s prevention
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml syntax -s kind
+
+oracle: collection ## The real scheduler judges ORACLE_CASES (default 60) generated stuck/blocked verdicts (ORACLE_SEED=...)
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ORACLE_CASES=$${ORACLE_CASES:-60} "$(VENV)/bin/python" -m pytest -q -s tests/cluster/test_oracle.py
 
 bench: collection ## Benchmarks: pure diagnosis scaling (and, with the cluster, API calls per run)
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py
