@@ -47,6 +47,8 @@ REASON_AFFINITY = "node(s) didn't match pod affinity rules"
 REASON_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
 REASON_EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
 REASON_VOLUMES = "volumes this model does not evaluate"
+# Nodes a PreFilter result left out (NodeAffinity's required matchFields on metadata.name, as DaemonSet pods have).
+REASON_PREFILTER_NODE_AFFINITY = "node(s) didn't satisfy plugin(s) [NodeAffinity]"
 
 # Volume sources that no scheduler filter looks at.
 _NEUTRAL_VOLUMES = ("configMap", "secret", "emptyDir", "projected", "downwardAPI", "hostPath")
@@ -268,6 +270,9 @@ def evaluate_node(pod, node, cluster, excluded=frozenset()):
     name = _meta(node).get("name")
     node_spec = node.get("spec") or {}
     failures = []
+    named = prefilter_node_names(spec)
+    if named is not None and name not in named:
+        failures.append(_failure("NodeAffinity", [REASON_PREFILTER_NODE_AFFINITY], False))
     if node_spec.get("unschedulable") and not tolerates(
             {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}, spec.get("tolerations") or []):
         failures.append(_failure("NodeUnschedulable", [REASON_UNSCHEDULABLE], False))
@@ -294,6 +299,26 @@ def evaluate_node(pod, node, cluster, excluded=frozenset()):
     if affinity:
         failures.append(affinity)
     return failures
+
+
+def prefilter_node_names(pod_spec):
+    """NodeAffinity's PreFilter: when every required node selector term names nodes (matchFields metadata.name In),
+    only those nodes are filtered at all; the others are reported as not satisfying the plugin. None: all nodes."""
+    terms = ((((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
+              .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms")) or []
+    if not terms:
+        return None
+    names = set()
+    for term in terms:
+        term_names = None
+        for field in term.get("matchFields") or []:
+            if field.get("key") == "metadata.name" and field.get("operator") == "In":
+                values = set(field.get("values") or [])
+                term_names = values if term_names is None else term_names & values
+        if term_names is None:
+            return None
+        names |= term_names
+    return names
 
 
 def _resource_failures(spec, node, on_node):

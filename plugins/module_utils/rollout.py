@@ -629,3 +629,165 @@ def plan_stale_replicaset_removal(diagnosis):
                                                                            diagnosis["remedy"]), "plan": None}
     plan = diagnosis["plan"]
     return {"act": plan["act"], "reason": plan["reason"], "plan": plan}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# DaemonSets and StatefulSets: the same proof, their own controllers' rules. Verdicts only: see remedy_for_pod_set.
+
+REVISION_HASH = "controller-revision-hash"
+TEMPLATE_GENERATION = "pod-template-generation"
+
+
+def _scaled_int_or_percent(value, total, default):
+    from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import scaled_value
+    return scaled_value(default if value is None else value, total, round_up=True)
+
+
+def daemonset_budget(daemonset):
+    """maxSurge/maxUnavailable as the DaemonSet controller resolves them (both round up; both 0 -> unavailable 1)."""
+    spec, status = daemonset.get("spec") or {}, daemonset.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    kind = strategy.get("type") or "RollingUpdate"
+    desired = status.get("desiredNumberScheduled") or 0
+    if kind != "RollingUpdate":
+        return {"type": kind, "max_surge": 0, "max_unavailable": 0, "desired": desired}
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = _scaled_int_or_percent(rolling.get("maxSurge"), desired, 0)
+    unavailable = _scaled_int_or_percent(rolling.get("maxUnavailable"), desired, 1)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return {"type": kind, "max_surge": surge, "max_unavailable": unavailable, "desired": desired}
+
+
+def _current_hash(kind, obj, own_pods):
+    if kind == "StatefulSet":
+        return (obj.get("status") or {}).get("updateRevision")
+    generation = str((obj.get("metadata") or {}).get("generation"))
+    hashes = set(((p.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH) for p in own_pods
+                 if ((p.get("metadata") or {}).get("labels") or {}).get(TEMPLATE_GENERATION) == generation)
+    hashes.discard(None)
+    return hashes.pop() if len(hashes) == 1 else None
+
+
+def _pod_set_complete(kind, obj):
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    settled = (status.get("observedGeneration") or 0) >= ((obj.get("metadata") or {}).get("generation") or 0)
+    if kind == "DaemonSet":
+        desired = status.get("desiredNumberScheduled") or 0
+        return settled and (status.get("updatedNumberScheduled") or 0) >= desired and \
+            (status.get("numberAvailable") or 0) >= desired and not status.get("numberUnavailable")
+    replicas = _spec_replicas(obj)
+    return settled and (status.get("updatedReplicas") or 0) >= replicas and \
+        (status.get("readyReplicas") or 0) >= replicas and status.get("currentRevision") == status.get(
+            "updateRevision")
+
+
+def diagnose_pod_sets(kind, objects, pods, events, nodes, cluster_pods=None):
+    """Verdicts for DaemonSet or StatefulSet rollouts (``kind``), from one snapshot, with the same proof as for
+    Deployments: ``stuck`` only when removing named old pods of the workload lets its waiting new pod schedule and
+    its controller will not remove them itself (a surge DaemonSet keeps an available old pod until the new one on
+    that node is available; a StatefulSet replaces one pod at a time and waits for it); ``blocked`` otherwise."""
+    pods_by_owner = index_by_controller(pods)
+    events_by_pod = failed_scheduling_events_by_pod(events)
+    context = {"nodes": nodes, "cluster_pods": pods if cluster_pods is None else cluster_pods, "pdbs": [],
+               "cluster": None}
+    return [_diagnose_pod_set(kind, obj, pods_by_owner.get((obj.get("metadata") or {}).get("uid"), []),
+                              events_by_pod, context) for obj in objects]
+
+
+def _diagnose_pod_set(kind, obj, own_pods, events_by_pod, context):
+    metadata, status = obj.get("metadata") or {}, obj.get("status") or {}
+    current_hash = _current_hash(kind, obj, own_pods)
+    views = [describe_pod(p, events_by_pod.get((p.get("metadata") or {}).get("uid"))) for p in own_pods]
+    for view, pod in zip(views, own_pods):
+        view["revision_hash"] = ((pod.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH)
+        view["updated"] = current_hash is not None and view["revision_hash"] == current_hash
+    result = {"kind": kind, "name": metadata.get("name"), "namespace": metadata.get("namespace"),
+              "uid": metadata.get("uid"), "generation": metadata.get("generation"),
+              "observed_generation": status.get("observedGeneration"), "current_revision_hash": current_hash,
+              "strategy": daemonset_budget(obj) if kind == "DaemonSet" else
+              dict((obj.get("spec") or {}).get("updateStrategy") or {"type": "RollingUpdate"}),
+              "pods": sorted(views, key=lambda v: v["name"] or ""), "verdict": None, "why": "", "blockers": [],
+              "proof": None, "remedy": ""}
+    unschedulable = [v for v in views if v["updated"] and _is_unschedulable(v)]
+    for view in unschedulable:
+        for blocker in view.get("blockers", []):
+            if blocker not in result["blockers"]:
+                result["blockers"].append(blocker)
+    if _pod_set_complete(kind, obj):
+        result["verdict"] = "complete"
+    elif (status.get("observedGeneration") or 0) < (metadata.get("generation") or 0):
+        result["verdict"], result["why"] = "progressing", "the controller has not yet observed the new generation"
+    elif unschedulable:
+        result["verdict"], result["why"], result["proof"] = _judge_pod_set(kind, obj, own_pods, unschedulable,
+                                                                           context)
+    else:
+        result["verdict"] = "progressing"
+    result["remedy"] = remedy_for_pod_set(result)
+    return result
+
+
+def _judge_pod_set(kind, obj, own_pods, unschedulable, context):
+    raw = dict(((p.get("metadata") or {}).get("uid"), p) for p in own_pods)
+    pending = sorted(unschedulable, key=lambda v: (v.get("created") or "", v.get("name") or ""))[0]
+    updated = set(v["uid"] for v in unschedulable)
+    old = [p for p in own_pods if (p.get("metadata") or {}).get("uid") not in updated and
+           ((p.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH) != _current_hash(kind, obj, own_pods)]
+    active_old = [p for p in old if _is_active(p)]
+    terminating_old = [p for p in old if (p.get("metadata") or {}).get("deletionTimestamp")]
+    if kind == "DaemonSet":
+        budget = daemonset_budget(obj)
+        if budget["type"] != "RollingUpdate":
+            return "blocked", "updateStrategy OnDelete: old pods are replaced only when someone deletes them", None
+        if budget["max_surge"] == 0:
+            # Without surge the controller deletes a node's old pod before creating its new one (within
+            # maxUnavailable): an old pod still there goes by itself; other nodes' old pods are not ours to judge.
+            target = _daemon_target_node(raw[pending["uid"]])
+            here = [p for p in active_old if (p.get("spec") or {}).get("nodeName") == target]
+            if here:
+                return ("progressing", "the DaemonSet controller deletes old pod %s on %s before the new one runs "
+                        "there" % (_pod_name(here[0]), target), None)
+            active_old = []
+        else:
+            unavailable_old = [p for p in active_old if not _is_ready(p)]
+            if unavailable_old:
+                return ("progressing", "the DaemonSet controller deletes unavailable old pod(s) %s itself" %
+                        ", ".join(_pod_name(p) for p in unavailable_old), None)
+    try:
+        proof = prove_room(raw[pending["uid"]], pending, active_old, terminating_old, _cluster(context))
+    except QuantityError as exc:
+        return "blocked", "not proven: a resource quantity could not be read (%s)" % exc, None
+    return proof["verdict"], proof["summary"], proof
+
+
+def _daemon_target_node(pod):
+    """The node a DaemonSet pod is made for (its required node affinity on metadata.name)."""
+    terms = ((((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {})
+             .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
+    for term in terms:
+        for field in term.get("matchFields") or []:
+            if field.get("key") == "metadata.name" and field.get("values"):
+                return field["values"][0]
+    return None
+
+
+def remedy_for_pod_set(diagnosis):
+    """Words only: the collection removes pods of Deployments, not of DaemonSets or StatefulSets (see README)."""
+    name = "%s %s/%s" % (diagnosis["kind"], diagnosis["namespace"], diagnosis["name"])
+    verdict = diagnosis["verdict"]
+    if verdict == "complete":
+        return "Nothing to do: the rollout of %s is complete." % name
+    if verdict == "stuck":
+        pods = ", ".join(p["name"] for p in diagnosis["proof"]["remove_pods"])
+        if diagnosis["kind"] == "DaemonSet":
+            return ("%s. Deleting old pod(s) %s frees node %s: the DaemonSet controller then runs only the new pod "
+                    "there. This collection does not delete DaemonSet pods itself; do it by hand (kubectl -n %s "
+                    "delete pod %s) or set updateStrategy.rollingUpdate.maxSurge to 0." % (
+                        diagnosis["why"], pods, diagnosis["proof"]["free_node"], diagnosis["namespace"], pods))
+        return ("%s. The StatefulSet controller recreates any pod it owns, so deleting %s does not free the node "
+                "for long; reduce what the new revision needs or add a node that fits." % (diagnosis["why"], pods))
+    if verdict == "blocked":
+        return ("New pods of %s cannot be scheduled and removing its old pods would not help (%s). Do not delete "
+                "anything: fix what the scheduler names, or add a node that fits." % (name, diagnosis["why"]))
+    return "The rollout of %s is progressing%s; wait for it." % (
+        name, (" (%s)" % diagnosis["why"]) if diagnosis["why"] else "")

@@ -14,7 +14,12 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connec
     explain_api_error,
     read_json,
 )
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import diagnose_rollouts
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import (
+    diagnose_pod_sets,
+    diagnose_rollouts,
+)
+
+KINDS = ("Deployment", "DaemonSet", "StatefulSet")
 
 try:
     from kubernetes import client as k8s_client
@@ -71,31 +76,41 @@ class RolloutApi(object):
             return self._call("list", resource, None, None, read_json, cluster_call, **kwargs)["items"]
         return self._call("list", resource, namespace, None, read_json, namespaced_call, namespace, **kwargs)["items"]
 
-    def snapshot(self, namespace, name=None, label_selectors=None):
+    def snapshot(self, namespace, name=None, label_selectors=None, kinds=("Deployment",)):
         """Deployments matching the selection, with the ReplicaSets, Pods, FailedScheduling Events and Nodes
         needed to diagnose them, and -- only when a pod is waiting for the scheduler -- every non-terminal pod of
         the cluster (what the scheduler sees on each node) and the PodDisruptionBudgets of the namespace.
-        At most seven list calls, however many Deployments match. ``namespace=None`` means all namespaces."""
+        At most seven list calls, however many Deployments match, plus one per other workload kind asked for
+        (DaemonSet, StatefulSet). ``namespace=None`` means all namespaces."""
         kwargs = {}
         if label_selectors:
             kwargs["label_selector"] = ",".join(label_selectors)
         if name:
             kwargs["field_selector"] = "metadata.name=%s" % name
-        deployments = self._list("deployments", namespace, self.apps.list_namespaced_deployment,
-                                 self.apps.list_deployment_for_all_namespaces, **kwargs)
+        deployments = []
+        if "Deployment" in kinds:
+            deployments = self._list("deployments", namespace, self.apps.list_namespaced_deployment,
+                                     self.apps.list_deployment_for_all_namespaces, **kwargs)
         snapshot = {"deployments": deployments, "replicasets": [], "pods": [], "events": [], "nodes": [],
-                    "cluster_pods": None, "pdbs": []}
-        if not deployments:
+                    "cluster_pods": None, "pdbs": [], "daemonsets": [], "statefulsets": []}
+        if "DaemonSet" in kinds:
+            snapshot["daemonsets"] = self._list("daemonsets", namespace, self.apps.list_namespaced_daemon_set,
+                                                self.apps.list_daemon_set_for_all_namespaces, **kwargs)
+        if "StatefulSet" in kinds:
+            snapshot["statefulsets"] = self._list("statefulsets", namespace, self.apps.list_namespaced_stateful_set,
+                                                  self.apps.list_stateful_set_for_all_namespaces, **kwargs)
+        if not (deployments or snapshot["daemonsets"] or snapshot["statefulsets"]):
             return snapshot
         narrow = {}
-        if len(deployments) == 1:
+        if len(deployments) == 1 and not (snapshot["daemonsets"] or snapshot["statefulsets"]):
             # One Deployment: its own selector narrows ReplicaSets and Pods (ownership is still checked by UID).
             selector = label_selector_string((deployments[0].get("spec") or {}).get("selector") or {})
             if selector:
                 narrow["label_selector"] = selector
             namespace = deployments[0]["metadata"]["namespace"]
-        snapshot["replicasets"] = self._list("replicasets", namespace, self.apps.list_namespaced_replica_set,
-                                             self.apps.list_replica_set_for_all_namespaces, **narrow)
+        if deployments:
+            snapshot["replicasets"] = self._list("replicasets", namespace, self.apps.list_namespaced_replica_set,
+                                                 self.apps.list_replica_set_for_all_namespaces, **narrow)
         snapshot["pods"] = self._list("pods", namespace, self.core.list_namespaced_pod,
                                       self.core.list_pod_for_all_namespaces, **narrow)
         waiting = [p for p in snapshot["pods"] if (p.get("status") or {}).get("phase") == "Pending"
@@ -118,10 +133,19 @@ class RolloutApi(object):
 
     def diagnose(self, namespace, name=None, label_selectors=None):
         """Snapshot and diagnose: a list of diagnoses (see rollout.diagnose_rollout), sorted by namespace/name."""
-        snap = self.snapshot(namespace, name, label_selectors)
-        results = diagnose_rollouts(snap["deployments"], snap["replicasets"], snap["pods"], snap["events"],
-                                    snap["nodes"], snap["cluster_pods"], snap["pdbs"])
-        results.sort(key=lambda d: (d["namespace"], d["name"]))
+        return self.diagnose_kinds(namespace, name, label_selectors)["Deployment"]
+
+    def diagnose_kinds(self, namespace, name=None, label_selectors=None, kinds=("Deployment",)):
+        """One snapshot, diagnosed per workload kind: ``{kind: [diagnosis, ...]}`` sorted by namespace/name."""
+        snap = self.snapshot(namespace, name, label_selectors, kinds)
+        results = {"Deployment": diagnose_rollouts(snap["deployments"], snap["replicasets"], snap["pods"],
+                                                   snap["events"], snap["nodes"], snap["cluster_pods"],
+                                                   snap["pdbs"])}
+        for kind, key in (("DaemonSet", "daemonsets"), ("StatefulSet", "statefulsets")):
+            results[kind] = diagnose_pod_sets(kind, snap[key], snap["pods"], snap["events"], snap["nodes"],
+                                              snap["cluster_pods"])
+        for items in results.values():
+            items.sort(key=lambda d: (d["namespace"], d["name"]))
         return results
 
     def delete_pod(self, namespace, name, uid, resource_version, dry_run=False):

@@ -23,7 +23,7 @@ _BLOCKER_PATTERNS = (
     ("pod_affinity", re.compile(r"pod affinity rules", re.I)),
     ("topology_spread_label", re.compile(r"topology spread constraints \(missing required label\)", re.I)),
     ("topology_spread", re.compile(r"topology spread", re.I)),
-    ("node_affinity", re.compile(r"node affinity/selector|node selector", re.I)),
+    ("node_affinity", re.compile(r"node affinity/selector|node selector|satisfy plugin\(s\) \[NodeAffinity\]", re.I)),
     ("taints", re.compile(r"taint", re.I)),
     ("resources", re.compile(r"^insufficient |^too many pods", re.I)),
     ("unschedulable_node", re.compile(r"were unschedulable", re.I)),

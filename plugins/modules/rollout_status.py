@@ -58,6 +58,20 @@ options:
     type: list
     elements: str
     default: []
+  kinds:
+    description:
+      - Workload kinds to diagnose. DaemonSets and StatefulSets get a verdict with the same proof (RV(daemonsets),
+        RV(statefulsets)); the collection's remediation acts on Deployments only.
+      - Each kind beyond Deployment adds one list call.
+    type: list
+    elements: str
+    choices: [Deployment, DaemonSet, StatefulSet]
+    default: [Deployment]
+  baseline:
+    description:
+      - RV(revisions) of an earlier run. RV(changed_since_baseline) then lists the Deployments that are new or
+        have another UID or revision since - what an update in between started to roll out.
+    type: dict
 extends_documentation_fragment:
   - clusterops.kops_upgrade.k8s_auth
   - clusterops.kops_upgrade.attributes
@@ -221,6 +235,36 @@ blocked:
   type: list
   elements: str
   sample: []
+daemonsets:
+  description:
+    - With V(DaemonSet) in O(kinds), one diagnosis per DaemonSet - C(verdict) (V(complete), V(progressing),
+      V(stuck), V(blocked)), C(why), C(proof), C(blockers), C(strategy) (maxSurge/maxUnavailable resolved as the
+      DaemonSet controller does), C(pods) (each with C(updated)) and C(remedy). A surge DaemonSet whose new pod
+      waits for the host ports its own old pod holds on that node is V(stuck).
+  returned: always
+  type: list
+  elements: dict
+statefulsets:
+  description: With V(StatefulSet) in O(kinds), one diagnosis per StatefulSet, as for RV(daemonsets).
+  returned: always
+  type: list
+  elements: dict
+workloads_stuck:
+  description: C(Kind/namespace/name) of the DaemonSets and StatefulSets whose verdict is V(stuck).
+  returned: always
+  type: list
+  elements: str
+revisions:
+  description: C(namespace/name) to C(uid/revision) of every Deployment seen, to pass as O(baseline) later.
+  returned: always
+  type: dict
+  sample: {kube-system/aws-node-termination-handler: 5d0c.../2}
+changed_since_baseline:
+  description: With O(baseline), C(namespace/name) of the Deployments that are new or changed since.
+  returned: when O(baseline) is given
+  type: list
+  elements: str
+  sample: [kube-system/aws-node-termination-handler]
 predicted_deadlocks:
   description: C(namespace/name) of the Deployments whose next rollout is predicted to deadlock.
   returned: always
@@ -249,6 +293,9 @@ def main():
             namespace=dict(type="str", default="kube-system"),
             all_namespaces=dict(type="bool", default=False),
             label_selectors=dict(type="list", elements="str", default=[]),
+            kinds=dict(type="list", elements="str", default=["Deployment"],
+                       choices=["Deployment", "DaemonSet", "StatefulSet"]),
+            baseline=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
@@ -261,23 +308,38 @@ def main():
     api = connect(module)
     namespace = None if params["all_namespaces"] else params["namespace"]
     try:
-        deployments = api.diagnose(namespace, params["name"], params["label_selectors"])
+        found = api.diagnose_kinds(namespace, params["name"], params["label_selectors"], params["kinds"])
     except RolloutApiError as exc:
         module.fail_json(msg=str(exc), api_requests=api.api_client.request_count)
-    if params["name"] and not deployments:
+    deployments = found["Deployment"]
+    others = found["DaemonSet"] + found["StatefulSet"]
+    if params["name"] and not (deployments or others):
         module.fail_json(
-            msg="Deployment %s not found in namespace %s" % (params["name"], namespace or "any namespace"),
+            msg="%s %s not found in namespace %s" % ("/".join(params["kinds"]), params["name"],
+                                                     namespace or "any namespace"),
             api_requests=api.api_client.request_count,
         )
+    revisions = dict(("%s/%s" % (d["namespace"], d["name"]), "%s/%s" % (d["uid"], d["revision"]))
+                     for d in deployments)
+    extra = {}
+    if params["baseline"] is not None:
+        extra["changed_since_baseline"] = sorted(key for key, value in revisions.items()
+                                                 if params["baseline"].get(key) != value)
     module.exit_json(
         changed=False,
+        revisions=revisions,
         deployments=deployments,
+        daemonsets=found["DaemonSet"],
+        statefulsets=found["StatefulSet"],
+        workloads_stuck=["%s/%s/%s" % (d["kind"], d["namespace"], d["name"]) for d in others
+                         if d["verdict"] == "stuck"],
         stuck=["%s/%s" % (d["namespace"], d["name"]) for d in deployments if d["verdict"] == "stuck"],
         blocked=["%s/%s" % (d["namespace"], d["name"]) for d in deployments if d["verdict"] == "blocked"],
         predicted_deadlocks=[
             "%s/%s" % (d["namespace"], d["name"]) for d in deployments if d["prediction"]["deadlock"]
         ],
         api_requests=api.api_client.request_count,
+        **extra
     )
 
 

@@ -18,7 +18,9 @@ from nthrepro import (
     replicasets_by_revision,
     rollout_complete,
     run_module,
+    running_and_ready,
     wait_deployment,
+    wait_pod,
     wait_unschedulable,
 )
 
@@ -202,3 +204,53 @@ def test_nth_on_two_control_planes_keeps_a_ready_pod_at_every_moment(two_cp_clus
     assert any(kind == "DELETED" for _t, kind, _name, _count in watcher.history)  # it saw the removals
     old = replicasets_by_revision(api, namespace)[0]
     assert old["spec"]["replicas"] == 0  # kept for rollback
+
+
+def workload_status(cluster, namespace, kind, name):
+    result = run_module("clusterops.kops_upgrade.rollout_status",
+                        {"name": name, "namespace": namespace, "kinds": [kind]}, cluster.kubeconfig)
+    assert result["failed"] is False, result.get("msg")
+    return result
+
+
+def test_surge_daemonset_held_by_its_own_old_pod_is_stuck(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    port = [{"containerPort": 9400, "hostPort": 9400, "protocol": "TCP"}]
+    workloads.create_daemonset(local_cluster.api, namespace, "agent",
+                               workloads.pod_spec(pool.name, cpu="10m", ports=port))
+    workloads.wait_daemonset_ready(local_cluster.api, namespace, "agent")
+    client.AppsV1Api(local_cluster.api).patch_namespaced_daemon_set("agent", namespace, {"spec": {
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        "template": {"spec": workloads.pod_spec(pool.name, cpu="10m", memory="65Mi", ports=port)}}})
+    wait_unschedulable(local_cluster.api, namespace, selector="app=agent")
+    before = workloads.footprint(local_cluster.api, namespace)
+    result = workload_status(local_cluster, namespace, "DaemonSet", "agent")
+    diagnosis = result["daemonsets"][0]
+    assert diagnosis["verdict"] == "stuck", diagnosis["why"]
+    assert diagnosis["proof"]["scheduler_agrees"] is True, diagnosis["proof"]["comparison"]
+    assert result["workloads_stuck"] == ["DaemonSet/%s/agent" % namespace]
+    assert "does not delete DaemonSet pods itself" in diagnosis["remedy"]
+    assert workloads.footprint(local_cluster.api, namespace) == before
+    # The real controller confirms the proof: with the named old pod gone, the new pod runs on the node.
+    old = diagnosis["proof"]["remove_pods"][0]["name"]
+    client.CoreV1Api(local_cluster.api).delete_namespaced_pod(old, namespace)
+    workloads.wait_daemonset_ready(local_cluster.api, namespace, "agent")
+
+
+def test_statefulset_that_no_node_can_hold_is_blocked(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    labels = {"app": "db"}
+    apps = client.AppsV1Api(local_cluster.api)
+    apps.create_namespaced_stateful_set(namespace, {
+        "metadata": {"name": "db", "labels": labels},
+        "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels}, "spec": workloads.pod_spec(pool.name, cpu="1")}}})
+    wait_pod(local_cluster.api, namespace, running_and_ready, selector="app=db")
+    apps.patch_namespaced_stateful_set("db", namespace, {"spec": {"template": {
+        "spec": workloads.pod_spec(pool.name, cpu="8")}}})
+    wait_unschedulable(local_cluster.api, namespace, selector="app=db")
+    before = workloads.footprint(local_cluster.api, namespace)
+    diagnosis = workload_status(local_cluster, namespace, "StatefulSet", "db")["statefulsets"][0]
+    assert diagnosis["verdict"] == "blocked", (diagnosis["verdict"], diagnosis["why"])
+    assert "resources" in [b["kind"] for b in diagnosis["blockers"]]
+    assert workloads.footprint(local_cluster.api, namespace) == before

@@ -8,6 +8,7 @@ import copy
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import (
     controller_scale_down,
+    diagnose_pod_sets,
     diagnose_rollout,
     plan_stale_replicaset_removal,
     split_replicasets,
@@ -462,3 +463,67 @@ def test_three_control_plane_nodes_predict_no_deadlock():
     result = diagnose_rollout(dep, [], [], [], nodes)
     assert result["prediction"]["deadlock"] is False
     assert result["prediction"]["eligible_nodes"] == 3
+
+
+def daemonset_case(max_surge, old_ready=True):
+    """A host-port DaemonSet on one node mid-rollout: its old pod Running, the new one Pending for the ports."""
+    nodes = [node("n1"), node("n2")]
+    template = {"metadata": {"labels": {"app": "agent"}}, "spec": {"containers": [{
+        "name": "agent", "ports": [{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "10m"}}}]}}
+    ds = {"metadata": {"name": "agent", "namespace": "kube-system", "uid": "uid-ds", "generation": 2},
+          "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template,
+                   "updateStrategy": {"type": "RollingUpdate",
+                                      "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": 0}}},
+          "status": {"observedGeneration": 2, "desiredNumberScheduled": 1, "numberAvailable": 1,
+                     "updatedNumberScheduled": 0, "numberUnavailable": 0}}
+
+    def ds_pod(name, revision, generation, node_name=None, message=None):
+        owner = {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": "uid-ds", "controller": True}
+        spec = copy.deepcopy(template["spec"])
+        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}}
+        pod = {"metadata": {"name": name, "namespace": "kube-system", "uid": "uid-" + name,
+                            "labels": {"app": "agent", "controller-revision-hash": revision,
+                                       "pod-template-generation": str(generation)},
+                            "ownerReferences": [owner], "creationTimestamp": "2026-11-28T08:00:00Z"},
+               "spec": spec}
+        if node_name:
+            pod["spec"]["nodeName"] = node_name
+            pod["status"] = {"phase": "Running", "conditions": [{"type": "Ready",
+                                                                 "status": "True" if old_ready else "False"}]}
+        else:
+            pod["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                                                                 "reason": "Unschedulable", "message": message}]}
+        return pod
+
+    message = ("0/2 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, 1 node(s) "
+               "didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/2 nodes are available: 2 ...")
+    pods = [ds_pod("agent-old", "aaa", 1, node_name="n1"), ds_pod("agent-new", "bbb", 2, message=message)]
+    return ds, pods, nodes
+
+
+def test_surge_daemonset_held_by_its_own_old_pod_is_stuck_with_words_only():
+    ds, pods, nodes = daemonset_case(max_surge=1)
+    result = diagnose_pod_sets("DaemonSet", [ds], pods, [], nodes)[0]
+    assert result["verdict"] == "stuck", result["why"]
+    assert result["proof"]["free_node"] == "n1"
+    assert [p["name"] for p in result["proof"]["remove_pods"]] == ["agent-old"]
+    assert "does not delete DaemonSet pods itself" in result["remedy"]
+
+
+def test_surge_daemonset_with_an_unavailable_old_pod_is_progressing():
+    ds, pods, nodes = daemonset_case(max_surge=1, old_ready=False)
+    assert diagnose_pod_sets("DaemonSet", [ds], pods, [], nodes)[0]["verdict"] == "progressing"
+
+
+def test_daemonset_without_surge_is_never_stuck_by_its_own_pods():
+    ds, pods, nodes = daemonset_case(max_surge=0)
+    result = diagnose_pod_sets("DaemonSet", [ds], pods, [], nodes)[0]
+    assert result["verdict"] == "progressing", result["why"]  # the controller deletes the old pod itself
+    pods[0]["spec"]["nodeName"] = "n2"  # the port on n1 is held by something else: nothing of ours to remove
+    pods.append({"metadata": {"name": "other", "namespace": "x", "uid": "uid-other"},
+                 "spec": dict(pods[1]["spec"], nodeName="n1", affinity={}), "status": {"phase": "Running"}})
+    result = diagnose_pod_sets("DaemonSet", [ds], pods, [], nodes)[0]
+    assert result["verdict"] == "blocked", result["why"]
+    assert "Do not delete anything" in result["remedy"]

@@ -27,6 +27,7 @@ from .api_objects import deployment, node, nth_pod_template
     ("node(s) didn't match pod topology spread constraints", "topology_spread"),
     ("node(s) didn't match pod topology spread constraints (missing required label)", "topology_spread_label"),
     ("node(s) had untolerated taint(s)", "taints"),
+    ("node(s) didn't satisfy plugin(s) [NodeAffinity]", "node_affinity"),
     ("node(s) didn't match the requested node name", "node_name"),
     ("node(s) didn't find available persistent volumes to bind", "volumes"),
     ("node(s) didn't match Pod's node affinity/selector", "node_affinity"),
