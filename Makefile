@@ -11,6 +11,10 @@ COLLECTION_DIR := $(COLLECTION_ROOT)/ansible_collections/clusterops/kops_upgrade
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTION_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PYTHONPATH := $(COLLECTION_ROOT)
+# ansible-core's own files (tmp, galaxy cache, default collection path) go to the cache, never to ~/.ansible.
+export ANSIBLE_HOME := $(CLUSTEROPS_CACHE)/home/ansible
+export ANSIBLE_LOCAL_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
+export ANSIBLE_REMOTE_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
 
 .PHONY: build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
 
@@ -40,7 +44,7 @@ sanity: collection ## ansible-test sanity for the collection (no ignore files)
 	@cd $(COLLECTION_DIR) && $(ROOT)/tools/sanity.sh "$(VENV)"
 
 lint: collection ## ansible-lint (production profile)
-	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ansible-lint --profile production
+	@cd $(COLLECTION_DIR) && HOME="$(CLUSTEROPS_CACHE)/home/ansible-lint" PATH="$(VENV)/bin:$$PATH" ansible-lint --profile production
 
 cluster-up: ## Start the local control plane; the last line printed is KUBECONFIG=<path>
 	@tools/localcluster/up.sh

@@ -77,7 +77,7 @@ def parse_quantity(value):
             return _number(text[:-2], text) * factor
     lowered = text.lower()
     if "e" in lowered and not text.endswith("E"):
-        mantissa, _, exponent = lowered.partition("e")
+        mantissa, _sep, exponent = lowered.partition("e")
         try:
             return _number(mantissa, text) * Fraction(10) ** int(exponent)
         except ValueError:
@@ -480,11 +480,11 @@ def compare_with_scheduler(model_counts, parsed_message, total_nodes):
         scheduler_counts[key] = scheduler_counts.get(key, 0) + blocker["nodes"]
     model = dict((normalize_reason(k), v) for k, v in model_counts.items())
     if parsed_message["total"] != total_nodes:
-        return False, "the scheduler looked at %d node(s), the cluster now has %d" % (parsed_message["total"],
-                                                                                     total_nodes)
+        return False, "the scheduler looked at %d node(s), the cluster now has %d" % (
+            parsed_message["total"], total_nodes)
     if scheduler_counts != model:
-        return False, "the scheduler reported %s; the model finds %s" % (_histogram(scheduler_counts),
-                                                                          _histogram(model))
+        return False, "the scheduler reported %s; the model finds %s" % (
+            _histogram(scheduler_counts), _histogram(model))
     return True, "the model reproduces the scheduler's reasons: %s" % _histogram(model)
 
 

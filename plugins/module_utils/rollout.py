@@ -625,8 +625,8 @@ def plan_stale_replicaset_removal(diagnosis):
     if verdict == "complete":
         return {"act": False, "reason": "the rollout is complete; nothing is stale", "plan": None}
     if verdict != "stuck":
-        return {"act": False, "reason": "verdict is %s, not stuck: %s" % (verdict, diagnosis.get("why") or
-                                                                           diagnosis["remedy"]), "plan": None}
+        reason = "verdict is %s, not stuck: %s" % (verdict, diagnosis.get("why") or diagnosis["remedy"])
+        return {"act": False, "reason": reason, "plan": None}
     plan = diagnosis["plan"]
     return {"act": plan["act"], "reason": plan["reason"], "plan": plan}
 

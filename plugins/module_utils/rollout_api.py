@@ -7,8 +7,6 @@ Everything returned is plain dicts as the API serves them; the decisions are mad
 
 from __future__ import annotations
 
-import time
-
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
     ApiException,
     explain_api_error,
@@ -222,7 +220,7 @@ class RolloutApi(object):
             after = rs["replicas_before"] - len(pods)
             outcome = self.scale_replicaset(namespace, rs["name"], uid, rs["replicas_before"], after, dry_run)
             entry = {"name": rs["name"], "uid": uid, "revision": rs["revision"], "replicas_before":
-                     rs["replicas_before"], "replicas_after": after, "pods": [n for n, _ in pods], "action": "scaled"}
+                     rs["replicas_before"], "replicas_after": after, "pods": [n for n, _outcome in pods], "action": "scaled"}
             if outcome != "done":
                 entry["message"] = ("spec.replicas or uid changed since read (JSON patch test failed); its "
                                     "controller may recreate the deleted pod(s)")

@@ -85,7 +85,7 @@ def generate(rng, pool):
             new["tolerate"] = False
         elif mutation == "hostname_spread":
             new["spread"] = True
-    strategy = rng.choice([name for name, weight in STRATEGY_WEIGHTS for _ in range(weight)])
+    strategy = rng.choice([name for name, weight in STRATEGY_WEIGHTS for _copy in range(weight)])
     return {
         "nodes": nodes, "daemonset": daemonset, "replicas": rng.randint(1, max(1, min(3, len(nodes) * per_node))),
         "strategy": strategy, "old": old, "new": new, "mutations": chosen, "tolerations": tolerate_dedicated,

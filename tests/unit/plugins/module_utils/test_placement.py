@@ -140,7 +140,7 @@ def test_the_scheduler_view_matches_its_message_or_proves_nothing():
     spec = {"containers": [container(ports=ports)], "tolerations": [{"operator": "Exists"}],
             "nodeSelector": {"node-role.kubernetes.io/control-plane": ""}}
     cluster = Cluster(nodes, [pod("old", "cp", spec=spec)])
-    _, counts = scheduler_view(pod("new", spec=spec), cluster)
+    _per_node, counts = scheduler_view(pod("new", spec=spec), cluster)
     message = ("0/3 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, "
                "2 node(s) didn't match Pod's node affinity/selector. preemption: ...")
     agrees, words = compare_with_scheduler(counts, parse_scheduler_message(message), 3)
