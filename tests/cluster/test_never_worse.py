@@ -254,3 +254,28 @@ def test_statefulset_that_no_node_can_hold_is_blocked(local_cluster, namespace, 
     assert diagnosis["verdict"] == "blocked", (diagnosis["verdict"], diagnosis["why"])
     assert "resources" in [b["kind"] for b in diagnosis["blockers"]]
     assert workloads.footprint(local_cluster.api, namespace) == before
+
+
+def test_all_stuck_acts_only_on_the_proven_stuck_deployments(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    surge = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    for name, port in (("one", 9601), ("two", 9602), ("three", 9603)):
+        ports = [{"containerPort": port, "hostPort": port, "protocol": "TCP"}]
+        workloads.create_deployment(local_cluster.api, namespace, name, workloads.pod_spec(pool.name, ports=ports),
+                                    strategy=surge)
+        wait_deployment(local_cluster.api, namespace, name, rollout_complete)
+        cpu = "8" if name == "three" else "100m"  # three: blocked (no node has 8 CPUs)
+        workloads.roll_out(local_cluster.api, namespace, name,
+                           workloads.pod_spec(pool.name, cpu=cpu, memory="65Mi", ports=ports))
+        workloads.wait_new_pod_unschedulable(local_cluster.api, namespace, name)
+    three_before = [rs for rs in workloads.footprint(local_cluster.api, namespace)["replicasets"]
+                    if rs[0].startswith("three-")]
+    result = run_module("clusterops.kops_upgrade.stale_replicasets",
+                        {"all_stuck": True, "namespace": namespace, "wait": True, "wait_timeout": 60},
+                        local_cluster.kubeconfig)
+    assert result["failed"] is False, result.get("msg")
+    assert result["deployments"] == ["%s/one" % namespace, "%s/two" % namespace]
+    assert sorted(step["deployment"] for step in result["steps"]) == ["%s/one" % namespace, "%s/two" % namespace]
+    three_after = [rs for rs in workloads.footprint(local_cluster.api, namespace)["replicasets"]
+                   if rs[0].startswith("three-")]
+    assert three_after == three_before
