@@ -189,7 +189,9 @@ def _uid(pod):
 
 
 class Cluster(object):
-    """The nodes and non-terminal pods of a cluster, indexed once for many filter evaluations."""
+    """The nodes and non-terminal pods of a cluster, indexed once for many filter evaluations. What does not
+    depend on the pods taken away (per-node usage, per-pod requests, spread counts) is computed once and kept,
+    so diagnosing many rollouts of one snapshot costs about the size of the snapshot, not its square."""
 
     def __init__(self, nodes, pods):
         self.nodes = sorted(nodes, key=lambda n: _meta(n).get("name") or "")
@@ -200,12 +202,77 @@ class Cluster(object):
         for pod in self.pods:
             self.pods_by_node.setdefault(pod["spec"]["nodeName"], []).append(pod)
         self.anti_affinity_pods = [p for p in self.pods if _required_terms(p.get("spec") or {}, "podAntiAffinity")]
+        self._by_label = {}
+        for pod in self.pods:
+            namespace = _meta(pod).get("namespace")
+            for item in _labels(pod).items():
+                self._by_label.setdefault((namespace,) + item, []).append(pod)
+        self.pod_by_uid = dict((_uid(p), p) for p in self.pods if _uid(p))
+        self._requests, self._usage, self._spread, self._ports = {}, {}, {}, {}
+
+    def candidates(self, namespace, selector):
+        """Pods that may match ``selector`` in ``namespace`` (None: any namespace): narrowed by one of its
+        matchLabels through the label index when it has one; the caller still checks the whole selector."""
+        match_labels = (selector or {}).get("matchLabels") or {}
+        if namespace is not None and match_labels:
+            best = None
+            for item in match_labels.items():
+                found = self._by_label.get((namespace,) + item, [])
+                if best is None or len(found) < len(best):
+                    best = found
+            return best
+        if namespace is not None:
+            return [p for p in self.pods if _meta(p).get("namespace") == namespace]
+        return self.pods
 
     def node_of(self, pod):
         return self.node_by_name.get((pod.get("spec") or {}).get("nodeName"))
 
     def pods_on(self, node_name, excluded=frozenset()):
         return [p for p in self.pods_by_node.get(node_name, []) if _uid(p) not in excluded]
+
+    def requests_of(self, pod):
+        key = _uid(pod) or id(pod)
+        if key not in self._requests:
+            self._requests[key] = pod_requests(pod.get("spec") or {})
+        return self._requests[key]
+
+    def ports_of(self, pod):
+        key = _uid(pod) or id(pod)
+        if key not in self._ports:
+            self._ports[key] = host_port_claims(pod.get("spec") or {})
+        return self._ports[key]
+
+    def usage(self, node_name, excluded=frozenset()):
+        """(pod count, summed requests, host port claims) of the node's pods, without the excluded ones; the
+        node's totals are computed once, the excluded pods subtracted (cost: the excluded pods, not the node)."""
+        base = self._usage.get(node_name)
+        if base is None:
+            on_node = self.pods_by_node.get(node_name, [])
+            requests, ports = {}, {}
+            for pod in on_node:
+                _add(requests, self.requests_of(pod))
+                for claim in self.ports_of(pod):
+                    ports[claim] = ports.get(claim, 0) + 1
+            base = self._usage[node_name] = (len(on_node), requests, ports)
+        gone = [self.pod_by_uid[uid] for uid in excluded if uid in self.pod_by_uid
+                and (self.pod_by_uid[uid].get("spec") or {}).get("nodeName") == node_name]
+        count, requests, ports = base
+        if gone:
+            requests, ports = dict(requests), dict(ports)
+            for pod in gone:
+                for name, amount in self.requests_of(pod).items():
+                    requests[name] = requests.get(name, 0) - amount
+                for claim in self.ports_of(pod):
+                    ports[claim] -= 1
+        return count - len(gone), requests, [claim for claim, n in ports.items() if n > 0]
+
+    def spread_counts(self, pod, index, constraint, selector, keys, excluded):
+        """Matching pods per topology value for one hard spread constraint of ``pod`` (memoized)."""
+        cache_key = (_uid(pod) or id(pod), index, excluded)
+        if cache_key not in self._spread:
+            self._spread[cache_key] = _count_spread(pod, constraint, selector, keys, self, excluded)
+        return self._spread[cache_key]
 
 
 def _required_terms(pod_spec, kind):
@@ -282,11 +349,10 @@ def evaluate_node(pod, node, cluster, excluded=frozenset()):
         failures.append(_failure("TaintToleration", [REASON_TAINTS], False))
     if not node_admits_affinity(node, spec):
         failures.append(_failure("NodeAffinity", [REASON_NODE_AFFINITY], False))
-    on_node = cluster.pods_on(name, excluded)
-    used_ports = [claim for other in on_node for claim in host_port_claims(other.get("spec") or {})]
+    pod_count, used, used_ports = cluster.usage(name, excluded)
     if any(ports_conflict(claim, used_ports) for claim in host_port_claims(spec)):
         failures.append(_failure("NodePorts", [REASON_PORTS], True))
-    resources = _resource_failures(spec, node, on_node)
+    resources = _resource_failures(cluster.requests_of(pod), node, pod_count, used)
     if resources:
         failures.append(_failure("NodeResourcesFit", resources, True))
     volumes = unmodelled_volumes(spec)
@@ -321,18 +387,14 @@ def prefilter_node_names(pod_spec):
     return names
 
 
-def _resource_failures(spec, node, on_node):
+def _resource_failures(wanted, node, pod_count, used):
     allocatable = (node.get("status") or {}).get("allocatable") or {}
     reasons = []
     allowed_pods = _scaled("pods", parse_quantity(allocatable.get("pods", 0)))
-    if len(on_node) + 1 > allowed_pods:
+    if pod_count + 1 > allowed_pods:
         reasons.append("Too many pods")
-    wanted = pod_requests(spec)
     if not wanted:
         return reasons
-    used = {}
-    for other in on_node:
-        _add(used, pod_requests(other.get("spec") or {}))
     for resource in ("cpu", "memory", "ephemeral-storage"):
         if wanted.get(resource, 0) > _scaled(resource, parse_quantity(allocatable.get(resource, 0))) - used.get(
                 resource, 0):
@@ -360,30 +422,12 @@ def _spread_failure(pod, node, cluster, excluded):
     keys = [c.get("topologyKey") for c in constraints]
     if any(key not in labels for key in keys):
         return _failure("PodTopologySpread", [REASON_SPREAD_LABEL], False)
-    spec = pod.get("spec") or {}
-    namespace = _meta(pod).get("namespace")
-    for constraint in constraints:
+    for index, constraint in enumerate(constraints):
         selector = _term_selector(constraint, pod)
         if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
             continue  # an empty selector matches nothing in the spread plugin
         key = constraint["topologyKey"]
-        counts = {}
-        for candidate in cluster.nodes:
-            candidate_labels = _labels(candidate)
-            if any(k not in candidate_labels for k in keys):
-                continue
-            if (constraint.get("nodeAffinityPolicy") or "Honor") == "Honor" and not node_admits_affinity(
-                    candidate, spec):
-                continue
-            if (constraint.get("nodeTaintsPolicy") or "Ignore") == "Honor" and untolerated_taints(candidate, spec):
-                continue
-            value = candidate_labels[key]
-            counts.setdefault(value, 0)
-            for other in cluster.pods_on(_meta(candidate).get("name"), excluded):
-                if _meta(other).get("deletionTimestamp") or _meta(other).get("namespace") != namespace:
-                    continue
-                if selector_matches(selector, _labels(other)):
-                    counts[value] += 1
+        counts = cluster.spread_counts(pod, index, constraint, selector, keys, excluded)
         if not counts:
             continue
         minimum = min(counts.values())
@@ -396,10 +440,41 @@ def _spread_failure(pod, node, cluster, excluded):
     return None
 
 
+def _count_spread(pod, constraint, selector, keys, cluster, excluded):
+    """PodTopologySpread's PreFilter counts: per topology value of the nodes that qualify (all constraint keys
+    present; node affinity honoured and taints ignored unless the constraint says otherwise), the pods of the
+    pod's namespace that match, terminating ones left out."""
+    spec = pod.get("spec") or {}
+    key = constraint["topologyKey"]
+    qualifying = {}
+    for candidate in cluster.nodes:
+        candidate_labels = _labels(candidate)
+        if any(k not in candidate_labels for k in keys):
+            continue
+        if (constraint.get("nodeAffinityPolicy") or "Honor") == "Honor" and not node_admits_affinity(candidate, spec):
+            continue
+        if (constraint.get("nodeTaintsPolicy") or "Ignore") == "Honor" and untolerated_taints(candidate, spec):
+            continue
+        qualifying[_meta(candidate).get("name")] = candidate_labels[key]
+    counts = dict((value, 0) for value in qualifying.values())
+    for other in cluster.candidates(_meta(pod).get("namespace"), selector):
+        node_name = (other.get("spec") or {}).get("nodeName")
+        if node_name not in qualifying or _uid(other) in excluded or _meta(other).get("deletionTimestamp"):
+            continue
+        if selector_matches(selector, _labels(other)):
+            counts[qualifying[node_name]] += 1
+    return counts
+
+
 def _affinity_failure(pod, node, cluster, excluded):
     spec = pod.get("spec") or {}
-    live = [p for p in cluster.pods if _uid(p) not in excluded]
     affinity_terms = _required_terms(spec, "podAffinity")
+    anti_terms = _required_terms(spec, "podAntiAffinity")
+
+    def live(term):
+        namespaces = _term_namespaces(term, pod)
+        namespace = next(iter(namespaces)) if isinstance(namespaces, set) and len(namespaces) == 1 else None
+        return [p for p in cluster.candidates(namespace, _term_selector(term, pod)) if _uid(p) not in excluded]
     if affinity_terms:
         unmodelled = any(_term_namespaces(t, pod) is None for t in affinity_terms)
         if unmodelled:
@@ -412,19 +487,20 @@ def _affinity_failure(pod, node, cluster, excluded):
                 satisfied = False
                 break
             if not any(_term_matches(term, pod, other) and _same_domain(cluster.node_of(other), node, key)
-                       for other in live):
+                       for other in live(term)):
                 satisfied = False
                 break
         if not satisfied:
             # The first pod of a group may satisfy its own affinity: no pod anywhere matches and it matches itself.
-            anywhere = any(all(_term_matches(t, pod, other) for t in affinity_terms) for other in live)
+            anywhere = any(all(_term_matches(t, pod, other) for t in affinity_terms)
+                           for other in live(affinity_terms[0]))
             if anywhere or not all(_term_matches(t, pod, pod) for t in affinity_terms):
                 return _failure("InterPodAffinity", [REASON_AFFINITY], False)
-    for term in _required_terms(spec, "podAntiAffinity"):
+    for term in anti_terms:
         key = term.get("topologyKey")
         if key not in _labels(node):
             continue
-        for other in live:
+        for other in live(term):
             match = _term_matches(term, pod, other)
             if match is None:
                 return _failure("InterPodAffinity", ["pod anti-affinity with a namespace selector (not modelled)"],
