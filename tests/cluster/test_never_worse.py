@@ -279,3 +279,17 @@ def test_all_stuck_acts_only_on_the_proven_stuck_deployments(local_cluster, name
     three_after = [rs for rs in workloads.footprint(local_cluster.api, namespace)["replicasets"]
                    if rs[0].startswith("three-")]
     assert three_after == three_before
+
+
+@pytest.mark.parametrize("replicas, unavailable, expected", [(0, "25%", 0), (2, "200%", 2), (2, 5, 2)])
+def test_max_unavailable_is_clamped_to_replicas_as_the_api_serves_it(local_cluster, namespace, pool, replicas,
+                                                                     unavailable, expected):
+    pool.add(workloads.pool_node(pool.name, 1))
+    workloads.create_deployment(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name), replicas=replicas,
+                                strategy={"type": "RollingUpdate",
+                                          "rollingUpdate": {"maxSurge": 1, "maxUnavailable": unavailable}})
+    wait_deployment(local_cluster.api, namespace, APP, rollout_complete)
+    diagnosis = status_of(local_cluster, namespace)
+    assert diagnosis["strategy"]["max_unavailable"] == expected
+    assert diagnosis["verdict"] == "complete"
+    assert diagnosis["prediction"]["deadlock"] is False
