@@ -11,8 +11,12 @@ COLLECTION_DIR := $(COLLECTION_ROOT)/ansible_collections/clusterops/kops_upgrade
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTION_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PYTHONPATH := $(COLLECTION_ROOT)
+# ansible-core's own files (tmp, galaxy cache, default collection path) go to the cache, never to ~/.ansible.
+export ANSIBLE_HOME := $(CLUSTEROPS_CACHE)/home/ansible
+export ANSIBLE_LOCAL_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
+export ANSIBLE_REMOTE_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
 
-.PHONY: versions lowest build-check bench help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
+.PHONY: versions lowest build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -40,7 +44,7 @@ sanity: collection ## ansible-test sanity for the collection (no ignore files)
 	@cd $(COLLECTION_DIR) && $(ROOT)/tools/sanity.sh "$(VENV)"
 
 lint: collection ## ansible-lint (production profile)
-	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ansible-lint --profile production
+	@cd $(COLLECTION_DIR) && HOME="$(CLUSTEROPS_CACHE)/home/ansible-lint" PATH="$(VENV)/bin:$$PATH" ansible-lint --profile production
 
 cluster-up: ## Start the local control plane; the last line printed is KUBECONFIG=<path>
 	@tools/localcluster/up.sh
@@ -64,6 +68,9 @@ molecule: collection ## Molecule scenarios against the local control plane
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s prevention
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml syntax -s kind
+
+oracle: collection ## The real scheduler judges ORACLE_CASES (default 60) generated stuck/blocked verdicts (ORACLE_SEED=...)
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ORACLE_CASES=$${ORACLE_CASES:-60} "$(VENV)/bin/python" -m pytest -q -s tests/cluster/test_oracle.py
 
 bench: collection ## Benchmarks: pure diagnosis scaling; rollout_status over 100/1000/2000 Deployments on kwok vs per-Deployment
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py

@@ -9,16 +9,24 @@ deadline_exceeded); ``rollout_status`` reports it and ``stale_replicasets`` acts
 
 from __future__ import annotations
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.placement import (
+    Cluster,
+    QuantityError,
+    compare_with_scheduler,
+    evaluate_node,
+    relevant_domain_keys,
+    scheduler_view,
+    smallest_freeing_set,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
     parse_scheduler_message,
     predict_rollout_deadlock,
     rollout_budget,
+    selector_matches,
 )
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
-VERDICTS = ("complete", "progressing", "stuck", "paused", "deadline_exceeded")
-# Blockers that old pods can hold: removing them frees the node for the new pod.
-BLOCKERS_HELD_BY_PODS = ("host_ports", "pod_affinity", "topology_spread", "resources")
+VERDICTS = ("complete", "progressing", "stuck", "blocked", "paused", "deadline_exceeded")
 
 
 def revision_of(obj):
@@ -148,7 +156,7 @@ def describe_pod(pod, events_for_pod=None):
             "first_seen": _event_first_time(newest),
             "last_seen": _event_time(newest),
         }
-    message = (scheduler["event"] or {}).get("message") or scheduler["message"]
+    message = scheduler["message"] or (scheduler["event"] or {}).get("message")
     parsed = parse_scheduler_message(message)
     summary["scheduler"] = scheduler
     summary["nodes_available"] = parsed["available"]
@@ -167,12 +175,19 @@ def _describe_replicaset(rs, pods_by_owner, events_by_pod):
         "uid": metadata.get("uid"),
         "resource_version": metadata.get("resourceVersion"),
         "revision": revision_of(rs),
-        "replicas": (rs.get("spec") or {}).get("replicas", 1),
+        "replicas": _spec_replicas(rs),
+        "status_replicas": status.get("replicas") or 0,
         "ready_replicas": status.get("readyReplicas") or 0,
         "available_replicas": status.get("availableReplicas") or 0,
         "pod_template_hash": (metadata.get("labels") or {}).get("pod-template-hash"),
         "pods": [describe_pod(p, events_by_pod.get((p.get("metadata") or {}).get("uid"))) for p in own_pods],
     }
+
+
+def _spec_replicas(obj):
+    """spec.replicas as the API serves it (defaulted to 1 when absent; an explicit 0 stays 0)."""
+    value = (obj.get("spec") or {}).get("replicas")
+    return 1 if value is None else int(value)
 
 
 def _is_unschedulable(pod_summary):
@@ -182,24 +197,45 @@ def _is_unschedulable(pod_summary):
     )
 
 
-def scale_down_allowance(deployment, current, old):
-    """How many old pods the deployment controller may remove now (reconcileOldReplicaSets):
-    all pods - (desired - maxUnavailable) - unavailable pods of the new ReplicaSet."""
+def _is_active(pod):
+    """What controllers count as an active pod: not terminating, not Succeeded/Failed."""
+    return not (pod.get("metadata") or {}).get("deletionTimestamp") and (pod.get("status") or {}).get(
+        "phase") not in ("Succeeded", "Failed")
+
+
+def _is_ready(pod):
+    condition = _condition(pod, "Ready")
+    return bool(condition and condition.get("status") == "True")
+
+
+def controller_scale_down(deployment, current, old):
+    """How many old pods the deployment controller removes by itself now (rolling.go reconcileOldReplicaSets,
+    with spec.replicas everywhere as the controller counts): first unhealthy old pods, then healthy ones while
+    more than ``replicas - maxUnavailable`` pods are available; never more than
+    ``all pods - minAvailable - unavailable new pods``."""
+    if not old:
+        return 0
     budget = rollout_budget(deployment)
     min_available = budget["replicas"] - budget["max_unavailable"]
-    all_pods = sum(((rs.get("status") or {}).get("replicas") or 0) for rs in ([current] if current else []) + old)
+    every = ([current] if current else []) + list(old)
+    all_pods = sum(_spec_replicas(rs) for rs in every)
     new_unavailable = 0
     if current:
-        new_unavailable = ((current.get("spec") or {}).get("replicas") or 0) - (
-            (current.get("status") or {}).get("availableReplicas") or 0
-        )
-    return all_pods - min_available - max(0, new_unavailable)
+        new_unavailable = max(0, _spec_replicas(current) - ((current.get("status") or {}).get("availableReplicas") or 0))
+    allowance = all_pods - min_available - new_unavailable
+    if allowance <= 0:
+        return 0
+    unhealthy = sum(max(0, _spec_replicas(rs) - ((rs.get("status") or {}).get("availableReplicas") or 0))
+                    for rs in old if _spec_replicas(rs) > 0)
+    cleaned = min(allowance, unhealthy)
+    available = sum(((rs.get("status") or {}).get("availableReplicas") or 0) for rs in every)
+    healthy = max(0, min(allowance - cleaned, available - min_available))
+    return cleaned + healthy
 
 
 def _rollout_complete(deployment):
-    spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
-    desired = spec.get("replicas", 1)
+    desired = _spec_replicas(deployment)
     generation = (deployment.get("metadata") or {}).get("generation") or 0
     return (
         (status.get("observedGeneration") or 0) >= generation
@@ -209,26 +245,38 @@ def _rollout_complete(deployment):
     )
 
 
-def diagnose_rollouts(deployments, replicasets, pods, events, nodes):
+def diagnose_rollouts(deployments, replicasets, pods, events, nodes, cluster_pods=None, pdbs=None):
     """Diagnose many Deployments from one snapshot; each object list is indexed once, so the cost grows with
-    the number of objects, not with Deployments times objects."""
+    the number of objects, not with Deployments times objects.
+
+    ``pods`` are the pods that may belong to the Deployments; ``cluster_pods`` every non-terminal pod of the
+    cluster (what the scheduler sees on each node; defaults to ``pods``), ``pdbs`` the PodDisruptionBudgets of
+    the namespaces involved. Both matter only when a new pod is unschedulable."""
     replicasets_by_owner = index_by_controller(replicasets)
     pods_by_owner = index_by_controller(pods)
     events_by_pod = failed_scheduling_events_by_pod(events)
+    context = {"nodes": nodes, "cluster_pods": pods if cluster_pods is None else cluster_pods,
+               "pdbs": pdbs or [], "cluster": None}
     return [
         _diagnose(d, replicasets_by_owner.get((d.get("metadata") or {}).get("uid"), []), pods_by_owner,
-                  events_by_pod, nodes)
+                  events_by_pod, context)
         for d in deployments
     ]
 
 
-def diagnose_rollout(deployment, replicasets, pods, events, nodes):
+def diagnose_rollout(deployment, replicasets, pods, events, nodes, cluster_pods=None, pdbs=None):
     """Diagnose one Deployment. ``replicasets``, ``pods``, ``events`` may hold objects of other Deployments:
     only what this Deployment controls (by ownerReference UID) is used."""
-    return diagnose_rollouts([deployment], replicasets, pods, events, nodes)[0]
+    return diagnose_rollouts([deployment], replicasets, pods, events, nodes, cluster_pods, pdbs)[0]
 
 
-def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, nodes):
+def _cluster(context):
+    if context["cluster"] is None:
+        context["cluster"] = Cluster(context["nodes"], context["cluster_pods"])
+    return context["cluster"]
+
+
+def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, context):
     metadata = deployment.get("metadata") or {}
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
@@ -247,7 +295,7 @@ def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, nodes
         "observed_generation": status.get("observedGeneration"),
         "paused": bool(spec.get("paused")),
         "replicas": {
-            "desired": spec.get("replicas", 1),
+            "desired": _spec_replicas(deployment),
             "current": status.get("replicas") or 0,
             "updated": status.get("updatedReplicas") or 0,
             "ready": status.get("readyReplicas") or 0,
@@ -264,21 +312,13 @@ def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, nodes
         "verdict": None,
         "stuck_since": None,
         "blockers": [],
-        "prediction": predict_rollout_deadlock(deployment, nodes),
+        "proof": None,
+        "plan": None,
+        "prediction": predict_rollout_deadlock(deployment, context["nodes"]),
         "remedy": "",
     }
 
     unschedulable = [p for p in (current_view or {}).get("pods", []) if _is_unschedulable(p)]
-    old_pods = [p for rs in old_views for p in rs["pods"] if not p["terminating"]]
-    admitting = set(result["prediction"]["eligible_node_names"])
-    old_pods_on_eligible_nodes = [p for p in old_pods if p.get("node") in admitting]
-    held = [
-        b for p in unschedulable for b in p.get("blockers", []) if b["kind"] in BLOCKERS_HELD_BY_PODS
-    ]
-    blocked_by_old_pods = bool(unschedulable and old_pods_on_eligible_nodes and held)
-    settled = (status.get("observedGeneration") or 0) >= (metadata.get("generation") or 0)
-    cannot_make_room = scale_down_allowance(deployment, current, old) <= 0
-
     if unschedulable:
         seen = []
         for pod in unschedulable:
@@ -286,24 +326,240 @@ def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, nodes
                 if blocker not in seen:
                     seen.append(blocker)
         result["blockers"] = seen
+    settled = (status.get("observedGeneration") or 0) >= (metadata.get("generation") or 0)
 
     if result["paused"]:
         result["verdict"] = "paused"
     elif _rollout_complete(deployment):
         result["verdict"] = "complete"
-    elif settled and blocked_by_old_pods and cannot_make_room:
-        result["verdict"] = "stuck"
-        since = []
-        for pod in unschedulable:
-            scheduler = pod["scheduler"]
-            since.extend(t for t in (scheduler.get("since"), (scheduler.get("event") or {}).get("first_seen")) if t)
-        result["stuck_since"] = min(since) if since else None
+    elif not settled:
+        result["verdict"] = "progressing"
+        result["why"] = "the deployment controller has not yet observed generation %s" % metadata.get("generation")
+    elif unschedulable:
+        raw_pods = dict(((p.get("metadata") or {}).get("uid"), p) for rs in [current] + old if rs
+                        for p in pods_by_owner.get((rs.get("metadata") or {}).get("uid"), []))
+        verdict, why, proof = _judge_unschedulable(deployment, current, old, unschedulable, raw_pods, budget,
+                                                   context)
+        result["verdict"], result["why"], result["proof"] = verdict, why, proof
+        if verdict == "stuck":
+            result["plan"] = plan_step(deployment, current, old, proof, raw_pods, context["pdbs"])
+            since = []
+            for pod in unschedulable:
+                scheduler = pod["scheduler"]
+                since.extend(t for t in (scheduler.get("since"), (scheduler.get("event") or {}).get("first_seen"))
+                             if t)
+            result["stuck_since"] = min(since) if since else None
     elif progressing.get("reason") == "ProgressDeadlineExceeded" and progressing.get("status") == "False":
         result["verdict"] = "deadline_exceeded"
     else:
         result["verdict"] = "progressing"
-    result["remedy"] = remedy_for(result, unschedulable)
+    result.setdefault("why", "")
+    result["remedy"] = remedy_for(result)
     return result
+
+
+def _judge_unschedulable(deployment, current, old, unschedulable, raw_pods, budget, context):
+    """Verdict for a rollout whose new pod the scheduler refused: ``stuck`` only with a proof that removing
+    named old pods of this Deployment lets it schedule and that the controller will not remove them itself;
+    ``progressing`` when that will happen anyway; ``blocked`` otherwise (a reason no removal can fix, or one the
+    model cannot reproduce). Returns (verdict, why, proof)."""
+    old_uids = set(rs["metadata"]["uid"] for rs in old)
+    old_pods = [p for p in raw_pods.values() if controller_uid(p) in old_uids]
+    active_old = [p for p in old_pods if _is_active(p)]
+    terminating_old = [p for p in old_pods if (p.get("metadata") or {}).get("deletionTimestamp")]
+    if budget["type"] == "Recreate":
+        if active_old or terminating_old:
+            return "progressing", "strategy Recreate: the old pods are being removed first", None
+        return "blocked", "strategy Recreate removed every old pod and the new pod still does not fit", None
+    for rs in old:
+        active = sum(1 for p in active_old if controller_uid(p) == rs["metadata"]["uid"])
+        if active > _spec_replicas(rs):
+            return "progressing", "the controller is scaling old ReplicaSet %s down" % rs["metadata"]["name"], None
+    allowance = controller_scale_down(deployment, current, old)
+    if allowance > 0 and active_old:
+        return ("progressing", "the deployment controller may remove %d old pod(s) itself (maxUnavailable %d)"
+                % (allowance, budget["max_unavailable"]), None)
+    pending = sorted(unschedulable, key=lambda p: (p.get("created") or "", p.get("name") or ""))[0]
+    try:
+        proof = prove_room(raw_pods[pending["uid"]], pending, active_old, terminating_old, _cluster(context))
+    except QuantityError as exc:
+        return "blocked", "not proven: a resource quantity could not be read (%s)" % exc, None
+    return proof["verdict"], proof["summary"], proof
+
+
+def _pod_name(pod):
+    return (pod.get("metadata") or {}).get("name")
+
+
+def prove_room(pod, pod_summary, active_old, terminating_old, cluster):
+    """Prove, node by node, whether removing some old pods of the Deployment lets ``pod`` schedule.
+
+    The scheduler's own message must be reproduced by the model first (the same reasons on the same number of
+    nodes); otherwise nothing is proven. Then for each node: if a failing filter is one no removal can fix
+    (taints, node affinity, pod affinity, missing topology label, cordon) the node is out; else the smallest set
+    of this Deployment's old pods whose removal makes every filter pass is searched (pods on the node, and pods
+    in the same topology domain for anti-affinity and spread). Returns the proof with its ``verdict``."""
+    message = (pod_summary.get("scheduler") or {}).get("message") or (
+        (pod_summary.get("scheduler") or {}).get("event") or {}).get("message")
+    parsed = parse_scheduler_message(message)
+    per_node, counts = scheduler_view(pod, cluster)
+    agrees, comparison = compare_with_scheduler(counts, parsed, len(cluster.nodes))
+    proof = {"pod": _pod_name(pod), "scheduler_message": message, "scheduler_agrees": agrees,
+             "comparison": comparison, "nodes": [], "free_node": None, "remove_pods": [], "verdict": "blocked",
+             "summary": ""}
+    unmodelled = sorted(set(reason for view in per_node.values() for f in view["failures"] if not f["modelled"]
+                            for reason in f["reasons"]))
+    terminating_uids = frozenset((p.get("metadata") or {}).get("uid") for p in terminating_old)
+    keys = relevant_domain_keys(pod)
+    for old_pod in active_old:
+        keys.update(t.get("topologyKey") for t in (((old_pod.get("spec") or {}).get("affinity") or {})
+                    .get("podAntiAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or [])
+    keys.discard(None)
+    options = []
+    after_termination = _without(cluster, terminating_uids)
+    for node in cluster.nodes:
+        name = node["metadata"]["name"]
+        failures = per_node[name]["failures"]
+        entry = {"name": name, "fits_now": not failures,
+                 "blocked_by": [r for f in failures for r in f["reasons"]],
+                 "removal_can_help": bool(failures) and all(f["removable"] for f in failures),
+                 "frees_with": None}
+        proof["nodes"].append(entry)
+        if not entry["removal_can_help"]:
+            continue
+        if terminating_old and not evaluate_node(pod, node, cluster, terminating_uids):
+            entry["frees_with"] = []
+            entry["once_terminated"] = sorted(_pod_name(p) for p in terminating_old)
+            options.append((0, 0, name, [], node))
+            continue
+        candidates = [p for p in active_old if _near(cluster.node_of(p), node, keys)]
+        if not candidates:
+            continue
+        candidates.sort(key=lambda p: (_is_ready(p), _pod_name(p)))
+        chosen = smallest_freeing_set(pod, node, after_termination, candidates)
+        if chosen is None:
+            continue
+        entry["frees_with"] = [_pod_name(p) for p in chosen]
+        options.append((sum(1 for p in chosen if _is_ready(p)), len(chosen), name, chosen, node))
+
+    if any(entry["fits_now"] for entry in proof["nodes"]):
+        proof["verdict"] = "progressing"
+        proof["summary"] = ("the pod fits on %s now; the scheduler will place it on its next attempt"
+                            % ", ".join(e["name"] for e in proof["nodes"] if e["fits_now"]))
+        return proof
+    if unmodelled:
+        proof["summary"] = "not proven: %s" % "; ".join(unmodelled)
+        return proof
+    if not agrees:
+        proof["summary"] = "not proven: %s" % comparison
+        return proof
+    if not options:
+        proof["summary"] = ("removing old pods of this Deployment would not let %s schedule on any node: %s"
+                            % (proof["pod"], comparison.split(": ", 1)[-1]))
+        return proof
+    options.sort(key=lambda o: o[:3])
+    _available, _count, name, chosen, _node = options[0]
+    proof["free_node"] = name
+    if not chosen:
+        proof["verdict"] = "progressing"
+        proof["summary"] = "%s fits on %s once the terminating old pod(s) %s are gone" % (
+            proof["pod"], name, ", ".join(sorted(_pod_name(p) for p in terminating_old)))
+        return proof
+    proof["remove_pods"] = [{
+        "name": _pod_name(p), "uid": p["metadata"]["uid"], "resource_version": p["metadata"].get("resourceVersion"),
+        "node": (p.get("spec") or {}).get("nodeName"), "ready": _is_ready(p), "replicaset_uid": controller_uid(p),
+        "labels": (p.get("metadata") or {}).get("labels") or {},
+    } for p in chosen]
+    proof["verdict"] = "stuck"
+    proof["summary"] = ("%s cannot schedule (%s) and fits on %s once old pod(s) %s of this Deployment are gone; "
+                        "the controller will not remove them itself (maxUnavailable spent)"
+                        % (proof["pod"], comparison.split(": ", 1)[-1], name,
+                           ", ".join(_pod_name(p) for p in chosen)))
+    return proof
+
+
+def _near(pod_node, node, keys):
+    """Is a pod on ``pod_node`` able to block a pod on ``node``: the same node, or the same domain of a key."""
+    if pod_node is None:
+        return False
+    if pod_node["metadata"]["name"] == node["metadata"]["name"]:
+        return True
+    a, b = pod_node["metadata"].get("labels") or {}, node["metadata"].get("labels") or {}
+    return any(key in a and key in b and a[key] == b[key] for key in keys)
+
+
+def _without(cluster, uids):
+    if not uids:
+        return cluster
+    return Cluster(cluster.nodes, [p for p in cluster.pods if (p.get("metadata") or {}).get("uid") not in uids])
+
+
+def plan_step(deployment, current, old, proof, raw_pods, pdbs):
+    """One remediation step for a ``stuck`` rollout: delete exactly the old pods the proof names and lower their
+    ReplicaSets' spec.replicas by as many (so nothing replaces them), keeping the rest as rollback history.
+
+    Acts only if the Deployment keeps the availability it promises: at least ``replicas - max(maxUnavailable, 1)``
+    pods available afterwards (when the surge pod has no room, the effective maxSurge is 0 and Kubernetes' own
+    rule turns maxUnavailable 0 into 1), and no PodDisruptionBudget covering them allows fewer disruptions than
+    the ready pods removed. Returns ``{act, reason, replicasets, pods, available, min_available}``."""
+    budget = rollout_budget(deployment)
+    targets = proof["remove_pods"]
+    by_rs = {}
+    for target in targets:
+        by_rs.setdefault(target["replicaset_uid"], []).append(target)
+    steps = []
+    for rs in old:
+        uid = rs["metadata"]["uid"]
+        if uid not in by_rs:
+            continue
+        replicas = _spec_replicas(rs)
+        steps.append({"name": rs["metadata"]["name"], "uid": uid, "revision": revision_of(rs),
+                      "replicas_before": replicas, "replicas_after": max(0, replicas - len(by_rs[uid])),
+                      "pods": [t["name"] for t in by_rs[uid]]})
+    every = [rs for rs in [current] + list(old) if rs]
+    owned = [p for p in raw_pods.values() if _is_active(p)]
+    ready_pods = sum(1 for p in owned if _is_ready(p))
+    status_available = sum(((rs.get("status") or {}).get("availableReplicas") or 0) for rs in every)
+    available = min(ready_pods, status_available)
+    removed_ready = sum(1 for t in targets if t["ready"])
+    min_available = max(0, budget["replicas"] - max(budget["max_unavailable"], 1))
+    plan = {"act": False, "reason": "", "replicasets": steps, "pods": [t["name"] for t in targets],
+            "pod_details": [dict((k, t[k]) for k in ("name", "uid", "resource_version", "node", "ready",
+                                                     "replicaset_uid")) for t in targets],
+            "node": proof["free_node"], "available": available, "available_after": available - removed_ready,
+            "min_available": min_available, "pdbs": []}
+    if len(steps) != len(by_rs):
+        plan["reason"] = "a pod to remove belongs to no old ReplicaSet of this Deployment; nothing is done"
+        return plan
+    if available - removed_ready < min_available:
+        plan["reason"] = ("waiting: removing %d ready pod(s) would leave %d available, below the %d the Deployment "
+                          "promises (replicas %d, maxUnavailable %d); the next step comes when more new pods are "
+                          "available" % (removed_ready, available - removed_ready, min_available,
+                                         budget["replicas"], budget["max_unavailable"]))
+        return plan
+    for pdb in pdbs:
+        if (pdb.get("metadata") or {}).get("namespace") != (deployment.get("metadata") or {}).get("namespace"):
+            continue
+        covered = [t for t in targets if selector_matches((pdb.get("spec") or {}).get("selector"), t["labels"])]
+        if not covered:
+            continue
+        pdb_status = pdb.get("status") or {}
+        allowed = pdb_status.get("disruptionsAllowed") or 0
+        name = pdb["metadata"]["name"]
+        plan["pdbs"].append({"name": name, "disruptions_allowed": allowed})
+        if (pdb_status.get("observedGeneration") or 0) < (pdb["metadata"].get("generation") or 0):
+            plan["reason"] = "waiting: PodDisruptionBudget %s has not observed its latest spec yet" % name
+            return plan
+        removed = sum(1 for t in covered if t["ready"])
+        if removed > allowed:
+            plan["reason"] = ("waiting: PodDisruptionBudget %s allows %d disruption(s), the step removes %d ready "
+                              "pod(s)" % (name, allowed, removed))
+            return plan
+    plan["act"] = True
+    plan["reason"] = "remove %d old pod(s) (%s) to free %s; %d of %d pod(s) stay available (at least %d promised)" % (
+        len(targets), ", ".join(plan["pods"]), proof["free_node"], available - removed_ready, budget["replicas"],
+        min_available)
+    return plan
 
 
 def _blocker_words(blockers):
@@ -313,7 +569,7 @@ def _blocker_words(blockers):
     )
 
 
-def remedy_for(diagnosis, unschedulable=()):
+def remedy_for(diagnosis):
     """What a person should do about a diagnosed rollout, in words they can act on."""
     name = "%s/%s" % (diagnosis["namespace"], diagnosis["name"])
     verdict = diagnosis["verdict"]
@@ -333,20 +589,23 @@ def remedy_for(diagnosis, unschedulable=()):
                 prediction["reason"], prevent)
         return "Nothing to do: the rollout of %s is complete." % name
     if verdict == "stuck":
-        holders = ", ".join(
-            "%s (revision %s)" % (rs["name"], rs["revision"])
-            for rs in diagnosis["old_replicasets"] if rs["pods"]
-        )
+        plan = diagnosis["plan"]
+        steps = "; ".join("scale old ReplicaSet %s (revision %s) from %d to %d, deleting pod(s) %s" % (
+            s["name"], s["revision"], s["replicas_before"], s["replicas_after"], ", ".join(s["pods"]))
+            for s in plan["replicasets"])
+        when = "now" if plan["act"] else "not yet (%s)" % plan["reason"]
         return (
-            "The new pod of %s cannot be scheduled (%s) while the old pods hold what it needs. Remove the old "
-            "ReplicaSet(s) %s: clusterops.kops_upgrade.stale_replicasets does it safely (kubectl -n %s delete "
-            "replicaset by hand); deleting the old pod alone does not help, its ReplicaSet recreates it.%s"
-            % (name, _blocker_words(diagnosis["blockers"]), holders, diagnosis["namespace"], prevent)
+            "%s. Remove exactly %d old pod(s) to free node %s: %s. Safe to do %s; "
+            "clusterops.kops_upgrade.stale_replicasets does it with preconditions (deleting the old pod alone does "
+            "not help: its ReplicaSet recreates it).%s"
+            % (diagnosis["why"], len(plan["pods"]), plan["node"], steps, when, prevent)
         )
-    if unschedulable:
+    if verdict == "blocked":
         return (
-            "New pods of %s cannot be scheduled (%s), and removing old pods would not make room: fix the node "
-            "selector/affinity, tolerations or node capacity." % (name, _blocker_words(diagnosis["blockers"]))
+            "New pods of %s cannot be scheduled (%s) and removing old pods of this Deployment would not help (%s). "
+            "Do not delete anything: fix what the scheduler names (node selector/affinity, tolerations, pod "
+            "affinity, volumes or node capacity), or add a node that fits." % (
+                name, _blocker_words(diagnosis["blockers"]) or "no reason given", diagnosis["why"])
         )
     if verdict == "deadline_exceeded":
         return (
@@ -354,35 +613,181 @@ def remedy_for(diagnosis, unschedulable=()):
             "(image, crash loops, readiness probes)." % name
         )
     replicas = diagnosis["replicas"]
-    return "The rollout of %s is progressing (%d of %d updated, %d available); wait for it.%s" % (
-        name, replicas["updated"], replicas["desired"], replicas["available"], prevent)
+    why = (" (%s)" % diagnosis["why"]) if diagnosis.get("why") else ""
+    return "The rollout of %s is progressing (%d of %d updated, %d available)%s; wait for it.%s" % (
+        name, replicas["updated"], replicas["desired"], replicas["available"], why, prevent)
 
 
-def plan_stale_replicaset_removal(diagnosis, force=False):
-    """Decide which ReplicaSets to remove for a diagnosed Deployment.
-
-    Only old ReplicaSets the Deployment controls that still want or have pods are candidates: the current
-    ReplicaSet is never one, and old ReplicaSets already at 0 replicas are rollback history, left alone.
-    Nothing is chosen unless the verdict is ``stuck`` (or ``force`` is set and the rollout is not complete).
-    Returns ``{"act": bool, "reason": str, "targets": [replicaset views]}``.
-    """
+def plan_stale_replicaset_removal(diagnosis):
+    """The step ``stale_replicasets`` may take for a diagnosed Deployment: only a ``stuck`` verdict with a plan
+    that keeps the promised availability acts. Returns ``{act, reason, plan}``."""
     verdict = diagnosis["verdict"]
-    candidates = [rs for rs in diagnosis["old_replicasets"] if rs["replicas"] or rs["pods"]]
     if verdict == "complete":
-        return {"act": False, "reason": "the rollout is complete; nothing is stale", "targets": []}
-    if verdict == "paused" and not force:
-        return {"act": False, "reason": "the rollout is paused; resume it instead", "targets": []}
-    if verdict != "stuck" and not force:
-        return {
-            "act": False,
-            "reason": "verdict is %s, not stuck: old ReplicaSets are left to the deployment controller "
-                      "(use force to remove them anyway)" % verdict,
-            "targets": [],
-        }
-    if diagnosis["current_replicaset"] is None:
-        return {"act": False, "reason": "the Deployment has no current ReplicaSet yet; nothing is safe to remove",
-                "targets": []}
-    if not candidates:
-        return {"act": False, "reason": "no old ReplicaSet still has pods", "targets": []}
-    return {"act": True, "reason": "verdict %s%s" % (verdict, " (forced)" if verdict != "stuck" else ""),
-            "targets": candidates}
+        return {"act": False, "reason": "the rollout is complete; nothing is stale", "plan": None}
+    if verdict != "stuck":
+        reason = "verdict is %s, not stuck: %s" % (verdict, diagnosis.get("why") or diagnosis["remedy"])
+        return {"act": False, "reason": reason, "plan": None}
+    plan = diagnosis["plan"]
+    return {"act": plan["act"], "reason": plan["reason"], "plan": plan}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# DaemonSets and StatefulSets: the same proof, their own controllers' rules. Verdicts only: see remedy_for_pod_set.
+
+REVISION_HASH = "controller-revision-hash"
+TEMPLATE_GENERATION = "pod-template-generation"
+
+
+def _scaled_int_or_percent(value, total, default):
+    from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import scaled_value
+    return scaled_value(default if value is None else value, total, round_up=True)
+
+
+def daemonset_budget(daemonset):
+    """maxSurge/maxUnavailable as the DaemonSet controller resolves them (both round up; both 0 -> unavailable 1)."""
+    spec, status = daemonset.get("spec") or {}, daemonset.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    kind = strategy.get("type") or "RollingUpdate"
+    desired = status.get("desiredNumberScheduled") or 0
+    if kind != "RollingUpdate":
+        return {"type": kind, "max_surge": 0, "max_unavailable": 0, "desired": desired}
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = _scaled_int_or_percent(rolling.get("maxSurge"), desired, 0)
+    unavailable = _scaled_int_or_percent(rolling.get("maxUnavailable"), desired, 1)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return {"type": kind, "max_surge": surge, "max_unavailable": unavailable, "desired": desired}
+
+
+def _current_hash(kind, obj, own_pods):
+    if kind == "StatefulSet":
+        return (obj.get("status") or {}).get("updateRevision")
+    generation = str((obj.get("metadata") or {}).get("generation"))
+    hashes = set(((p.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH) for p in own_pods
+                 if ((p.get("metadata") or {}).get("labels") or {}).get(TEMPLATE_GENERATION) == generation)
+    hashes.discard(None)
+    return hashes.pop() if len(hashes) == 1 else None
+
+
+def _pod_set_complete(kind, obj):
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    settled = (status.get("observedGeneration") or 0) >= ((obj.get("metadata") or {}).get("generation") or 0)
+    if kind == "DaemonSet":
+        desired = status.get("desiredNumberScheduled") or 0
+        return settled and (status.get("updatedNumberScheduled") or 0) >= desired and \
+            (status.get("numberAvailable") or 0) >= desired and not status.get("numberUnavailable")
+    replicas = _spec_replicas(obj)
+    return settled and (status.get("updatedReplicas") or 0) >= replicas and \
+        (status.get("readyReplicas") or 0) >= replicas and status.get("currentRevision") == status.get(
+            "updateRevision")
+
+
+def diagnose_pod_sets(kind, objects, pods, events, nodes, cluster_pods=None):
+    """Verdicts for DaemonSet or StatefulSet rollouts (``kind``), from one snapshot, with the same proof as for
+    Deployments: ``stuck`` only when removing named old pods of the workload lets its waiting new pod schedule and
+    its controller will not remove them itself (a surge DaemonSet keeps an available old pod until the new one on
+    that node is available; a StatefulSet replaces one pod at a time and waits for it); ``blocked`` otherwise."""
+    pods_by_owner = index_by_controller(pods)
+    events_by_pod = failed_scheduling_events_by_pod(events)
+    context = {"nodes": nodes, "cluster_pods": pods if cluster_pods is None else cluster_pods, "pdbs": [],
+               "cluster": None}
+    return [_diagnose_pod_set(kind, obj, pods_by_owner.get((obj.get("metadata") or {}).get("uid"), []),
+                              events_by_pod, context) for obj in objects]
+
+
+def _diagnose_pod_set(kind, obj, own_pods, events_by_pod, context):
+    metadata, status = obj.get("metadata") or {}, obj.get("status") or {}
+    current_hash = _current_hash(kind, obj, own_pods)
+    views = [describe_pod(p, events_by_pod.get((p.get("metadata") or {}).get("uid"))) for p in own_pods]
+    for view, pod in zip(views, own_pods):
+        view["revision_hash"] = ((pod.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH)
+        view["updated"] = current_hash is not None and view["revision_hash"] == current_hash
+    result = {"kind": kind, "name": metadata.get("name"), "namespace": metadata.get("namespace"),
+              "uid": metadata.get("uid"), "generation": metadata.get("generation"),
+              "observed_generation": status.get("observedGeneration"), "current_revision_hash": current_hash,
+              "strategy": daemonset_budget(obj) if kind == "DaemonSet" else
+              dict((obj.get("spec") or {}).get("updateStrategy") or {"type": "RollingUpdate"}),
+              "pods": sorted(views, key=lambda v: v["name"] or ""), "verdict": None, "why": "", "blockers": [],
+              "proof": None, "remedy": ""}
+    unschedulable = [v for v in views if v["updated"] and _is_unschedulable(v)]
+    for view in unschedulable:
+        for blocker in view.get("blockers", []):
+            if blocker not in result["blockers"]:
+                result["blockers"].append(blocker)
+    if _pod_set_complete(kind, obj):
+        result["verdict"] = "complete"
+    elif (status.get("observedGeneration") or 0) < (metadata.get("generation") or 0):
+        result["verdict"], result["why"] = "progressing", "the controller has not yet observed the new generation"
+    elif unschedulable:
+        result["verdict"], result["why"], result["proof"] = _judge_pod_set(kind, obj, own_pods, unschedulable,
+                                                                           context)
+    else:
+        result["verdict"] = "progressing"
+    result["remedy"] = remedy_for_pod_set(result)
+    return result
+
+
+def _judge_pod_set(kind, obj, own_pods, unschedulable, context):
+    raw = dict(((p.get("metadata") or {}).get("uid"), p) for p in own_pods)
+    pending = sorted(unschedulable, key=lambda v: (v.get("created") or "", v.get("name") or ""))[0]
+    updated = set(v["uid"] for v in unschedulable)
+    old = [p for p in own_pods if (p.get("metadata") or {}).get("uid") not in updated and
+           ((p.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH) != _current_hash(kind, obj, own_pods)]
+    active_old = [p for p in old if _is_active(p)]
+    terminating_old = [p for p in old if (p.get("metadata") or {}).get("deletionTimestamp")]
+    if kind == "DaemonSet":
+        budget = daemonset_budget(obj)
+        if budget["type"] != "RollingUpdate":
+            return "blocked", "updateStrategy OnDelete: old pods are replaced only when someone deletes them", None
+        if budget["max_surge"] == 0:
+            # Without surge the controller deletes a node's old pod before creating its new one (within
+            # maxUnavailable): an old pod still there goes by itself; other nodes' old pods are not ours to judge.
+            target = _daemon_target_node(raw[pending["uid"]])
+            here = [p for p in active_old if (p.get("spec") or {}).get("nodeName") == target]
+            if here:
+                return ("progressing", "the DaemonSet controller deletes old pod %s on %s before the new one runs "
+                        "there" % (_pod_name(here[0]), target), None)
+            active_old = []
+        else:
+            unavailable_old = [p for p in active_old if not _is_ready(p)]
+            if unavailable_old:
+                return ("progressing", "the DaemonSet controller deletes unavailable old pod(s) %s itself" %
+                        ", ".join(_pod_name(p) for p in unavailable_old), None)
+    try:
+        proof = prove_room(raw[pending["uid"]], pending, active_old, terminating_old, _cluster(context))
+    except QuantityError as exc:
+        return "blocked", "not proven: a resource quantity could not be read (%s)" % exc, None
+    return proof["verdict"], proof["summary"], proof
+
+
+def _daemon_target_node(pod):
+    """The node a DaemonSet pod is made for (its required node affinity on metadata.name)."""
+    terms = ((((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {})
+             .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
+    for term in terms:
+        for field in term.get("matchFields") or []:
+            if field.get("key") == "metadata.name" and field.get("values"):
+                return field["values"][0]
+    return None
+
+
+def remedy_for_pod_set(diagnosis):
+    """Words only: the collection removes pods of Deployments, not of DaemonSets or StatefulSets (see README)."""
+    name = "%s %s/%s" % (diagnosis["kind"], diagnosis["namespace"], diagnosis["name"])
+    verdict = diagnosis["verdict"]
+    if verdict == "complete":
+        return "Nothing to do: the rollout of %s is complete." % name
+    if verdict == "stuck":
+        pods = ", ".join(p["name"] for p in diagnosis["proof"]["remove_pods"])
+        if diagnosis["kind"] == "DaemonSet":
+            return ("%s. Deleting old pod(s) %s frees node %s: the DaemonSet controller then runs only the new pod "
+                    "there. This collection does not delete DaemonSet pods itself; do it by hand (kubectl -n %s "
+                    "delete pod %s) or set updateStrategy.rollingUpdate.maxSurge to 0." % (
+                        diagnosis["why"], pods, diagnosis["proof"]["free_node"], diagnosis["namespace"], pods))
+        return ("%s. The StatefulSet controller recreates any pod it owns, so deleting %s does not free the node "
+                "for long; reduce what the new revision needs or add a node that fits." % (diagnosis["why"], pods))
+    if verdict == "blocked":
+        return ("New pods of %s cannot be scheduled and removing its old pods would not help (%s). Do not delete "
+                "anything: fix what the scheduler names, or add a node that fits." % (name, diagnosis["why"]))
+    return "The rollout of %s is progressing%s; wait for it." % (
+        name, (" (%s)" % diagnosis["why"]) if diagnosis["why"] else "")

@@ -7,14 +7,17 @@ Everything returned is plain dicts as the API serves them; the decisions are mad
 
 from __future__ import annotations
 
-import time
-
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
     ApiException,
     explain_api_error,
     read_json,
 )
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import diagnose_rollouts
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import (
+    diagnose_pod_sets,
+    diagnose_rollouts,
+)
+
+KINDS = ("Deployment", "DaemonSet", "StatefulSet")
 
 try:
     from kubernetes import client as k8s_client
@@ -56,6 +59,7 @@ class RolloutApi(object):
         self.api_client = api_client
         self.apps = k8s_client.AppsV1Api(api_client)
         self.core = k8s_client.CoreV1Api(api_client)
+        self.policy = k8s_client.PolicyV1Api(api_client)
 
     def _call(self, verb, resource, namespace, name, call, *args, **kwargs):
         try:
@@ -70,95 +74,163 @@ class RolloutApi(object):
             return self._call("list", resource, None, None, read_json, cluster_call, **kwargs)["items"]
         return self._call("list", resource, namespace, None, read_json, namespaced_call, namespace, **kwargs)["items"]
 
-    def snapshot(self, namespace, name=None, label_selectors=None):
+    def snapshot(self, namespace, name=None, label_selectors=None, kinds=("Deployment",)):
         """Deployments matching the selection, with the ReplicaSets, Pods, FailedScheduling Events and Nodes
-        needed to diagnose them. At most five list calls, however many Deployments match.
-        ``namespace=None`` means all namespaces."""
+        needed to diagnose them, and -- only when a pod is waiting for the scheduler -- every non-terminal pod of
+        the cluster (what the scheduler sees on each node) and the PodDisruptionBudgets of the namespace.
+        At most seven list calls, however many Deployments match, plus one per other workload kind asked for
+        (DaemonSet, StatefulSet). ``namespace=None`` means all namespaces."""
         kwargs = {}
         if label_selectors:
             kwargs["label_selector"] = ",".join(label_selectors)
         if name:
             kwargs["field_selector"] = "metadata.name=%s" % name
-        deployments = self._list("deployments", namespace, self.apps.list_namespaced_deployment,
-                                 self.apps.list_deployment_for_all_namespaces, **kwargs)
-        snapshot = {"deployments": deployments, "replicasets": [], "pods": [], "events": [], "nodes": []}
-        if not deployments:
+        deployments = []
+        if "Deployment" in kinds:
+            deployments = self._list("deployments", namespace, self.apps.list_namespaced_deployment,
+                                     self.apps.list_deployment_for_all_namespaces, **kwargs)
+        snapshot = {"deployments": deployments, "replicasets": [], "pods": [], "events": [], "nodes": [],
+                    "cluster_pods": None, "pdbs": [], "daemonsets": [], "statefulsets": []}
+        if "DaemonSet" in kinds:
+            snapshot["daemonsets"] = self._list("daemonsets", namespace, self.apps.list_namespaced_daemon_set,
+                                                self.apps.list_daemon_set_for_all_namespaces, **kwargs)
+        if "StatefulSet" in kinds:
+            snapshot["statefulsets"] = self._list("statefulsets", namespace, self.apps.list_namespaced_stateful_set,
+                                                  self.apps.list_stateful_set_for_all_namespaces, **kwargs)
+        if not (deployments or snapshot["daemonsets"] or snapshot["statefulsets"]):
             return snapshot
         narrow = {}
-        if len(deployments) == 1:
+        if len(deployments) == 1 and not (snapshot["daemonsets"] or snapshot["statefulsets"]):
             # One Deployment: its own selector narrows ReplicaSets and Pods (ownership is still checked by UID).
             selector = label_selector_string((deployments[0].get("spec") or {}).get("selector") or {})
             if selector:
                 narrow["label_selector"] = selector
             namespace = deployments[0]["metadata"]["namespace"]
-        snapshot["replicasets"] = self._list("replicasets", namespace, self.apps.list_namespaced_replica_set,
-                                             self.apps.list_replica_set_for_all_namespaces, **narrow)
+        if deployments:
+            snapshot["replicasets"] = self._list("replicasets", namespace, self.apps.list_namespaced_replica_set,
+                                                 self.apps.list_replica_set_for_all_namespaces, **narrow)
         snapshot["pods"] = self._list("pods", namespace, self.core.list_namespaced_pod,
                                       self.core.list_pod_for_all_namespaces, **narrow)
-        if any((p.get("status") or {}).get("phase") == "Pending" for p in snapshot["pods"]):
+        waiting = [p for p in snapshot["pods"] if (p.get("status") or {}).get("phase") == "Pending"
+                   and not (p.get("spec") or {}).get("nodeName")]
+        if waiting:
             snapshot["events"] = self._list(
                 "events", namespace, self.core.list_namespaced_event, self.core.list_event_for_all_namespaces,
                 field_selector="reason=FailedScheduling,involvedObject.kind=Pod",
             )
         snapshot["nodes"] = self._call("list", "nodes", None, None, read_json, self.core.list_node)["items"]
+        if waiting:
+            # The scheduler's own view: its pod informer lists exactly these.
+            snapshot["cluster_pods"] = self._list(
+                "pods", None, None, self.core.list_pod_for_all_namespaces,
+                field_selector="status.phase!=Succeeded,status.phase!=Failed")
+            snapshot["pdbs"] = self._list("poddisruptionbudgets", namespace,
+                                          self.policy.list_namespaced_pod_disruption_budget,
+                                          self.policy.list_pod_disruption_budget_for_all_namespaces)
         return snapshot
 
     def diagnose(self, namespace, name=None, label_selectors=None):
         """Snapshot and diagnose: a list of diagnoses (see rollout.diagnose_rollout), sorted by namespace/name."""
-        snap = self.snapshot(namespace, name, label_selectors)
-        results = diagnose_rollouts(snap["deployments"], snap["replicasets"], snap["pods"], snap["events"],
-                                    snap["nodes"])
-        results.sort(key=lambda d: (d["namespace"], d["name"]))
+        return self.diagnose_kinds(namespace, name, label_selectors)["Deployment"]
+
+    def diagnose_kinds(self, namespace, name=None, label_selectors=None, kinds=("Deployment",)):
+        """One snapshot, diagnosed per workload kind: ``{kind: [diagnosis, ...]}`` sorted by namespace/name."""
+        snap = self.snapshot(namespace, name, label_selectors, kinds)
+        results = {"Deployment": diagnose_rollouts(snap["deployments"], snap["replicasets"], snap["pods"],
+                                                   snap["events"], snap["nodes"], snap["cluster_pods"],
+                                                   snap["pdbs"])}
+        for kind, key in (("DaemonSet", "daemonsets"), ("StatefulSet", "statefulsets")):
+            results[kind] = diagnose_pod_sets(kind, snap[key], snap["pods"], snap["events"], snap["nodes"],
+                                              snap["cluster_pods"])
+        for items in results.values():
+            items.sort(key=lambda d: (d["namespace"], d["name"]))
         return results
 
-    def delete_replicaset(self, namespace, name, uid, resource_version, dry_run=False):
-        """Delete with uid and resourceVersion preconditions. Returns "deleted", "gone" (404) or "changed" (409:
-        the ReplicaSet changed since it was read, so it was left alone)."""
-        # With a request body the API server takes every delete option from the body and ignores the query
-        # string, so dryRun must go in the body too (seen on kube-apiserver 1.34: ?dryRun=All plus a body deletes).
+    def delete_pod(self, namespace, name, uid, resource_version, dry_run=False):
+        """Delete one pod with uid and resourceVersion preconditions (it changed since read: "changed")."""
         body = k8s_client.V1DeleteOptions(
             preconditions=k8s_client.V1Preconditions(uid=uid, resource_version=resource_version),
-            propagation_policy="Background",
+            # With a request body the API server takes every option from the body (dryRun in the query string
+            # is ignored: seen on kube-apiserver 1.34), so dryRun goes in the body.
             dry_run=["All"] if dry_run else None,
         )
-        kwargs = {"body": body}
-        return self._change("delete", namespace, name, self.apps.delete_namespaced_replica_set, name, namespace,
-                            **kwargs)
+        return self._change("delete", "pods", namespace, name, self.core.delete_namespaced_pod, name, namespace,
+                            body=body)
 
-    def scale_replicaset_to_zero(self, namespace, name, uid, resource_version, dry_run=False):
-        """Set spec.replicas to 0, guarded by the same preconditions (a stale resourceVersion gives 409)."""
-        body = {"metadata": {"uid": uid, "resourceVersion": resource_version}, "spec": {"replicas": 0}}
+    def scale_replicaset(self, namespace, name, uid, replicas_before, replicas_after, dry_run=False):
+        """Set spec.replicas from ``replicas_before`` to ``replicas_after`` in one JSON patch whose ``test``
+        operations make it atomic: it applies only to the same object (uid) still wanting the same count.
+        A status update by the controller does not get in the way (a resourceVersion precondition would)."""
+        body = [
+            {"op": "test", "path": "/metadata/uid", "value": uid},
+            {"op": "test", "path": "/spec/replicas", "value": replicas_before},
+            {"op": "replace", "path": "/spec/replicas", "value": replicas_after},
+        ]
         kwargs = {"body": body}
         if dry_run:
             kwargs["dry_run"] = "All"
-        return self._change("patch", namespace, name, self.apps.patch_namespaced_replica_set, name, namespace,
-                            **kwargs)
+        return self._change("patch", "replicasets", namespace, name, self.apps.patch_namespaced_replica_set, name,
+                            namespace, **kwargs)
 
-    def _change(self, verb, namespace, name, call, *args, **kwargs):
+    def delete_replicaset(self, namespace, name, uid, dry_run=False):
+        """Delete an (already scaled to 0) ReplicaSet with a uid precondition."""
+        body = k8s_client.V1DeleteOptions(
+            preconditions=k8s_client.V1Preconditions(uid=uid),
+            propagation_policy="Background",
+            dry_run=["All"] if dry_run else None,
+        )
+        return self._change("delete", "replicasets", namespace, name, self.apps.delete_namespaced_replica_set,
+                            name, namespace, body=body)
+
+    def _change(self, verb, resource, namespace, name, call, *args, **kwargs):
+        """Returns "done", "gone" (404) or "changed" (409 precondition, 422 failed JSON-patch test)."""
         try:
             call(*args, **kwargs)
-            return "deleted" if verb == "delete" else "scaled"
+            return "done"
         except ApiException as exc:
             if exc.status == 404:
                 return "gone"
-            if exc.status == 409:
+            if exc.status in (409, 422):
                 return "changed"
-            raise RolloutApiError(explain_api_error(exc, verb, "replicasets", namespace, name), exc.status)
+            raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name), exc.status)
         except Exception as exc:
-            raise RolloutApiError(explain_api_error(exc, verb, "replicasets", namespace, name))
+            raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name))
 
-    def wait_for_complete(self, namespace, name, timeout, clock=time.monotonic):
-        """Watch the Deployment until its rollout is complete or ``timeout`` seconds pass.
-        Returns ``(diagnosis, seconds_waited)``; the diagnosis is the last one taken."""
-        start = clock()
-        diagnosis = self.diagnose(namespace, name)
-        while diagnosis and diagnosis[0]["verdict"] != "complete":
-            remaining = timeout - (clock() - start)
-            if remaining <= 0:
-                break
-            self._watch_until_changed(namespace, name, remaining, diagnosis[0])
-            diagnosis = self.diagnose(namespace, name)
-        return (diagnosis[0] if diagnosis else None), clock() - start
+    def wait_for_change(self, namespace, name, remaining, diagnosis):
+        """Block on a watch of the Deployment until its status moves, or ``remaining`` seconds pass."""
+        self._watch_until_changed(namespace, name, remaining, diagnosis)
+
+    def apply_step(self, namespace, plan, action, dry_run=False):
+        """Carry out one plan step: delete exactly the named pods (uid + resourceVersion preconditions), then at
+        once lower their ReplicaSets' spec.replicas by as many (JSON patch with test operations), so the
+        ReplicaSet controller neither replaces them nor picks other pods. With ``action=delete`` a ReplicaSet the
+        step takes to 0 is then deleted (uid precondition). Returns ``{replicasets, conflicts}``."""
+        done, conflicts = [], []
+        pods_by_rs = dict((rs["uid"], rs) for rs in plan["replicasets"])
+        deleted = {}
+        for pod in plan["pod_details"]:
+            outcome = self.delete_pod(namespace, pod["name"], pod["uid"], pod["resource_version"], dry_run)
+            if outcome == "changed":
+                conflicts.append({"kind": "Pod", "name": pod["name"],
+                                  "message": "changed since it was read (precondition failed); left alone"})
+                continue
+            deleted.setdefault(pod["replicaset_uid"], []).append((pod["name"], outcome))
+        for uid, pods in deleted.items():
+            rs = pods_by_rs[uid]
+            after = rs["replicas_before"] - len(pods)
+            outcome = self.scale_replicaset(namespace, rs["name"], uid, rs["replicas_before"], after, dry_run)
+            entry = {"name": rs["name"], "uid": uid, "revision": rs["revision"], "replicas_before":
+                     rs["replicas_before"], "replicas_after": after, "pods": [n for n, _outcome in pods], "action": "scaled"}
+            if outcome != "done":
+                entry["message"] = ("spec.replicas or uid changed since read (JSON patch test failed); its "
+                                    "controller may recreate the deleted pod(s)")
+                conflicts.append(dict(entry, kind="ReplicaSet"))
+                continue
+            if action == "delete" and after == 0:
+                if self.delete_replicaset(namespace, rs["name"], uid, dry_run) == "done":
+                    entry["action"] = "deleted"
+            done.append(entry)
+        return {"replicasets": done, "conflicts": conflicts}
 
     def _watch_until_changed(self, namespace, name, remaining, diagnosis):
         """Block on a watch of the Deployment until its status moves (or the time is up)."""

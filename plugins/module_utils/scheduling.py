@@ -16,14 +16,23 @@ HOSTNAME_KEY = "kubernetes.io/hostname"
 
 # Scheduler filter messages (kube-scheduler plugins, 1.25+ wording, and older wording where it differed),
 # matched against one "N node(s) <reason>" item of a FailedScheduling / PodScheduled message.
+# Order matters: the first pattern that matches names the kind.
 _BLOCKER_PATTERNS = (
     ("host_ports", re.compile(r"free ports", re.I)),
-    ("pod_affinity", re.compile(r"pod affinity|pod anti-affinity|anti-affinity rules|affinity rules", re.I)),
+    ("pod_anti_affinity", re.compile(r"existing pods anti-affinity|pod anti-affinity|anti-affinity rules", re.I)),
+    ("pod_affinity", re.compile(r"pod affinity rules", re.I)),
+    ("topology_spread_label", re.compile(r"topology spread constraints \(missing required label\)", re.I)),
     ("topology_spread", re.compile(r"topology spread", re.I)),
-    ("node_affinity", re.compile(r"node affinity/selector|node selector|node\(s\) didn't match node selector", re.I)),
+    ("node_affinity", re.compile(r"node affinity/selector|node selector|satisfy plugin\(s\) \[NodeAffinity\]", re.I)),
     ("taints", re.compile(r"taint", re.I)),
-    ("resources", re.compile(r"^insufficient |too many pods", re.I)),
+    ("resources", re.compile(r"^insufficient |^too many pods", re.I)),
+    ("unschedulable_node", re.compile(r"were unschedulable", re.I)),
+    ("node_name", re.compile(r"requested node name", re.I)),
+    ("volumes", re.compile(r"volume|persistent|disk|pvc", re.I)),
 )
+# Blocker kinds that removing pods can ever resolve; every other kind (and anything unparsed) never makes a
+# rollout stuck.
+REMOVABLE_KINDS = ("host_ports", "pod_anti_affinity", "topology_spread", "resources")
 _ITEM = re.compile(r"^\s*(\d+)\s+(.*?)\s*$")
 _SUMMARY = re.compile(r"(\d+)/(\d+) nodes are available", re.I)
 
@@ -53,7 +62,9 @@ def parse_scheduler_message(message):
         nodes, reason = (int(match.group(1)), match.group(2)) if match else (None, item.strip())
         if not reason:
             continue
-        result["blockers"].append({"kind": classify_reason(reason), "nodes": nodes, "reason": reason})
+        kind = classify_reason(reason)
+        result["blockers"].append({"kind": kind, "nodes": nodes, "reason": reason,
+                                   "removable": kind in REMOVABLE_KINDS})
     return result
 
 
@@ -75,18 +86,12 @@ def _split_items(text):
 
 
 def classify_reason(reason):
-    """Name the kind of a scheduler reason: host_ports, pod_affinity, topology_spread, node_affinity, taints,
-    resources or other."""
+    """Name the kind of a scheduler reason: host_ports, pod_anti_affinity, pod_affinity, topology_spread,
+    topology_spread_label, node_affinity, taints, resources, unschedulable_node, node_name, volumes or other."""
     text = re.sub(r"^\d+\s+", "", reason.strip())
     text = re.sub(r"^node\(s\)\s+", "", text, flags=re.I)
     for kind, pattern in _BLOCKER_PATTERNS:
-        if kind == "resources":
-            if pattern.search(text):
-                return kind
-        elif kind == "pod_affinity":
-            if pattern.search(text) and "node affinity" not in text.lower():
-                return kind
-        elif pattern.search(text):
+        if pattern.search(text):
             return kind
     return "other"
 
@@ -114,8 +119,9 @@ def scaled_value(value, total, round_up):
 def rollout_budget(deployment):
     """Resolve a Deployment's strategy into ``{type, max_surge, max_unavailable, replicas}``.
 
-    Kubernetes' own rules: defaults 25%/25%; surge rounds up, unavailable rounds down; when both resolve to 0,
-    unavailable becomes 1. Recreate has no surge: every old pod goes before a new one is made.
+    Kubernetes' own rules (deploymentutil.ResolveFenceposts, MaxUnavailable): defaults 25%/25%; surge rounds up,
+    unavailable rounds down; when both resolve to 0, unavailable becomes 1; unavailable is then clamped to the
+    replica count (0 replicas: 0). Recreate has no surge: every old pod goes before a new one is made.
     """
     spec = deployment.get("spec") or {}
     replicas = spec.get("replicas")
@@ -129,6 +135,7 @@ def rollout_budget(deployment):
     unavailable = scaled_value(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
     if surge == 0 and unavailable == 0:
         unavailable = 1
+    unavailable = max(0, min(unavailable, replicas))
     return {"type": kind, "max_surge": surge, "max_unavailable": unavailable, "replicas": replicas}
 
 
@@ -136,7 +143,7 @@ def rollout_budget(deployment):
 # Which nodes admit a pod template
 
 
-def _label_requirement_matches(labels, requirement):
+def label_requirement_matches(labels, requirement):
     key, operator = requirement.get("key"), requirement.get("operator")
     values = requirement.get("values") or []
     present = key in labels
@@ -160,7 +167,7 @@ def _label_requirement_matches(labels, requirement):
 def _field_requirement_matches(node, requirement):
     if requirement.get("key") != "metadata.name":
         return False
-    return _label_requirement_matches({"metadata.name": node["metadata"]["name"]}, requirement)
+    return label_requirement_matches({"metadata.name": node["metadata"]["name"]}, requirement)
 
 
 def node_admits_affinity(node, pod_spec):
@@ -179,14 +186,14 @@ def node_admits_affinity(node, pod_spec):
         fields = term.get("matchFields") or []
         if not expressions and not fields:
             continue
-        if all(_label_requirement_matches(labels, r) for r in expressions) and all(
+        if all(label_requirement_matches(labels, r) for r in expressions) and all(
             _field_requirement_matches(node, r) for r in fields
         ):
             return True
     return False
 
 
-def _tolerates(taint, tolerations):
+def tolerates(taint, tolerations):
     for toleration in tolerations:
         effect = toleration.get("effect")
         if effect and effect != taint.get("effect"):
@@ -209,7 +216,7 @@ def untolerated_taints(node, pod_spec):
     tolerations = pod_spec.get("tolerations") or []
     taints = (node.get("spec") or {}).get("taints") or []
     return [
-        t for t in taints if t.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(t, tolerations)
+        t for t in taints if t.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(t, tolerations)
     ]
 
 
@@ -251,13 +258,13 @@ def host_ports(pod_spec):
     return sorted(ports)
 
 
-def _selector_matches(selector, labels):
+def selector_matches(selector, labels):
     if selector is None:
         return False
     for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:
             return False
-    return all(_label_requirement_matches(labels, r) for r in selector.get("matchExpressions") or [])
+    return all(label_requirement_matches(labels, r) for r in selector.get("matchExpressions") or [])
 
 
 def self_anti_affinity_on_hostname(pod_template):
@@ -268,7 +275,7 @@ def self_anti_affinity_on_hostname(pod_template):
         "requiredDuringSchedulingIgnoredDuringExecution"
     ) or []
     for term in anti:
-        if term.get("topologyKey") == HOSTNAME_KEY and _selector_matches(term.get("labelSelector"), labels):
+        if term.get("topologyKey") == HOSTNAME_KEY and selector_matches(term.get("labelSelector"), labels):
             return True
     return False
 
@@ -286,7 +293,7 @@ def hostname_spread_limit(pod_template, eligible_count):
             continue
         if constraint.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule":
             continue
-        if not _selector_matches(constraint.get("labelSelector"), labels):
+        if not selector_matches(constraint.get("labelSelector"), labels):
             continue
         if eligible_count < int(constraint.get("minDomains") or 1):
             limits.append(int(constraint.get("maxSkew") or 1))

@@ -13,15 +13,26 @@ description:
   - Reports, for each selected Deployment, its current and old ReplicaSets (chosen by ownerReference UID and the
     C(deployment.kubernetes.io/revision) annotation, never by labels alone), their pods, and for each Pending pod
     the scheduler's own verdict (PodScheduled condition and newest C(FailedScheduling) event) broken into blockers.
-  - Gives a O(ignore:verdict) per Deployment. V(stuck) is decided at first sight from the scheduler's verdict,
-    without waiting for C(progressDeadlineSeconds) - a pod of the new ReplicaSet is Unschedulable because of what
-    old pods hold (host ports, pod anti-affinity, topology spread or resources on nodes it may use), and the
-    controller may not remove an old pod first (C(maxUnavailable) spent).
+  - Gives a verdict per Deployment - V(complete), V(progressing), V(stuck), V(blocked), V(paused) or
+    V(deadline_exceeded).
+  - V(stuck) is a proof, decided at first sight without waiting for C(progressDeadlineSeconds) - a pod of the new
+    ReplicaSet is Unschedulable; the scheduler's filters, re-evaluated for it on every node (node unschedulable,
+    taints, node affinity, host ports with protocol and host IP, CPU/memory/pods against allocatable minus every
+    non-terminal pod's requests, required pod (anti-)affinity in both directions, hard topology spread), give the
+    same reasons on the same number of nodes as the scheduler's own message; removing named old pods of this
+    Deployment makes every filter pass on one node; and the deployment controller will not remove them itself
+    (its scale-down allowance is 0). RV(deployments[].proof) holds the per-node evidence, RV(deployments[].plan)
+    the fewest pods to remove and whether that keeps the availability the Deployment promises.
+  - V(blocked) is an unschedulable rollout that removing old pods would not fix (node affinity or selector,
+    taints, pod affinity, missing topology labels, volumes, capacity no removal frees) or that the model cannot
+    reproduce; its remedy never suggests deleting anything.
   - Predicts whether the B(next) rollout of each Deployment will deadlock, from its strategy (resolved with
     Kubernetes' own rounding), the nodes its node selector, affinity and tolerations admit, and what makes two
     of its pods exclusive on a node (host ports, C(hostNetwork), required anti-affinity or a C(DoNotSchedule)
     spread on C(kubernetes.io/hostname)). Resource requests are not part of the prediction.
-  - Makes at most five list calls (Deployments, ReplicaSets, Pods, Events, Nodes) however many Deployments match.
+  - Makes at most seven list calls however many Deployments match - Deployments, ReplicaSets, Pods, Nodes, and
+    only when a pod waits for the scheduler, FailedScheduling Events, the cluster's non-terminal pods (what the
+    scheduler sees on each node) and PodDisruptionBudgets.
   - Read-only.
 author:
   - clusterops maintainers (@clusterops)
@@ -29,6 +40,7 @@ options:
   name:
     description:
       - Name of one Deployment. Without it every Deployment of O(namespace) that matches O(label_selectors).
+      - An empty name is an error (omit the option to diagnose every Deployment).
     type: str
   namespace:
     description:
@@ -46,6 +58,20 @@ options:
     type: list
     elements: str
     default: []
+  kinds:
+    description:
+      - Workload kinds to diagnose. DaemonSets and StatefulSets get a verdict with the same proof (RV(daemonsets),
+        RV(statefulsets)); the collection's remediation acts on Deployments only.
+      - Each kind beyond Deployment adds one list call.
+    type: list
+    elements: str
+    choices: [Deployment, DaemonSet, StatefulSet]
+    default: [Deployment]
+  baseline:
+    description:
+      - RV(revisions) of an earlier run. RV(changed_since_baseline) then lists the Deployments that are new or
+        have another UID or revision since - what an update in between started to roll out.
+    type: dict
 extends_documentation_fragment:
   - clusterops.kops_upgrade.k8s_auth
   - clusterops.kops_upgrade.attributes
@@ -150,18 +176,34 @@ deployments:
       type: list
       elements: dict
     verdict:
-      description: One of V(complete), V(progressing), V(stuck), V(paused), V(deadline_exceeded).
+      description: One of V(complete), V(progressing), V(stuck), V(blocked), V(paused), V(deadline_exceeded).
       type: str
       sample: stuck
+    why:
+      description: The reason for the verdict in one sentence.
+      type: str
+    proof:
+      description:
+        - For an unschedulable new pod, the per-node evidence - C(pod), C(scheduler_message), C(scheduler_agrees)
+          and C(comparison) (the model's reasons against the scheduler's), C(nodes) (per node C(blocked_by),
+          C(removal_can_help), C(frees_with)), C(free_node) and C(remove_pods).
+      type: dict
+    plan:
+      description:
+        - For a V(stuck) rollout, the one step that frees a node - C(pods) to delete, C(replicasets) with
+          C(replicas_before)/C(replicas_after), C(node), C(available), C(available_after), C(min_available),
+          C(pdbs), and C(act) (false with a C(reason) when the step would break the promised availability).
+      type: dict
     stuck_since:
       description: When the scheduler first refused the stuck pod (RFC 3339), when the verdict is V(stuck).
       type: str
       sample: "2026-11-28T08:00:00Z"
     blockers:
       description: >-
-        Blockers of the unschedulable pods of the current ReplicaSet; C(kind) is one of C(host_ports),
-        C(pod_affinity), C(topology_spread), C(node_affinity), C(taints), C(resources), C(other); C(nodes) is the
-        number of nodes the scheduler gave for it.
+        Blockers of the unschedulable pods of the current ReplicaSet, as the scheduler gave them; C(kind) is one
+        of C(host_ports), C(pod_anti_affinity), C(pod_affinity), C(topology_spread), C(topology_spread_label),
+        C(node_affinity), C(taints), C(resources), C(unschedulable_node), C(node_name), C(volumes), C(other);
+        C(nodes) is the number of nodes; C(removable) whether removing pods can ever resolve that kind.
       type: list
       elements: dict
     prediction:
@@ -187,6 +229,42 @@ stuck:
   type: list
   elements: str
   sample: [kube-system/aws-node-termination-handler]
+blocked:
+  description: C(namespace/name) of the Deployments whose verdict is V(blocked).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+daemonsets:
+  description:
+    - With V(DaemonSet) in O(kinds), one diagnosis per DaemonSet - C(verdict) (V(complete), V(progressing),
+      V(stuck), V(blocked)), C(why), C(proof), C(blockers), C(strategy) (maxSurge/maxUnavailable resolved as the
+      DaemonSet controller does), C(pods) (each with C(updated)) and C(remedy). A surge DaemonSet whose new pod
+      waits for the host ports its own old pod holds on that node is V(stuck).
+  returned: always
+  type: list
+  elements: dict
+statefulsets:
+  description: With V(StatefulSet) in O(kinds), one diagnosis per StatefulSet, as for RV(daemonsets).
+  returned: always
+  type: list
+  elements: dict
+workloads_stuck:
+  description: C(Kind/namespace/name) of the DaemonSets and StatefulSets whose verdict is V(stuck).
+  returned: always
+  type: list
+  elements: str
+revisions:
+  description: C(namespace/name) to C(uid/revision) of every Deployment seen, to pass as O(baseline) later.
+  returned: always
+  type: dict
+  sample: {kube-system/aws-node-termination-handler: 5d0c.../2}
+changed_since_baseline:
+  description: With O(baseline), C(namespace/name) of the Deployments that are new or changed since.
+  returned: when O(baseline) is given
+  type: list
+  elements: str
+  sample: [kube-system/aws-node-termination-handler]
 predicted_deadlocks:
   description: C(namespace/name) of the Deployments whose next rollout is predicted to deadlock.
   returned: always
@@ -194,13 +272,17 @@ predicted_deadlocks:
   elements: str
   sample: [kube-system/aws-node-termination-handler]
 api_requests:
-  description: How many API requests the module made (at most five, whatever the number of Deployments).
+  description: How many API requests the module made (at most seven, whatever the number of Deployments).
   returned: always
   type: int
   sample: 5
 """
 
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module import connect, k8s_module
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module import (
+    connect,
+    k8s_module,
+    object_name_problems,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApiError
 
 
@@ -211,29 +293,53 @@ def main():
             namespace=dict(type="str", default="kube-system"),
             all_namespaces=dict(type="bool", default=False),
             label_selectors=dict(type="list", elements="str", default=[]),
+            kinds=dict(type="list", elements="str", default=["Deployment"],
+                       choices=["Deployment", "DaemonSet", "StatefulSet"]),
+            baseline=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
     params = module.params
+    problems = object_name_problems("name", params["name"])
+    if not params["all_namespaces"]:
+        problems += object_name_problems("namespace", params["namespace"], required=True, label=True)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     api = connect(module)
     namespace = None if params["all_namespaces"] else params["namespace"]
     try:
-        deployments = api.diagnose(namespace, params["name"], params["label_selectors"])
+        found = api.diagnose_kinds(namespace, params["name"], params["label_selectors"], params["kinds"])
     except RolloutApiError as exc:
         module.fail_json(msg=str(exc), api_requests=api.api_client.request_count)
-    if params["name"] and not deployments:
+    deployments = found["Deployment"]
+    others = found["DaemonSet"] + found["StatefulSet"]
+    if params["name"] and not (deployments or others):
         module.fail_json(
-            msg="Deployment %s not found in namespace %s" % (params["name"], namespace or "any namespace"),
+            msg="%s %s not found in namespace %s" % ("/".join(params["kinds"]), params["name"],
+                                                     namespace or "any namespace"),
             api_requests=api.api_client.request_count,
         )
+    revisions = dict(("%s/%s" % (d["namespace"], d["name"]), "%s/%s" % (d["uid"], d["revision"]))
+                     for d in deployments)
+    extra = {}
+    if params["baseline"] is not None:
+        extra["changed_since_baseline"] = sorted(key for key, value in revisions.items()
+                                                 if params["baseline"].get(key) != value)
     module.exit_json(
         changed=False,
+        revisions=revisions,
         deployments=deployments,
+        daemonsets=found["DaemonSet"],
+        statefulsets=found["StatefulSet"],
+        workloads_stuck=["%s/%s/%s" % (d["kind"], d["namespace"], d["name"]) for d in others
+                         if d["verdict"] == "stuck"],
         stuck=["%s/%s" % (d["namespace"], d["name"]) for d in deployments if d["verdict"] == "stuck"],
+        blocked=["%s/%s" % (d["namespace"], d["name"]) for d in deployments if d["verdict"] == "blocked"],
         predicted_deadlocks=[
             "%s/%s" % (d["namespace"], d["name"]) for d in deployments if d["prediction"]["deadlock"]
         ],
         api_requests=api.api_client.request_count,
+        **extra
     )
 
 

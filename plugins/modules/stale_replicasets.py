@@ -7,42 +7,53 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: stale_replicasets
-short_description: Remove the old ReplicaSets that hold a stuck Deployment rollout
+short_description: Free exactly the room a stuck Deployment rollout needs by removing the fewest old pods
 version_added: 0.1.0
 description:
-  - Diagnoses one Deployment as M(clusterops.kops_upgrade.rollout_status) does and, only when its verdict is
-    V(stuck), removes the old ReplicaSets whose pods hold what the new pod needs - the fix for the
-    aws-node-termination-handler deadlock on clusters with one (or two) control-plane nodes.
-  - Never touches the current ReplicaSet, a ReplicaSet the Deployment does not control (by ownerReference UID), or
-    an old ReplicaSet already scaled to 0 (rollback history).
-  - Each delete or scale carries the UID and resourceVersion read during the diagnosis as preconditions, so a
-    ReplicaSet that changed since is left alone and reported in RV(conflicts).
+  - Diagnoses a Deployment as M(clusterops.kops_upgrade.rollout_status) does and acts only when its verdict is
+    V(stuck), which is a proof, not a guess - the scheduler refused the new pod, the model of the scheduler's
+    filters reproduces that refusal node by node, removing named old pods of this Deployment makes every filter
+    pass on one node, and the deployment controller will not remove them itself. This is the fix for the
+    aws-node-termination-handler deadlock on clusters with one or two control-plane nodes (kubernetes/kops#16870).
+  - Removes only the pods the proof names - by default it deletes them and lowers their old ReplicaSet's
+    C(spec.replicas) by as many, keeping the ReplicaSet as rollback history.
+  - Never acts on a rollout that is V(complete), V(progressing), V(paused) or V(blocked) (unschedulable for a
+    reason removing old pods cannot fix), never touches the current ReplicaSet or anything the Deployment does not
+    control (by ownerReference UID), and never goes below the availability the Deployment promises - at least
+    C(replicas - max(maxUnavailable, 1)) pods stay available, and no PodDisruptionBudget is overdrawn.
+  - Pods are deleted with UID and resourceVersion preconditions, ReplicaSets scaled with a JSON patch whose
+    C(test) operations check the UID and the replica count read, so anything that changed since the diagnosis
+    is left alone and reported in RV(conflicts).
+  - With O(wait), follows the rollout to its end, taking one step at a time (one freed slot per step),
+    each planned under the same proof.
 author:
   - clusterops maintainers (@clusterops)
 options:
   name:
-    description: Name of the Deployment.
+    description:
+      - Name of the Deployment. Required unless O(all_stuck=true); an empty name is an error.
     type: str
-    default: aws-node-termination-handler
+  all_stuck:
+    description:
+      - Act on every Deployment of O(namespace) whose verdict is V(stuck), one after the other.
+      - Mutually exclusive with O(name).
+    type: bool
+    default: false
   namespace:
     description: Namespace of the Deployment.
     type: str
     default: kube-system
   action:
     description:
-      - V(delete) deletes the old ReplicaSets (their pods go with them).
-      - V(scale_to_zero) sets their C(spec.replicas) to 0 and keeps them as rollback history.
+      - V(scale_down) deletes the pods the proof names and lowers their ReplicaSet's C(spec.replicas) by as many;
+        the ReplicaSet stays, so C(kubectl rollout undo) still works.
+      - V(delete) does the same and then deletes an old ReplicaSet that a step takes to 0 replicas.
     type: str
-    choices: [delete, scale_to_zero]
-    default: delete
-  force:
-    description:
-      - Remove old ReplicaSets with pods even when the verdict is not V(stuck) (but never when it is V(complete)).
-    type: bool
-    default: false
+    choices: [scale_down, delete]
+    default: scale_down
   wait:
     description:
-      - After removing, wait (with a watch, not a sleep loop) until the rollout is complete.
+      - Follow the rollout to its end with a watch (not a sleep loop), taking each further step the proof allows.
     type: bool
     default: false
   wait_timeout:
@@ -57,51 +68,83 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Deletes and patches are sent as server-side dry runs (C(dryRun=All)), so admission and RBAC are checked.
+    details:
+      - The first step is sent as server-side dry runs (C(dryRun=All)), so admission and RBAC are checked.
+      - Further steps depend on the cluster's reaction and are not simulated; RV(steps) holds the first.
   diff_mode:
     support: full
   idempotent:
     support: full
-    details: Once the old ReplicaSets are gone the rollout completes and a second run reports no change.
+    details: Once the room is freed the rollout proceeds; a second run finds no stuck rollout and changes nothing.
 seealso:
   - module: clusterops.kops_upgrade.rollout_status
 """
 
 EXAMPLES = r"""
-- name: Unstick aws-node-termination-handler and wait for its rollout
+- name: Unstick aws-node-termination-handler and follow its rollout to the end
   clusterops.kops_upgrade.stale_replicasets:
-    kubeconfig: "{{ kubeconfig_path }}"
+    name: aws-node-termination-handler
+    namespace: kube-system
     wait: true
     wait_timeout: 300
   register: nth_fix
 
-- name: Keep the old ReplicaSet as rollback history, only scale it down
+- name: See what would be removed, and why
   clusterops.kops_upgrade.stale_replicasets:
-    name: cluster-autoscaler
-    namespace: kube-system
-    action: scale_to_zero
-
-- name: See what would be removed
-  clusterops.kops_upgrade.stale_replicasets:
+    name: aws-node-termination-handler
   check_mode: true
   diff: true
+
+- name: Every stuck rollout of kube-system, deleting old ReplicaSets that reach 0
+  clusterops.kops_upgrade.stale_replicasets:
+    all_stuck: true
+    namespace: kube-system
+    action: delete
 """
 
 RETURN = r"""
-removed:
-  description: The ReplicaSets removed (or that would be, in check mode).
+steps:
+  description: The steps taken (or, in check mode, the one that would be), in order.
   returned: always
   type: list
   elements: dict
-  sample: [{name: aws-node-termination-handler-577f866468, revision: 1, uid: 5d0c..., replicas: 1, action: delete}]
+  contains:
+    deployment:
+      description: C(namespace/name).
+      type: str
+    node:
+      description: The node the step frees for the new pod.
+      type: str
+    pods:
+      description: The old pods deleted.
+      type: list
+      elements: str
+    replicasets:
+      description: Old ReplicaSets changed, with C(replicas_before), C(replicas_after) and C(action) (scaled or deleted).
+      type: list
+      elements: dict
+    reason:
+      description: The plan in words, with the availability kept.
+      type: str
+  sample:
+    - deployment: kube-system/aws-node-termination-handler
+      node: control-plane-1
+      pods: [aws-node-termination-handler-577f866468-mmlx7]
+      replicasets: [{name: aws-node-termination-handler-577f866468, replicas_before: 1, replicas_after: 0,
+                     action: scaled}]
+removed:
+  description: Every old ReplicaSet changed, one entry per change (as in RV(steps)).
+  returned: always
+  type: list
+  elements: dict
 conflicts:
-  description: ReplicaSets left alone because they changed (409) after they were read.
+  description: Pods or ReplicaSets left alone because they changed after they were read.
   returned: always
   type: list
   elements: dict
   sample: []
 verdict:
-  description: The verdict seen before acting.
+  description: The verdict seen before acting (of the last Deployment looked at).
   returned: always
   type: str
   sample: stuck
@@ -109,118 +152,171 @@ reason:
   description: Why the module acted or did not.
   returned: always
   type: str
-  sample: verdict stuck
 blockers:
   description: The scheduler's blockers of the new pod, as in M(clusterops.kops_upgrade.rollout_status).
   returned: always
   type: list
   elements: dict
 deployment:
-  description: The full diagnosis seen before acting (see M(clusterops.kops_upgrade.rollout_status)).
+  description: The diagnosis seen before the first step (see M(clusterops.kops_upgrade.rollout_status)).
   returned: always
   type: dict
+deployments:
+  description: With O(all_stuck), C(namespace/name) of the stuck Deployments acted on.
+  returned: always
+  type: list
+  elements: str
 rollout:
   description: With O(wait), the outcome of the wait.
-  returned: when O(wait=true) and something was removed
+  returned: when O(wait=true) and a step was taken
   type: dict
-  sample: {complete: true, seconds: 3.2, verdict: complete}
+  sample: {complete: true, seconds: 3.2, verdict: complete, steps: 2}
 api_requests:
   description: How many API requests the module made.
   returned: always
   type: int
-  sample: 7
+  sample: 9
 """
 
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module import connect, k8s_module
+import time
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module import (
+    connect,
+    k8s_module,
+    object_name_problems,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import plan_stale_replicaset_removal
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApiError
 
 
-def _listing(replicasets):
-    return [
-        {"name": rs["name"], "revision": rs["revision"], "replicas": rs["replicas"], "pods": len(rs["pods"])}
-        for rs in replicasets
-    ]
+MAX_CONFLICTS = 3
+
+
+def _listing(diagnosis):
+    return [{"name": rs["name"], "revision": rs["revision"], "replicas": rs["replicas"],
+             "pods": sorted(p["name"] for p in rs["pods"] if not p["terminating"])}
+            for rs in diagnosis["old_replicasets"]]
+
+
+def remediate(api, namespace, name, params, check_mode, clock=time.monotonic):
+    """Diagnose, act on a proven step, and with ``wait`` follow the rollout, one step per freed slot.
+    Returns (result, error message or None)."""
+    start = clock()
+    result = dict(steps=[], conflicts=[], verdict=None, reason="", blockers=[], deployment=None)
+    found = api.diagnose(namespace, name)
+    if not found:
+        return result, "Deployment %s not found in namespace %s" % (name, namespace)
+    diagnosis = found[0]
+    result.update(verdict=diagnosis["verdict"], blockers=diagnosis["blockers"], deployment=diagnosis)
+    acted = False
+    while True:
+        decision = plan_stale_replicaset_removal(diagnosis)
+        if not result["reason"] or decision["act"]:
+            result["reason"] = decision["reason"]
+        if decision["act"]:
+            plan = decision["plan"]
+            outcome = api.apply_step(namespace, plan, params["action"], dry_run=check_mode)
+            result["conflicts"].extend(outcome["conflicts"])
+            if outcome["replicasets"]:
+                acted = True
+                result["steps"].append({"deployment": "%s/%s" % (namespace, name), "node": plan["node"],
+                                        "pods": [p for rs in outcome["replicasets"] for p in rs["pods"]],
+                                        "replicasets": outcome["replicasets"], "reason": plan["reason"]})
+            if check_mode or not params["wait"]:
+                break
+            if len(result["conflicts"]) >= MAX_CONFLICTS:
+                return result, "gave up after %d conflicts: the objects keep changing under the module" % len(
+                    result["conflicts"])
+            if outcome["conflicts"] and not outcome["replicasets"]:
+                diagnosis = api.diagnose(namespace, name)[0]
+                continue
+        elif diagnosis["verdict"] == "complete" or not params["wait"] or not acted and diagnosis["verdict"] != "stuck":
+            break
+        elif acted and diagnosis["verdict"] in ("blocked", "paused", "deadline_exceeded"):
+            return result, ("after %d step(s) the rollout of %s/%s is %s, not stuck: %s" % (
+                len(result["steps"]), namespace, name, diagnosis["verdict"], diagnosis["remedy"]))
+        remaining = params["wait_timeout"] - (clock() - start)
+        if remaining <= 0:
+            return result, ("rollout of %s/%s not complete after %ss: verdict %s; blockers: %s; %s" % (
+                namespace, name, params["wait_timeout"], diagnosis["verdict"], diagnosis["blockers"] or "none",
+                diagnosis["remedy"]))
+        api.wait_for_change(namespace, name, remaining, diagnosis)
+        found = api.diagnose(namespace, name)
+        if not found:
+            return result, "Deployment %s/%s disappeared while waiting" % (namespace, name)
+        diagnosis = found[0]
+    if params["wait"] and acted and not check_mode:
+        result["rollout"] = {"complete": diagnosis["verdict"] == "complete", "seconds": round(clock() - start, 2),
+                             "verdict": diagnosis["verdict"], "steps": len(result["steps"])}
+    return result, None
 
 
 def main():
     module = k8s_module(
         dict(
-            name=dict(type="str", default="aws-node-termination-handler"),
+            name=dict(type="str"),
+            all_stuck=dict(type="bool", default=False),
             namespace=dict(type="str", default="kube-system"),
-            action=dict(type="str", default="delete", choices=["delete", "scale_to_zero"]),
-            force=dict(type="bool", default=False),
+            action=dict(type="str", default="scale_down", choices=["scale_down", "delete"]),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=300),
         ),
         supports_check_mode=True,
+        mutually_exclusive=[("name", "all_stuck")],
     )
     params = module.params
+    problems = []
+    if not params["all_stuck"]:
+        problems.extend(object_name_problems("name", params["name"], required=True))
+    problems.extend(object_name_problems("namespace", params["namespace"], required=True, label=True))
     if params["wait_timeout"] < 0:
-        module.fail_json(msg="wait_timeout must be 0 or more seconds, got %d" % params["wait_timeout"])
+        problems.append("wait_timeout must be 0 or more seconds, got %d" % params["wait_timeout"])
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     api = connect(module)
-    namespace, name = params["namespace"], params["name"]
-    result = dict(changed=False, removed=[], conflicts=[], verdict=None, reason="", blockers=[], deployment=None)
+    namespace = params["namespace"]
+    result = dict(changed=False, steps=[], removed=[], conflicts=[], verdict=None, reason="", blockers=[],
+                  deployment=None, deployments=[])
 
-    def fail(msg, **extra):
-        result.update(extra)
-        module.fail_json(msg=msg, api_requests=api.api_client.request_count, **result)
+    def finish(error=None):
+        result["removed"] = [rs for step in result["steps"] for rs in step["replicasets"]]
+        result["changed"] = bool(result["removed"])
+        if module._diff and result["deployment"]:
+            before = _listing(result["deployment"])
+            removed = dict((rs["name"], rs) for rs in result["removed"])
+            after = []
+            for rs in before:
+                change = removed.get(rs["name"])
+                if change is None:
+                    after.append(rs)
+                elif change["action"] != "deleted":
+                    after.append(dict(rs, replicas=change["replicas_after"],
+                                      pods=[p for p in rs["pods"] if p not in change["pods"]]))
+            header = "%s/%s" % (namespace, result["deployment"]["name"])
+            result["diff"] = {"before": {"old_replicasets": before}, "after": {"old_replicasets": after},
+                              "before_header": header, "after_header": header}
+        if error:
+            module.fail_json(msg=error, api_requests=api.api_client.request_count, **result)
+        module.exit_json(api_requests=api.api_client.request_count, **result)
 
     try:
-        found = api.diagnose(namespace, name)
-    except RolloutApiError as exc:
-        fail(str(exc))
-    if not found:
-        fail("Deployment %s not found in namespace %s" % (name, namespace))
-    diagnosis = found[0]
-    plan = plan_stale_replicaset_removal(diagnosis, params["force"])
-    result.update(verdict=diagnosis["verdict"], reason=plan["reason"], blockers=diagnosis["blockers"],
-                  deployment=diagnosis)
-
-    for rs in plan["targets"]:
-        change = api.delete_replicaset if params["action"] == "delete" else api.scale_replicaset_to_zero
-        try:
-            outcome = change(namespace, rs["name"], rs["uid"], rs["resource_version"], dry_run=module.check_mode)
-        except RolloutApiError as exc:
-            fail(str(exc))
-        entry = {"name": rs["name"], "revision": rs["revision"], "uid": rs["uid"], "replicas": rs["replicas"],
-                 "action": params["action"]}
-        if outcome == "changed":
-            entry["message"] = "changed since it was read (uid/resourceVersion precondition failed); left alone"
-            result["conflicts"].append(entry)
-        elif outcome != "gone":
-            result["removed"].append(entry)
-    result["changed"] = bool(result["removed"])
-
-    if module._diff:
-        before = _listing(diagnosis["old_replicasets"])
-        removed = set(r["name"] for r in result["removed"])
-        if params["action"] == "delete":
-            after = [rs for rs in before if rs["name"] not in removed]
+        if params["all_stuck"]:
+            names = [d["name"] for d in api.diagnose(namespace) if d["verdict"] == "stuck"]
+            result["deployments"] = ["%s/%s" % (namespace, n) for n in names]
+            if not names:
+                result["reason"] = "no Deployment of %s is stuck" % namespace
         else:
-            after = [dict(rs, replicas=0) if rs["name"] in removed else rs for rs in before]
-        result["diff"] = {
-            "before": {"old_replicasets": before},
-            "after": {"old_replicasets": after},
-            "before_header": "%s/%s" % (namespace, name),
-            "after_header": "%s/%s" % (namespace, name),
-        }
-
-    if params["wait"] and result["removed"] and not module.check_mode:
-        try:
-            final, seconds = api.wait_for_complete(namespace, name, params["wait_timeout"])
-        except RolloutApiError as exc:
-            fail(str(exc))
-        result["rollout"] = {"complete": final["verdict"] == "complete", "seconds": round(seconds, 2),
-                             "verdict": final["verdict"]}
-        if final["verdict"] != "complete":
-            fail(
-                "rollout of %s/%s not complete after %ss: verdict %s; blockers: %s; %s"
-                % (namespace, name, params["wait_timeout"], final["verdict"], final["blockers"] or "none",
-                   final["remedy"]),
-                blockers=final["blockers"],
-            )
-    module.exit_json(api_requests=api.api_client.request_count, **result)
+            names = [params["name"]]
+        for name in names:
+            outcome, error = remediate(api, namespace, name, params, module.check_mode)
+            steps = result["steps"] + outcome.pop("steps")
+            conflicts = result["conflicts"] + outcome.pop("conflicts")
+            result.update(outcome, steps=steps, conflicts=conflicts)
+            if error:
+                finish(error)
+    except RolloutApiError as exc:
+        finish(str(exc))
+    finish()
 
 
 if __name__ == "__main__":

@@ -79,19 +79,23 @@ def test_detects_the_deadlock_from_the_scheduler_verdict(cluster, namespace, hos
     new_pod = diagnosis["current_replicaset"]["pods"][0]
     assert new_pod["scheduler"]["reason"] == "Unschedulable"
     assert new_pod["scheduler"]["event"]["reason"] == "FailedScheduling"
-    assert result["api_requests"] == 5
+    # Deployments, ReplicaSets, Pods, Nodes; and because a pod waits: Events, the cluster's pods, PDBs.
+    assert result["api_requests"] == 7
+    assert diagnosis["proof"]["scheduler_agrees"] is True, diagnosis["proof"]["comparison"]
+    assert diagnosis["plan"]["act"] is True and diagnosis["plan"]["node"] == "control-plane-1"
 
 
 def test_check_mode_changes_nothing(cluster, namespace, host_ports):
     stuck_nth(cluster, namespace, host_ports)
     before = replicaset_versions(cluster.api, namespace)
-    for action in ("delete", "scale_to_zero"):
+    for action, shown in (("delete", '+    "old_replicasets": []'), ("scale_down", '+            "replicas": 0')):
         result = run_module("clusterops.kops_upgrade.stale_replicasets",
-                            {"namespace": namespace, "action": action}, cluster.kubeconfig, check=True, diff=True)
+                            {"name": NTH, "namespace": namespace, "action": action}, cluster.kubeconfig, check=True,
+                            diff=True)
         assert result["changed"] is True, result
-        assert len(result["removed"]) == 1
-        assert '+    "old_replicasets": []' in result["printed_diff"] or '"replicas": 0' in result["printed_diff"], \
-            result["printed_diff"]
+        assert len(result["removed"]) == 1 and len(result["steps"]) == 1
+        assert result["steps"][0]["node"] == "control-plane-1"
+        assert shown in result["printed_diff"], result["printed_diff"]
     assert replicaset_versions(cluster.api, namespace) == before
     assert nth_status(cluster, namespace)["deployments"][0]["verdict"] == "stuck"
 
@@ -101,9 +105,11 @@ def test_remediation_completes_the_rollout_and_is_idempotent(cluster, namespace,
     before = nth_status(cluster, namespace)["deployments"][0]
     stale = before["old_replicasets"][0]["name"]
     result = run_module("clusterops.kops_upgrade.stale_replicasets",
-                        {"namespace": namespace, "wait": True, "wait_timeout": 120}, cluster.kubeconfig)
+                        {"name": NTH, "namespace": namespace, "wait": True, "wait_timeout": 120,
+                         "action": "delete"}, cluster.kubeconfig)
     assert result["changed"] is True, result.get("msg")
     assert [r["name"] for r in result["removed"]] == [stale]
+    assert result["removed"][0]["action"] == "deleted"
     assert result["verdict"] == "stuck"
     assert result["rollout"]["complete"] is True
     assert stale not in replicaset_versions(cluster.api, namespace)
@@ -111,16 +117,18 @@ def test_remediation_completes_the_rollout_and_is_idempotent(cluster, namespace,
     assert after["verdict"] == "complete"
     pod = after["current_replicaset"]["pods"][0]
     assert (pod["phase"], pod["ready"], pod["node"]) == ("Running", True, "control-plane-1")
-    again = run_module("clusterops.kops_upgrade.stale_replicasets", {"namespace": namespace}, cluster.kubeconfig)
+    again = run_module("clusterops.kops_upgrade.stale_replicasets", {"name": NTH, "namespace": namespace},
+                       cluster.kubeconfig)
     assert again["changed"] is False and again["removed"] == []
 
 
-def test_scale_to_zero_keeps_the_replicaset_as_history(cluster, namespace, host_ports):
+def test_scale_down_keeps_the_replicaset_as_history(cluster, namespace, host_ports):
     stuck_nth(cluster, namespace, host_ports)
     stale = nth_status(cluster, namespace)["deployments"][0]["old_replicasets"][0]["name"]
     result = run_module("clusterops.kops_upgrade.stale_replicasets",
-                        {"namespace": namespace, "action": "scale_to_zero", "wait": True}, cluster.kubeconfig)
-    assert result["changed"] is True and result["rollout"]["complete"] is True
+                        {"name": NTH, "namespace": namespace, "wait": True}, cluster.kubeconfig)
+    assert result["changed"] is True and result["rollout"]["complete"] is True, result.get("msg")
+    assert result["removed"][0]["action"] == "scaled"
     assert replicaset_versions(cluster.api, namespace)[stale][1] == 0
 
 
@@ -137,7 +145,7 @@ def test_a_replicaset_the_deployment_does_not_own_is_left_alone(cluster, namespa
                      "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "someone-else",
                                           "uid": owner.metadata.uid, "controller": True}]},
         "spec": {"replicas": 0, "selector": {"matchLabels": selector}, "template": template}})
-    result = run_module("clusterops.kops_upgrade.stale_replicasets", {"namespace": namespace, "force": True},
+    result = run_module("clusterops.kops_upgrade.stale_replicasets", {"name": NTH, "namespace": namespace},
                         cluster.kubeconfig)
     assert "nth-lookalike" not in [r["name"] for r in result["removed"]]
     assert "nth-lookalike" in replicaset_versions(cluster.api, namespace)
@@ -147,7 +155,7 @@ def test_a_healthy_rollout_is_never_touched(cluster, namespace, host_ports):
     deploy_nth(cluster.api, namespace, "v1.18.3", liveness_port=host_ports[0], metrics_port=host_ports[1])
     wait_deployment(cluster.api, namespace, NTH, rollout_complete)
     before = {name: version[1] for name, version in replicaset_versions(cluster.api, namespace).items()}
-    result = run_module("clusterops.kops_upgrade.stale_replicasets", {"namespace": namespace, "force": True},
+    result = run_module("clusterops.kops_upgrade.stale_replicasets", {"name": NTH, "namespace": namespace},
                         cluster.kubeconfig)
     assert result["changed"] is False and result["verdict"] == "complete"
     after = {name: version[1] for name, version in replicaset_versions(cluster.api, namespace).items()}
@@ -158,10 +166,10 @@ def test_limited_identity_gets_a_403_that_names_verb_and_resource(cluster, names
     stuck_nth(cluster, namespace, host_ports)
     status = nth_status(cluster, namespace, kubeconfig=cluster.limited_kubeconfig)
     assert status["deployments"][0]["verdict"] == "stuck"
-    result = run_module("clusterops.kops_upgrade.stale_replicasets", {"namespace": namespace},
+    result = run_module("clusterops.kops_upgrade.stale_replicasets", {"name": NTH, "namespace": namespace},
                         cluster.limited_kubeconfig)
     assert result.get("failed") is True
-    assert result["msg"].startswith("403 Forbidden: not allowed to delete replicasets")
+    assert result["msg"].startswith("403 Forbidden: not allowed to delete pods"), result["msg"]
     assert "Traceback" not in result.get("module_stderr", "") + result["msg"]
 
 
@@ -194,17 +202,25 @@ def test_constant_number_of_api_requests(cluster, namespace):
                                   "spec": {"containers": [{"name": "c", "image": "registry.invalid/app:1"}]}}}})
     result = run_module("clusterops.kops_upgrade.rollout_status", {"namespace": namespace}, cluster.kubeconfig)
     assert len(result["deployments"]) == 25
-    assert result["api_requests"] <= 5
+    assert result["api_requests"] <= 7
 
 
 def test_bad_input_gives_one_clear_message(cluster, namespace, tmp_path):
     cases = [
-        ({"namespace": namespace, "kubeconfig": str(tmp_path / "missing")}, None, "kubeconfig file"),
-        ({"namespace": namespace, "context": "nope"}, cluster.kubeconfig, "context 'nope' not found"),
-        ({"namespace": namespace, "host": "https://127.0.0.1:1", "api_key": "x", "validate_certs": False}, None,
+        ({"name": NTH, "namespace": namespace, "kubeconfig": str(tmp_path / "missing")}, None, "kubeconfig file"),
+        ({"name": NTH, "namespace": namespace, "context": "nope"}, cluster.kubeconfig, "context 'nope' not found"),
+        ({"name": NTH, "namespace": namespace, "host": "https://127.0.0.1:1", "api_key": "x",
+          "validate_certs": False}, None,
          "cannot reach the Kubernetes API to list deployments"),
         ({"namespace": namespace, "name": "does-not-exist"}, cluster.kubeconfig, "not found in namespace"),
-        ({"namespace": namespace, "action": "explode"}, cluster.kubeconfig, "value of action must be one of"),
+        ({"name": NTH, "namespace": namespace, "action": "explode"}, cluster.kubeconfig,
+         "value of action must be one of"),
+        ({"name": "", "namespace": namespace}, cluster.kubeconfig, "name must be a non-empty name"),
+        ({"name": None, "namespace": namespace}, cluster.kubeconfig, "name is required"),
+        ({"namespace": namespace}, cluster.kubeconfig, "name is required"),
+        ({"name": "Not_A_Name", "namespace": namespace}, cluster.kubeconfig, "DNS-1123 subdomain"),
+        ({"name": NTH, "namespace": ""}, cluster.kubeconfig, "namespace must be a non-empty name"),
+        ({"name": NTH, "all_stuck": True, "namespace": namespace}, cluster.kubeconfig, "mutually exclusive"),
     ]
     for args, kubeconfig, expected in cases:
         result = run_module("clusterops.kops_upgrade.stale_replicasets", args, kubeconfig)

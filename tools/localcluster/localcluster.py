@@ -53,6 +53,7 @@ LIMITED_RBAC = [
      "rules": [
          {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": ["get", "list", "watch"]},
          {"apiGroups": [""], "resources": ["pods", "events", "nodes"], "verbs": ["get", "list", "watch"]},
+         {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": ["get", "list", "watch"]},
      ]},
     {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
      "metadata": {"name": "clusterops:limited-reader"},

@@ -32,7 +32,9 @@ def node(name, control_plane=False, zone="eu-west-1a", unschedulable=False, read
         "metadata": {"name": name, "uid": "uid-node-" + name, "labels": labels,
                      "annotations": {"kwok.x-k8s.io/node": "fake"}},
         "spec": spec,
-        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False", "reason": "KubeletReady"}]},
+        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False", "reason": "KubeletReady"}],
+                   "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+                   "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"}},
     }
 
 

@@ -4,7 +4,11 @@
 
 from __future__ import annotations
 
+import copy
+
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import (
+    controller_scale_down,
+    diagnose_pod_sets,
     diagnose_rollout,
     plan_stale_replicaset_removal,
     split_replicasets,
@@ -20,6 +24,8 @@ from .api_objects import (
     scheduled_not_ready_pod,
     unschedulable_pod,
 )
+
+NO_DELETE_WORDS = ("delete", "remove the old", "stale_replicasets")
 
 PORTS_ONE_CP = (
     "0/3 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, "
@@ -51,31 +57,295 @@ def nth_stuck(control_planes=1, workers=2):
     return dep, [old, new], pods, events, nodes
 
 
-def test_nth_deadlock_on_one_control_plane_node_is_stuck_with_host_ports():
+def test_nth_deadlock_on_one_control_plane_node_is_stuck_with_proof_and_minimal_plan():
     dep, rss, pods, events, nodes = nth_stuck(1)
     result = diagnose_rollout(dep, rss, pods, events, nodes)
-    assert result["verdict"] == "stuck"
+    assert result["verdict"] == "stuck", result["why"]
     assert result["stuck_since"] == "2026-11-28T08:00:00Z"
     assert result["current_replicaset"]["name"] == "aws-node-termination-handler-6b7f9c8d5"
     assert [rs["name"] for rs in result["old_replicasets"]] == ["aws-node-termination-handler-577f866468"]
     kinds = {b["kind"]: b["nodes"] for b in result["blockers"]}
     assert kinds == {"host_ports": 1, "node_affinity": 2}
-    pending = result["current_replicaset"]["pods"][0]
-    assert pending["scheduler"]["reason"] == "Unschedulable"
-    assert pending["scheduler"]["event"]["count"] == 12
-    assert pending["nodes_available"] == 0 and pending["nodes_total"] == 3
+    proof = result["proof"]
+    assert proof["scheduler_agrees"] is True, proof["comparison"]
+    assert proof["free_node"] == "cp-0"
+    assert [p["name"] for p in proof["remove_pods"]] == ["aws-node-termination-handler-577f866468-abc0"]
+    by_node = {n["name"]: n for n in proof["nodes"]}
+    assert by_node["worker-0"]["removal_can_help"] is False
+    assert by_node["cp-0"]["frees_with"] == ["aws-node-termination-handler-577f866468-abc0"]
+    plan = result["plan"]
+    assert plan["act"] is True
+    assert plan["replicasets"] == [{"name": "aws-node-termination-handler-577f866468",
+                                    "uid": "uid-rs-aws-node-termination-handler-577f866468", "revision": 1,
+                                    "replicas_before": 1, "replicas_after": 0,
+                                    "pods": ["aws-node-termination-handler-577f866468-abc0"]}]
+    assert plan["min_available"] == 0
     assert result["prediction"]["deadlock"] is True
-    assert result["prediction"]["eligible_node_names"] == ["cp-0"]
-    assert "aws-node-termination-handler-577f866468" in result["remedy"]
+    assert "Remove exactly 1 old pod(s)" in result["remedy"]
 
 
-def test_nth_deadlock_with_two_control_plane_nodes_is_stuck():
-    dep, rss, pods, events, nodes = nth_stuck(2)
+def test_nth_on_two_control_planes_removes_one_pod_at_a_time():
+    dep, rss, pods, events, nodes = nth_stuck(2, workers=2)
     result = diagnose_rollout(dep, rss, pods, events, nodes)
-    assert result["verdict"] == "stuck"
+    assert result["verdict"] == "stuck", result["why"]
     assert result["strategy"] == {"type": "RollingUpdate", "max_surge": 1, "max_unavailable": 0, "replicas": 2}
-    assert result["prediction"]["deadlock"] is True
-    assert result["prediction"]["eligible_nodes"] == 2
+    plan = result["plan"]
+    assert plan["act"] is True
+    assert len(plan["pods"]) == 1
+    assert plan["replicasets"][0]["replicas_before"] == 2 and plan["replicasets"][0]["replicas_after"] == 1
+    assert plan["available"] == 2 and plan["available_after"] == 1 and plan["min_available"] == 1
+
+
+def nth_two_cp_second_stage(new_ready):
+    """After the first step: one new pod on cp-0 (Ready or not), the last old pod on cp-1, one new pod pending."""
+    nodes = [node("cp-0", control_plane=True), node("cp-1", control_plane=True), node("worker-0"),
+             node("worker-1")]
+    dep = deployment(replicas=2, status={"replicas": 3, "updatedReplicas": 2, "readyReplicas": 1 + new_ready,
+                                         "availableReplicas": 1 + new_ready, "unavailableReplicas": 2 - new_ready})
+    old = replicaset(dep, 1, "577f866468", 1)
+    new = replicaset(dep, 2, "6b7f9c8d5", 2, ready=new_ready, available=new_ready)
+    placed = running_pod(new, "x", "cp-0", ready=bool(new_ready))
+    pending = unschedulable_pod(new, "y", PORTS_TWO_CP)
+    pods = [running_pod(old, "b", "cp-1"), placed, pending]
+    return diagnose_rollout(dep, [old, new], pods, [], nodes)
+
+
+def test_second_step_waits_until_the_first_new_pod_is_available():
+    result = nth_two_cp_second_stage(new_ready=0)
+    assert result["verdict"] == "stuck", result["why"]
+    assert result["plan"]["act"] is False
+    assert "below the 1 the Deployment promises" in result["plan"]["reason"]
+    assert plan_stale_replicaset_removal(result)["act"] is False
+
+
+def test_second_step_goes_once_the_first_new_pod_is_available():
+    result = nth_two_cp_second_stage(new_ready=1)
+    assert result["verdict"] == "stuck", result["why"]
+    assert result["plan"]["act"] is True
+    assert result["plan"]["pods"] == ["aws-node-termination-handler-577f866468-b"]
+    assert result["plan"]["available_after"] == 1
+
+
+def test_pdb_with_no_disruption_left_holds_the_step():
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    pdb = {"metadata": {"name": "nth", "namespace": "kube-system", "generation": 1},
+           "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "aws-node-termination-handler"}},
+                    "maxUnavailable": 0},
+           "status": {"observedGeneration": 1, "disruptionsAllowed": 0}}
+    result = diagnose_rollout(dep, rss, pods, events, nodes, pdbs=[pdb])
+    assert result["verdict"] == "stuck"
+    assert result["plan"]["act"] is False and "PodDisruptionBudget nth" in result["plan"]["reason"]
+    pdb["status"]["disruptionsAllowed"] = 1
+    assert diagnose_rollout(dep, rss, pods, events, nodes, pdbs=[pdb])["plan"]["act"] is True
+
+
+def assert_blocked(result, kind):
+    assert result["verdict"] == "blocked", (result["verdict"], result["why"])
+    assert result["plan"] is None
+    assert plan_stale_replicaset_removal(result)["act"] is False
+    assert kind in [b["kind"] for b in result["blockers"]]
+    remedy = result["remedy"].lower()
+    assert "do not delete anything" in remedy
+    assert "stale_replicasets" not in remedy
+
+
+def single_replica_case(template, old_node, message, nodes, extra_pods=(), strategy=None):
+    dep = deployment(name="api", replicas=1, template=template,
+                     strategy=strategy or {"type": "RollingUpdate",
+                                           "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                     status={"replicas": 2, "updatedReplicas": 1, "availableReplicas": 1, "readyReplicas": 1})
+    old = replicaset(dep, 1, "7777777777", 1)
+    new = replicaset(dep, 2, "8888888888", 1, ready=0, available=0)
+    pending = unschedulable_pod(new, "r", message)
+    pods = [running_pod(old, "a", old_node), pending]
+    return dep, [old, new], pods, [failed_scheduling_event(pending, message)], nodes, list(extra_pods)
+
+
+def plain_template(cpu="50m", ports=None, host_network=False):
+    template = nth_pod_template(host_network=host_network)
+    template["metadata"]["labels"] = {"app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api"}
+    template["spec"]["affinity"] = {}
+    template["spec"]["topologySpreadConstraints"] = []
+    template["spec"]["tolerations"] = []
+    template["spec"]["containers"][0]["resources"] = {"requests": {"cpu": cpu, "memory": "64Mi"}}
+    if ports is not None:
+        template["spec"]["containers"][0]["ports"] = ports
+    return template
+
+
+def diagnose_case(case):
+    dep, rss, pods, events, nodes, extra = case
+    return diagnose_rollout(dep, rss, pods, events, nodes, cluster_pods=pods + extra)
+
+
+def test_cpu_beyond_any_node_is_blocked_not_stuck():
+    old_template, new_template = plain_template("100m"), plain_template("8")
+    nodes = [node("worker-0"), node("worker-1")]
+    case = single_replica_case(old_template, "worker-0", "0/2 nodes are available: 2 Insufficient cpu. "
+                               "preemption: 0/2 nodes are available: 2 No preemption victims found for incoming "
+                               "pod.", nodes)
+    dep, rss, pods, events, nodes, extra = case
+    rss[1]["spec"]["template"] = new_template
+    pods[1]["spec"] = copy.deepcopy(new_template["spec"])
+    result = diagnose_case(case)
+    assert_blocked(result, "resources")
+    assert result["proof"]["scheduler_agrees"] is True
+    assert all(n["frees_with"] is None for n in result["proof"]["nodes"])
+
+
+def test_cpu_held_by_the_old_pod_is_stuck_and_frees_the_fullest_node_with_one_pod():
+    template = plain_template("3")
+    nodes = [node("worker-0"), node("worker-1")]
+    filler = running_pod(replicaset(deployment(name="other", template=plain_template("2")), 1, "f0f0f0f0f0", 1),
+                         "f", "worker-1")
+    case = single_replica_case(template, "worker-0", "0/2 nodes are available: 2 Insufficient cpu. preemption: "
+                               "0/2 nodes are available: 2 No preemption victims found for incoming pod.", nodes,
+                               extra_pods=[filler])
+    result = diagnose_case(case)
+    assert result["verdict"] == "stuck", result["why"]
+    assert result["proof"]["free_node"] == "worker-0"
+    assert result["plan"]["pods"] == ["api-7777777777-a"]
+    assert result["prediction"]["deadlock"] is False  # resources are not part of the prediction
+
+
+def test_host_port_held_by_a_daemonset_everywhere_is_blocked():
+    port = [{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}]
+    nodes = [node("worker-0"), node("worker-1")]
+    old_template, new_template = plain_template(ports=[]), plain_template(ports=port)
+    daemon_template = plain_template(ports=port)
+    daemon_template["metadata"]["labels"] = {"app.kubernetes.io/name": "exporter"}
+    daemon = {"metadata": {"name": "exporter", "namespace": "monitoring", "uid": "uid-ds",
+                           "labels": {"app.kubernetes.io/name": "exporter"}},
+              "spec": {"replicas": 2, "template": daemon_template}}
+    daemon_pods = []
+    for name in ("worker-0", "worker-1"):
+        pod = running_pod(replicaset(dict(daemon, metadata=dict(daemon["metadata"], name="exporter-" + name)), 1,
+                                     "d", 1), "x", name)
+        pod["metadata"]["ownerReferences"][0].update(kind="DaemonSet", uid="uid-ds")
+        daemon_pods.append(pod)
+    case = single_replica_case(old_template, "worker-0", "0/2 nodes are available: 2 node(s) didn't have free "
+                               "ports for the requested pod ports. preemption: 0/2 nodes are available: 2 No "
+                               "preemption victims found for incoming pod.", nodes, extra_pods=daemon_pods)
+    case[1][1]["spec"]["template"] = new_template
+    case[2][1]["spec"] = copy.deepcopy(new_template["spec"])
+    result = diagnose_case(case)
+    assert_blocked(result, "host_ports")
+    assert result["proof"]["scheduler_agrees"] is True
+
+
+def test_required_pod_affinity_to_a_peer_that_runs_nowhere_is_blocked():
+    template = plain_template()
+    template["spec"]["affinity"] = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "cache"}}}]}}
+    nodes = [node("worker-0"), node("worker-1")]
+    case = single_replica_case(plain_template(), "worker-0", "0/2 nodes are available: 2 node(s) didn't match pod "
+                               "affinity rules. preemption: 0/2 nodes are available: 2 Preemption is not helpful "
+                               "for scheduling.", nodes)
+    case[1][1]["spec"]["template"] = template
+    case[2][1]["spec"] = copy.deepcopy(template["spec"])
+    assert_blocked(diagnose_case(case), "pod_affinity")
+
+
+def test_spread_on_a_node_without_the_topology_label_is_blocked():
+    template = plain_template()
+    template["spec"]["topologySpreadConstraints"] = [{
+        "maxSkew": 1, "topologyKey": "example.com/rack", "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}}]
+    nodes = [node("worker-0"), node("worker-1")]
+    case = single_replica_case(plain_template(), "worker-0", "0/2 nodes are available: 2 node(s) didn't match pod "
+                               "topology spread constraints (missing required label). preemption: 0/2 nodes are "
+                               "available: 2 Preemption is not helpful for scheduling.", nodes)
+    case[1][1]["spec"]["template"] = template
+    case[2][1]["spec"] = copy.deepcopy(template["spec"])
+    assert_blocked(diagnose_case(case), "topology_spread_label")
+
+
+def test_persistent_volume_claims_are_never_proven():
+    template = plain_template()
+    template["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    template["spec"]["containers"][0]["ports"] = [{"containerPort": 80, "hostPort": 80, "protocol": "TCP"}]
+    nodes = [node("worker-0")]
+    case = single_replica_case(template, "worker-0", "0/1 nodes are available: 1 node(s) didn't have free ports "
+                               "for the requested pod ports. preemption: 0/1 nodes are available: 1 No preemption "
+                               "victims found for incoming pod.", nodes)
+    result = diagnose_case(case)
+    assert result["verdict"] == "blocked"
+    assert "not proven" in result["why"] and "data" in result["why"]
+    assert plan_stale_replicaset_removal(result)["act"] is False
+
+
+def test_model_that_disagrees_with_the_scheduler_proves_nothing():
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    nodes.append(node("worker-9"))  # the scheduler saw 3 nodes, the snapshot has 4
+    result = diagnose_rollout(dep, rss, pods, events, nodes)
+    assert result["verdict"] == "blocked"
+    assert result["why"].startswith("not proven: the scheduler looked at 3 node(s)")
+
+
+def test_failed_and_evicted_old_pods_hold_nothing():
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    old_pod = pods[0]
+    old_pod["status"] = {"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory."}
+    result = diagnose_rollout(dep, rss, pods, events, nodes)
+    assert result["verdict"] == "progressing"
+    assert "fits on cp-0 now" in result["why"]
+    assert plan_stale_replicaset_removal(result)["act"] is False
+
+
+def test_terminating_old_pod_means_progressing():
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    pods[0]["metadata"]["deletionTimestamp"] = "2026-11-28T08:10:00Z"
+    rss[0]["spec"]["replicas"] = 0
+    result = diagnose_rollout(dep, rss, pods, events, nodes)
+    assert result["verdict"] == "progressing"
+    assert "terminating" in result["why"]
+
+
+def test_old_replicaset_at_zero_replicas_is_never_a_target():
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    history = replicaset(dep, 0, "0aaaaaaaaa", 0)
+    result = diagnose_rollout(dep, rss + [history], pods, events, nodes)
+    assert result["verdict"] == "stuck"
+    assert [s["name"] for s in result["plan"]["replicasets"]] == ["aws-node-termination-handler-577f866468"]
+    assert result["current_replicaset"]["name"] not in result["plan"]["replicasets"][0]["name"]
+
+
+def test_recreate_deployment_is_never_stuck():
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    dep["spec"]["strategy"] = {"type": "Recreate"}
+    result = diagnose_rollout(dep, rss, pods, events, nodes)
+    assert result["verdict"] == "progressing"
+    rss[0]["spec"]["replicas"] = 0
+    result = diagnose_rollout(dep, rss, [p for p in pods if "abc" not in p["metadata"]["name"]], events, nodes)
+    assert result["verdict"] == "blocked"
+    assert plan_stale_replicaset_removal(result)["act"] is False
+
+
+def test_unowned_replicaset_with_matching_labels_is_never_old_or_a_target():
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    stranger = replicaset(dep, 1, "0000000000", 1, owned=False)
+    stranger["metadata"]["uid"] = "uid-stranger"
+    other_owner = replicaset(dep, 1, "1111111111", 1)
+    other_owner["metadata"]["ownerReferences"][0]["uid"] = "uid-of-another-deployment"
+    current, old = split_replicasets(dep, rss + [stranger, other_owner])
+    assert current["metadata"]["name"].endswith("6b7f9c8d5")
+    assert [rs["metadata"]["name"] for rs in old] == ["aws-node-termination-handler-577f866468"]
+    result = diagnose_rollout(dep, rss + [stranger, other_owner], pods, events, nodes)
+    assert [s["name"] for s in result["plan"]["replicasets"]] == ["aws-node-termination-handler-577f866468"]
+
+
+def test_stranger_pod_holding_the_ports_is_not_ours_to_remove():
+    """The only pod holding the ports carries the Deployment's labels but another owner: blocked, not stuck."""
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    stranger_rs = replicaset(dep, 1, "0000000000", 1)
+    stranger_rs["metadata"]["uid"] = "uid-stranger"
+    stranger_rs["metadata"]["ownerReferences"][0]["uid"] = "uid-of-another-deployment"
+    stranger = running_pod(stranger_rs, "s", "cp-0")
+    ours = [p for p in pods if "abc" not in p["metadata"]["name"]]
+    rss[0]["spec"]["replicas"] = 0
+    result = diagnose_rollout(dep, rss + [stranger_rs], ours + [stranger], events, nodes)
+    assert result["verdict"] == "blocked", result["why"]
+    assert plan_stale_replicaset_removal(result)["act"] is False
 
 
 def test_stuck_wins_over_progress_deadline_exceeded():
@@ -124,43 +394,7 @@ def test_complete_rollout():
     result = diagnose_rollout(dep, [old, new], pods, [], nodes)
     assert result["verdict"] == "complete"
     assert result["prediction"]["deadlock"] is False
-    plan = plan_stale_replicaset_removal(result, force=True)
-    assert plan["act"] is False and plan["targets"] == []
-
-
-def test_unowned_replicaset_with_matching_labels_is_never_old_or_a_target():
-    dep, rss, pods, events, nodes = nth_stuck(1)
-    stranger = replicaset(dep, 1, "0000000000", 1, owned=False)
-    stranger["metadata"]["uid"] = "uid-stranger"
-    other_owner = replicaset(dep, 1, "1111111111", 1)
-    other_owner["metadata"]["ownerReferences"][0]["uid"] = "uid-of-another-deployment"
-    current, old = split_replicasets(dep, rss + [stranger, other_owner])
-    assert current["metadata"]["name"].endswith("6b7f9c8d5")
-    assert [rs["metadata"]["name"] for rs in old] == ["aws-node-termination-handler-577f866468"]
-    result = diagnose_rollout(dep, rss + [stranger, other_owner], pods, events, nodes)
-    plan = plan_stale_replicaset_removal(result)
-    assert [rs["name"] for rs in plan["targets"]] == ["aws-node-termination-handler-577f866468"]
-
-
-def test_plan_never_targets_current_or_empty_history():
-    dep, rss, pods, events, nodes = nth_stuck(1)
-    history = replicaset(dep, 0, "0aaaaaaaaa", 0)
-    result = diagnose_rollout(dep, rss + [history], pods, events, nodes)
-    plan = plan_stale_replicaset_removal(result)
-    assert plan["act"] is True
-    names = [rs["name"] for rs in plan["targets"]]
-    assert names == ["aws-node-termination-handler-577f866468"]
-    assert result["current_replicaset"]["name"] not in names
-
-
-def test_max_surge_zero_rollout_is_not_stuck_and_not_predicted_to_deadlock():
-    dep, rss, pods, events, nodes = nth_stuck(1)
-    dep["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
-    result = diagnose_rollout(dep, rss, pods, events, nodes)
-    # The controller may remove the old pod first, so the pending pod is only waiting for it.
-    assert result["verdict"] == "progressing"
-    assert result["prediction"]["deadlock"] is False
-    assert result["strategy"]["max_unavailable"] == 1
+    assert plan_stale_replicaset_removal(result)["act"] is False
 
 
 def anti_affinity_template():
@@ -184,47 +418,12 @@ def test_required_anti_affinity_stuck_on_too_few_nodes():
     pending = unschedulable_pod(new, "p", message)
     pods = [running_pod(old, "a", "cp-0"), running_pod(old, "b", "cp-1"), pending]
     result = diagnose_rollout(dep, [old, new], pods, [failed_scheduling_event(pending, message)], nodes)
-    assert result["verdict"] == "stuck"
-    assert {"kind": "pod_affinity", "nodes": 2, "reason": "node(s) didn't match pod anti-affinity rules"} in \
-        result["blockers"]
+    assert result["verdict"] == "stuck", result["why"]
+    assert {"kind": "pod_anti_affinity", "nodes": 2, "reason": "node(s) didn't match pod anti-affinity rules",
+            "removable": True} in result["blockers"]
+    assert len(result["plan"]["pods"]) == 1
     assert result["prediction"]["deadlock"] is True
-    assert result["prediction"]["host_ports"] == []
     assert any("anti-affinity" in x for x in result["prediction"]["exclusive_by"])
-
-
-def resources_case(old_pod_node):
-    nodes = [node("worker-0"), node("worker-1")]
-    template = nth_pod_template(host_network=False)
-    template["spec"]["affinity"] = {}
-    template["spec"]["topologySpreadConstraints"] = []
-    dep = deployment(name="api", replicas=1, template=template,
-                     strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-                     status={"replicas": 2, "updatedReplicas": 1, "availableReplicas": 1, "readyReplicas": 1})
-    old = replicaset(dep, 1, "7777777777", 1)
-    new = replicaset(dep, 2, "8888888888", 1, ready=0, available=0)
-    message = "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption " \
-              "victims found for incoming pod."
-    pending = unschedulable_pod(new, "r", message)
-    pods = [running_pod(old, "a", old_pod_node), pending] if old_pod_node else [pending]
-    if not old_pod_node:
-        old["spec"]["replicas"] = 0
-        old["status"].update(replicas=0, readyReplicas=0, availableReplicas=0)
-    return diagnose_rollout(dep, [old, new], pods, [failed_scheduling_event(pending, message)], nodes)
-
-
-def test_pod_pending_for_resources_held_by_old_pod_is_stuck():
-    result = resources_case("worker-0")
-    assert result["verdict"] == "stuck"
-    assert result["blockers"] == [{"kind": "resources", "nodes": 2, "reason": "Insufficient cpu"}]
-    assert result["prediction"]["deadlock"] is False  # resources are not part of the prediction
-
-
-def test_pod_pending_for_resources_without_old_pods_is_not_remediable():
-    result = resources_case(None)
-    assert result["verdict"] == "progressing"
-    assert "removing old pods would not make room" in result["remedy"]
-    assert plan_stale_replicaset_removal(result)["act"] is False
-    assert plan_stale_replicaset_removal(result, force=True)["act"] is False  # no old pods: nothing to remove
 
 
 def test_new_generation_not_yet_observed_is_not_stuck():
@@ -233,13 +432,29 @@ def test_new_generation_not_yet_observed_is_not_stuck():
     assert diagnose_rollout(dep, rss, pods, events, nodes)["verdict"] == "progressing"
 
 
-def test_force_removes_old_replicasets_of_a_progressing_rollout():
+def test_max_surge_zero_rollout_is_progressing_the_controller_makes_room():
     dep, rss, pods, events, nodes = nth_stuck(1)
     dep["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
     result = diagnose_rollout(dep, rss, pods, events, nodes)
-    assert plan_stale_replicaset_removal(result)["act"] is False
-    plan = plan_stale_replicaset_removal(result, force=True)
-    assert plan["act"] is True and "forced" in plan["reason"]
+    assert result["verdict"] == "progressing"
+    assert "may remove 1 old pod(s) itself" in result["why"]
+    assert result["prediction"]["deadlock"] is False
+
+
+def test_controller_scale_down_counts_spec_replicas_and_unhealthy_pods_first():
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    old, new = rss
+    assert controller_scale_down(dep, new, [old]) == 0
+    # status.replicas lags behind spec (the controller counts spec): still nothing to scale down.
+    old["status"]["replicas"] = 3
+    assert controller_scale_down(dep, new, [old]) == 0
+    # replicas 2 (surge 1, unavailable 0): 2 old + 1 new pods, the new one unavailable: 3 - 2 - 1 = 0.
+    dep["spec"]["replicas"] = 2
+    old["spec"]["replicas"], old["status"]["availableReplicas"] = 2, 1
+    assert controller_scale_down(dep, new, [old]) == 0
+    # Once the new pod is available there is room for one: the unavailable old pod goes first.
+    new["status"]["availableReplicas"] = 1
+    assert controller_scale_down(dep, new, [old]) == 1
 
 
 def test_three_control_plane_nodes_predict_no_deadlock():
@@ -248,3 +463,67 @@ def test_three_control_plane_nodes_predict_no_deadlock():
     result = diagnose_rollout(dep, [], [], [], nodes)
     assert result["prediction"]["deadlock"] is False
     assert result["prediction"]["eligible_nodes"] == 3
+
+
+def daemonset_case(max_surge, old_ready=True):
+    """A host-port DaemonSet on one node mid-rollout: its old pod Running, the new one Pending for the ports."""
+    nodes = [node("n1"), node("n2")]
+    template = {"metadata": {"labels": {"app": "agent"}}, "spec": {"containers": [{
+        "name": "agent", "ports": [{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "10m"}}}]}}
+    ds = {"metadata": {"name": "agent", "namespace": "kube-system", "uid": "uid-ds", "generation": 2},
+          "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template,
+                   "updateStrategy": {"type": "RollingUpdate",
+                                      "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": 0}}},
+          "status": {"observedGeneration": 2, "desiredNumberScheduled": 1, "numberAvailable": 1,
+                     "updatedNumberScheduled": 0, "numberUnavailable": 0}}
+
+    def ds_pod(name, revision, generation, node_name=None, message=None):
+        owner = {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": "uid-ds", "controller": True}
+        spec = copy.deepcopy(template["spec"])
+        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}}
+        pod = {"metadata": {"name": name, "namespace": "kube-system", "uid": "uid-" + name,
+                            "labels": {"app": "agent", "controller-revision-hash": revision,
+                                       "pod-template-generation": str(generation)},
+                            "ownerReferences": [owner], "creationTimestamp": "2026-11-28T08:00:00Z"},
+               "spec": spec}
+        if node_name:
+            pod["spec"]["nodeName"] = node_name
+            pod["status"] = {"phase": "Running", "conditions": [{"type": "Ready",
+                                                                 "status": "True" if old_ready else "False"}]}
+        else:
+            pod["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                                                                 "reason": "Unschedulable", "message": message}]}
+        return pod
+
+    message = ("0/2 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, 1 node(s) "
+               "didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/2 nodes are available: 2 ...")
+    pods = [ds_pod("agent-old", "aaa", 1, node_name="n1"), ds_pod("agent-new", "bbb", 2, message=message)]
+    return ds, pods, nodes
+
+
+def test_surge_daemonset_held_by_its_own_old_pod_is_stuck_with_words_only():
+    ds, pods, nodes = daemonset_case(max_surge=1)
+    result = diagnose_pod_sets("DaemonSet", [ds], pods, [], nodes)[0]
+    assert result["verdict"] == "stuck", result["why"]
+    assert result["proof"]["free_node"] == "n1"
+    assert [p["name"] for p in result["proof"]["remove_pods"]] == ["agent-old"]
+    assert "does not delete DaemonSet pods itself" in result["remedy"]
+
+
+def test_surge_daemonset_with_an_unavailable_old_pod_is_progressing():
+    ds, pods, nodes = daemonset_case(max_surge=1, old_ready=False)
+    assert diagnose_pod_sets("DaemonSet", [ds], pods, [], nodes)[0]["verdict"] == "progressing"
+
+
+def test_daemonset_without_surge_is_never_stuck_by_its_own_pods():
+    ds, pods, nodes = daemonset_case(max_surge=0)
+    result = diagnose_pod_sets("DaemonSet", [ds], pods, [], nodes)[0]
+    assert result["verdict"] == "progressing", result["why"]  # the controller deletes the old pod itself
+    pods[0]["spec"]["nodeName"] = "n2"  # the port on n1 is held by something else: nothing of ours to remove
+    pods.append({"metadata": {"name": "other", "namespace": "x", "uid": "uid-other"},
+                 "spec": dict(pods[1]["spec"], nodeName="n1", affinity={}), "status": {"phase": "Running"}})
+    result = diagnose_pod_sets("DaemonSet", [ds], pods, [], nodes)[0]
+    assert result["verdict"] == "blocked", result["why"]
+    assert "Do not delete anything" in result["remedy"]

@@ -21,19 +21,25 @@ from .api_objects import deployment, node, nth_pod_template
 
 @pytest.mark.parametrize("reason, kind", [
     ("node(s) didn't have free ports for the requested pod ports", "host_ports"),
-    ("node(s) didn't match pod anti-affinity rules", "pod_affinity"),
+    ("node(s) didn't match pod anti-affinity rules", "pod_anti_affinity"),
     ("node(s) didn't match pod affinity rules", "pod_affinity"),
-    ("node(s) didn't satisfy existing pods anti-affinity rules", "pod_affinity"),
+    ("node(s) didn't satisfy existing pods anti-affinity rules", "pod_anti_affinity"),
     ("node(s) didn't match pod topology spread constraints", "topology_spread"),
-    ("node(s) didn't match pod topology spread constraints (missing required label)", "topology_spread"),
+    ("node(s) didn't match pod topology spread constraints (missing required label)", "topology_spread_label"),
+    ("node(s) had untolerated taint(s)", "taints"),
+    ("node(s) didn't satisfy plugin(s) [NodeAffinity]", "node_affinity"),
+    ("node(s) didn't match the requested node name", "node_name"),
+    ("node(s) didn't find available persistent volumes to bind", "volumes"),
     ("node(s) didn't match Pod's node affinity/selector", "node_affinity"),
     ("node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }", "taints"),
     ("node(s) had taint {node.kubernetes.io/not-ready: }, that the pod didn't tolerate", "taints"),
     ("Insufficient cpu", "resources"),
     ("Insufficient memory", "resources"),
     ("Too many pods", "resources"),
-    ("node(s) were unschedulable", "other"),
-    ("node(s) had volume node affinity conflict", "other"),
+    ("node(s) were unschedulable", "unschedulable_node"),
+    ("node(s) had volume node affinity conflict", "volumes"),
+    ("pod has unbound immediate PersistentVolumeClaims", "volumes"),
+    ("something a future scheduler says", "other"),
 ])
 def test_classify_reason(reason, kind):
     assert classify_reason(reason) == kind
@@ -57,8 +63,10 @@ def test_parse_message_of_kube_scheduler_1_34():
                "scheduling.")
     parsed = parse_scheduler_message(message)
     assert parsed["blockers"] == [
-        {"kind": "host_ports", "nodes": 1, "reason": "node(s) didn't have free ports for the requested pod ports"},
-        {"kind": "node_affinity", "nodes": 2, "reason": "node(s) didn't match Pod's node affinity/selector"},
+        {"kind": "host_ports", "nodes": 1, "reason": "node(s) didn't have free ports for the requested pod ports",
+         "removable": True},
+        {"kind": "node_affinity", "nodes": 2, "reason": "node(s) didn't match Pod's node affinity/selector",
+         "removable": False},
     ]
 
 
@@ -82,6 +90,15 @@ def test_budget_defaults_and_fencepost():
                                             "rollingUpdate": {"maxSurge": "0%", "maxUnavailable": "10%"}})
     assert rollout_budget(zero)["max_unavailable"] == 1  # both 0: unavailable becomes 1
     assert rollout_budget(deployment(strategy={"type": "Recreate"}))["max_surge"] == 0
+
+
+@pytest.mark.parametrize("replicas, unavailable, expected", [
+    (0, "25%", 0), (0, 1, 0), (2, "200%", 2), (2, 5, 2), (3, 1, 1), (1, "25%", 0),
+])
+def test_max_unavailable_is_clamped_to_replicas_as_kubernetes_does(replicas, unavailable, expected):
+    dep = deployment(replicas=replicas, strategy={"type": "RollingUpdate",
+                                                  "rollingUpdate": {"maxSurge": 1, "maxUnavailable": unavailable}})
+    assert rollout_budget(dep)["max_unavailable"] == expected
 
 
 def test_host_ports_from_host_network():

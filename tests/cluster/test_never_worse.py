@@ -1,0 +1,295 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Never make it worse, on the real control plane: rollouts that removing old pods cannot fix are ``blocked`` and
+left untouched (ReplicaSets and pods keep their UIDs and replica counts); rollouts that it can fix lose exactly
+the pods the proof names, one freed slot at a time, without dropping below the availability they promise."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from kubernetes import client
+
+import workloads
+from nthrepro import (
+    NTH,
+    deploy_nth,
+    replicasets_by_revision,
+    rollout_complete,
+    run_module,
+    running_and_ready,
+    wait_deployment,
+    wait_pod,
+    wait_unschedulable,
+)
+
+APP = "api"
+
+
+@pytest.fixture
+def pool(local_cluster, namespace):
+    created = workloads.Pool(local_cluster.api, "p" + uuid.uuid4().hex[:6])
+    yield created
+    created.delete()
+
+
+def status_of(cluster, namespace, name=APP):
+    result = run_module("clusterops.kops_upgrade.rollout_status", {"name": name, "namespace": namespace},
+                        cluster.kubeconfig)
+    assert result["failed"] is False, result.get("msg")
+    return result["deployments"][0]
+
+
+def remediate(cluster, namespace, name=APP, **extra):
+    args = dict({"name": name, "namespace": namespace}, **extra)
+    result = run_module("clusterops.kops_upgrade.stale_replicasets", args, cluster.kubeconfig)
+    assert "Traceback" not in str(result.get("msg", "")), result
+    return result
+
+
+def assert_blocked_and_untouched(cluster, namespace, kind):
+    before = workloads.footprint(cluster.api, namespace)
+    diagnosis = status_of(cluster, namespace)
+    assert diagnosis["verdict"] == "blocked", (diagnosis["verdict"], diagnosis["why"])
+    assert kind in [b["kind"] for b in diagnosis["blockers"]], diagnosis["blockers"]
+    assert diagnosis["proof"]["scheduler_agrees"] is True, diagnosis["proof"]["comparison"]
+    assert "Do not delete anything" in diagnosis["remedy"]
+    result = remediate(cluster, namespace)
+    assert result["failed"] is False and result["changed"] is False and result["removed"] == [], result
+    assert result["verdict"] == "blocked"
+    assert workloads.footprint(cluster.api, namespace) == before
+
+
+def single_app(cluster, namespace, pool, spec, strategy=None, replicas=1):
+    workloads.create_deployment(cluster.api, namespace, APP, spec, replicas=replicas, strategy=strategy)
+    wait_deployment(cluster.api, namespace, APP, rollout_complete)
+
+
+def test_cpu_beyond_every_node_is_blocked_and_nothing_is_touched(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1), workloads.pool_node(pool.name, 2))
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="100m"))
+    workloads.roll_out(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name, cpu="6"))
+    workloads.wait_new_pod_unschedulable(local_cluster.api, namespace, APP)
+    assert_blocked_and_untouched(local_cluster, namespace, "resources")
+
+
+def test_host_port_held_by_a_daemonset_on_every_node_is_blocked(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1), workloads.pool_node(pool.name, 2))
+    port = [{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}]
+    workloads.create_daemonset(local_cluster.api, namespace, "exporter",
+                               workloads.pod_spec(pool.name, cpu="10m", ports=port))
+    workloads.wait_daemonset_ready(local_cluster.api, namespace, "exporter")
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name))
+    workloads.roll_out(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name, ports=port))
+    workloads.wait_new_pod_unschedulable(local_cluster.api, namespace, APP)
+    assert_blocked_and_untouched(local_cluster, namespace, "host_ports")
+
+
+def test_required_pod_affinity_to_a_peer_that_runs_nowhere_is_blocked(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name))
+    affinity = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "cache"}}}]}}
+    workloads.roll_out(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name, extra={"affinity": affinity}))
+    workloads.wait_new_pod_unschedulable(local_cluster.api, namespace, APP)
+    assert_blocked_and_untouched(local_cluster, namespace, "pod_affinity")
+
+
+def test_spread_over_a_label_no_node_has_is_blocked(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name))
+    spread = [{"maxSkew": 1, "topologyKey": "example.com/rack", "whenUnsatisfiable": "DoNotSchedule",
+               "labelSelector": {"matchLabels": {"app": APP}}}]
+    workloads.roll_out(local_cluster.api, namespace, APP,
+                       workloads.pod_spec(pool.name, extra={"topologySpreadConstraints": spread}))
+    workloads.wait_new_pod_unschedulable(local_cluster.api, namespace, APP)
+    assert_blocked_and_untouched(local_cluster, namespace, "topology_spread_label")
+
+
+def test_cpu_held_by_the_old_pod_is_stuck_and_exactly_that_pod_goes(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1, cpu="4"))
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="3"))
+    old_pods = set(name for name, _uid in workloads.footprint(local_cluster.api, namespace)["pods"])
+    workloads.roll_out(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name, cpu="3", memory="65Mi"))
+    workloads.wait_new_pod_unschedulable(local_cluster.api, namespace, APP)
+    diagnosis = status_of(local_cluster, namespace)
+    assert diagnosis["verdict"] == "stuck", diagnosis["why"]
+    assert diagnosis["plan"]["pods"] == sorted(old_pods) and diagnosis["plan"]["act"] is True
+    result = remediate(local_cluster, namespace, wait=True, wait_timeout=60)
+    assert result["failed"] is False, result.get("msg")
+    assert [p for step in result["steps"] for p in step["pods"]] == sorted(old_pods)
+    assert result["rollout"]["complete"] is True
+    replicasets = replicasets_by_revision(local_cluster.api, namespace, APP)
+    assert [rs["spec"]["replicas"] for rs in replicasets] == [0, 1]  # the old one kept as rollback history
+
+
+def test_pdb_allowing_no_disruption_holds_the_remediation(local_cluster, namespace, host_ports):
+    deploy_nth(local_cluster.api, namespace, "v1.18.3", liveness_port=host_ports[0], metrics_port=host_ports[1])
+    wait_deployment(local_cluster.api, namespace, NTH, rollout_complete)
+    client.PolicyV1Api(local_cluster.api).create_namespaced_pod_disruption_budget(namespace, {
+        "metadata": {"name": "strict"},
+        "spec": {"maxUnavailable": 0,
+                 "selector": {"matchLabels": {"app.kubernetes.io/name": NTH}}}})
+    deploy_nth(local_cluster.api, namespace, "v1.22.0", liveness_port=host_ports[0], metrics_port=host_ports[1])
+    wait_unschedulable(local_cluster.api, namespace)
+    wait_deployment(local_cluster.api, namespace, NTH,
+                    lambda d: d.get("status", {}).get("observedGeneration") == d["metadata"]["generation"] == 2)
+    before = workloads.footprint(local_cluster.api, namespace)
+    diagnosis = status_of(local_cluster, namespace, NTH)
+    assert diagnosis["verdict"] == "stuck"
+    assert diagnosis["plan"]["act"] is False and "PodDisruptionBudget strict" in diagnosis["plan"]["reason"]
+    result = remediate(local_cluster, namespace, NTH)
+    assert result["changed"] is False and result["removed"] == []
+    assert workloads.footprint(local_cluster.api, namespace) == before
+
+
+def test_old_replicaset_already_at_zero_is_never_a_target(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    port = [{"containerPort": 9200, "hostPort": 9200, "protocol": "TCP"}]
+    spare = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, ports=port), strategy=spare)
+    workloads.roll_out(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name, ports=port, memory="65Mi"))
+    wait_deployment(local_cluster.api, namespace, APP, lambda d: d["metadata"]["generation"] >= 2 and
+                    rollout_complete(d))
+    apps = client.AppsV1Api(local_cluster.api)
+    apps.patch_namespaced_deployment(APP, namespace, {"spec": {
+        "strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        "template": {"spec": workloads.pod_spec(pool.name, ports=port, memory="66Mi")}}})
+    workloads.wait_new_pod_unschedulable(local_cluster.api, namespace, APP)
+    history = replicasets_by_revision(local_cluster.api, namespace, APP)[0]
+    assert history["spec"]["replicas"] == 0
+    diagnosis = status_of(local_cluster, namespace)
+    assert diagnosis["verdict"] == "stuck", diagnosis["why"]
+    assert history["metadata"]["name"] not in [s["name"] for s in diagnosis["plan"]["replicasets"]]
+    result = remediate(local_cluster, namespace, wait=True, wait_timeout=60)
+    assert result["rollout"]["complete"] is True
+    assert history["metadata"]["name"] not in [r["name"] for r in result["removed"]]
+    names = [rs["metadata"]["name"] for rs in replicasets_by_revision(local_cluster.api, namespace, APP)]
+    assert history["metadata"]["name"] in names
+
+
+def test_recreate_rollout_is_never_stuck(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    port = [{"containerPort": 9300, "hostPort": 9300, "protocol": "TCP"}]
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, ports=port),
+               strategy={"type": "Recreate"})
+    workloads.roll_out(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name, ports=port, memory="65Mi"))
+    result = remediate(local_cluster, namespace)
+    assert result["changed"] is False and result["verdict"] != "stuck", result
+    wait_deployment(local_cluster.api, namespace, APP, lambda d: d["metadata"]["generation"] >= 2 and
+                    rollout_complete(d))
+
+
+def test_nth_on_two_control_planes_keeps_a_ready_pod_at_every_moment(two_cp_cluster, two_cp_namespace, host_ports):
+    api, namespace = two_cp_cluster.api, two_cp_namespace
+    deploy_nth(api, namespace, "v1.18.3", replicas=2, liveness_port=host_ports[0], metrics_port=host_ports[1])
+    wait_deployment(api, namespace, NTH, rollout_complete)
+    deploy_nth(api, namespace, "v1.22.0", replicas=2, liveness_port=host_ports[0], metrics_port=host_ports[1])
+    wait_unschedulable(api, namespace)
+    wait_deployment(api, namespace, NTH,
+                    lambda d: d.get("status", {}).get("observedGeneration") == d["metadata"]["generation"] == 2)
+    diagnosis = status_of(two_cp_cluster, namespace, NTH)
+    assert diagnosis["verdict"] == "stuck", diagnosis["why"]
+    assert len(diagnosis["plan"]["pods"]) == 1 and diagnosis["plan"]["min_available"] == 1
+    with workloads.ReadyWatcher(api, namespace, "app.kubernetes.io/name=%s" % NTH) as watcher:
+        result = remediate(two_cp_cluster, namespace, NTH, wait=True, wait_timeout=120)
+        wait_deployment(api, namespace, NTH, rollout_complete)
+    assert result["failed"] is False, result.get("msg")
+    assert result["rollout"]["complete"] is True
+    assert len(result["steps"]) == 2, result["steps"]
+    assert all(len(step["pods"]) == 1 for step in result["steps"])
+    assert watcher.error is None, watcher.error
+    assert watcher.minimum >= 1, watcher.history
+    assert any(kind == "DELETED" for _t, kind, _name, _count in watcher.history)  # it saw the removals
+    old = replicasets_by_revision(api, namespace)[0]
+    assert old["spec"]["replicas"] == 0  # kept for rollback
+
+
+def workload_status(cluster, namespace, kind, name):
+    result = run_module("clusterops.kops_upgrade.rollout_status",
+                        {"name": name, "namespace": namespace, "kinds": [kind]}, cluster.kubeconfig)
+    assert result["failed"] is False, result.get("msg")
+    return result
+
+
+def test_surge_daemonset_held_by_its_own_old_pod_is_stuck(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    port = [{"containerPort": 9400, "hostPort": 9400, "protocol": "TCP"}]
+    workloads.create_daemonset(local_cluster.api, namespace, "agent",
+                               workloads.pod_spec(pool.name, cpu="10m", ports=port))
+    workloads.wait_daemonset_ready(local_cluster.api, namespace, "agent")
+    client.AppsV1Api(local_cluster.api).patch_namespaced_daemon_set("agent", namespace, {"spec": {
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        "template": {"spec": workloads.pod_spec(pool.name, cpu="10m", memory="65Mi", ports=port)}}})
+    wait_unschedulable(local_cluster.api, namespace, selector="app=agent")
+    before = workloads.footprint(local_cluster.api, namespace)
+    result = workload_status(local_cluster, namespace, "DaemonSet", "agent")
+    diagnosis = result["daemonsets"][0]
+    assert diagnosis["verdict"] == "stuck", diagnosis["why"]
+    assert diagnosis["proof"]["scheduler_agrees"] is True, diagnosis["proof"]["comparison"]
+    assert result["workloads_stuck"] == ["DaemonSet/%s/agent" % namespace]
+    assert "does not delete DaemonSet pods itself" in diagnosis["remedy"]
+    assert workloads.footprint(local_cluster.api, namespace) == before
+    # The real controller confirms the proof: with the named old pod gone, the new pod runs on the node.
+    old = diagnosis["proof"]["remove_pods"][0]["name"]
+    client.CoreV1Api(local_cluster.api).delete_namespaced_pod(old, namespace)
+    workloads.wait_daemonset_ready(local_cluster.api, namespace, "agent")
+
+
+def test_statefulset_that_no_node_can_hold_is_blocked(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    labels = {"app": "db"}
+    apps = client.AppsV1Api(local_cluster.api)
+    apps.create_namespaced_stateful_set(namespace, {
+        "metadata": {"name": "db", "labels": labels},
+        "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels}, "spec": workloads.pod_spec(pool.name, cpu="1")}}})
+    wait_pod(local_cluster.api, namespace, running_and_ready, selector="app=db")
+    apps.patch_namespaced_stateful_set("db", namespace, {"spec": {"template": {
+        "spec": workloads.pod_spec(pool.name, cpu="8")}}})
+    wait_unschedulable(local_cluster.api, namespace, selector="app=db")
+    before = workloads.footprint(local_cluster.api, namespace)
+    diagnosis = workload_status(local_cluster, namespace, "StatefulSet", "db")["statefulsets"][0]
+    assert diagnosis["verdict"] == "blocked", (diagnosis["verdict"], diagnosis["why"])
+    assert "resources" in [b["kind"] for b in diagnosis["blockers"]]
+    assert workloads.footprint(local_cluster.api, namespace) == before
+
+
+def test_all_stuck_acts_only_on_the_proven_stuck_deployments(local_cluster, namespace, pool):
+    pool.add(workloads.pool_node(pool.name, 1))
+    surge = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    for name, port in (("one", 9601), ("two", 9602), ("three", 9603)):
+        ports = [{"containerPort": port, "hostPort": port, "protocol": "TCP"}]
+        workloads.create_deployment(local_cluster.api, namespace, name, workloads.pod_spec(pool.name, ports=ports),
+                                    strategy=surge)
+        wait_deployment(local_cluster.api, namespace, name, rollout_complete)
+        cpu = "8" if name == "three" else "100m"  # three: blocked (no node has 8 CPUs)
+        workloads.roll_out(local_cluster.api, namespace, name,
+                           workloads.pod_spec(pool.name, cpu=cpu, memory="65Mi", ports=ports))
+        workloads.wait_new_pod_unschedulable(local_cluster.api, namespace, name)
+    three_before = [rs for rs in workloads.footprint(local_cluster.api, namespace)["replicasets"]
+                    if rs[0].startswith("three-")]
+    result = run_module("clusterops.kops_upgrade.stale_replicasets",
+                        {"all_stuck": True, "namespace": namespace, "wait": True, "wait_timeout": 60},
+                        local_cluster.kubeconfig)
+    assert result["failed"] is False, result.get("msg")
+    assert result["deployments"] == ["%s/one" % namespace, "%s/two" % namespace]
+    assert sorted(step["deployment"] for step in result["steps"]) == ["%s/one" % namespace, "%s/two" % namespace]
+    three_after = [rs for rs in workloads.footprint(local_cluster.api, namespace)["replicasets"]
+                   if rs[0].startswith("three-")]
+    assert three_after == three_before
+
+
+@pytest.mark.parametrize("replicas, unavailable, expected", [(0, "25%", 0), (2, "200%", 2), (2, 5, 2)])
+def test_max_unavailable_is_clamped_to_replicas_as_the_api_serves_it(local_cluster, namespace, pool, replicas,
+                                                                     unavailable, expected):
+    pool.add(workloads.pool_node(pool.name, 1))
+    workloads.create_deployment(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name), replicas=replicas,
+                                strategy={"type": "RollingUpdate",
+                                          "rollingUpdate": {"maxSurge": 1, "maxUnavailable": unavailable}})
+    wait_deployment(local_cluster.api, namespace, APP, rollout_complete)
+    diagnosis = status_of(local_cluster, namespace)
+    assert diagnosis["strategy"]["max_unavailable"] == expected
+    assert diagnosis["verdict"] == "complete"
+    assert diagnosis["prediction"]["deadlock"] is False

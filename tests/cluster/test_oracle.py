@@ -1,0 +1,272 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The real scheduler as the oracle for the ``stuck`` proof.
+
+A seeded generator builds small clusters on the local control plane (kwok nodes with and without taints, labels
+and capacity; DaemonSets holding host ports; Deployments with host ports, requests, anti-affinity, spread and
+various strategies), rolls out a new template and diagnoses it with the collection's own code. Then it asks the
+real scheduler:
+
+- ``stuck``: remove exactly the pods the proof names (the module's own step, even when the availability guard
+  would hold it back) and a pod of the new ReplicaSet must land on the node the proof said it frees;
+- ``blocked``: remove *every* old pod of the Deployment; the new pod must still not schedule (else the proof
+  missed a fix it could have made).
+
+``ORACLE_CASES`` (default 12) and ``ORACLE_SEED`` choose the run; ``make oracle`` runs a larger one. The summary
+table is printed at the end (pytest -s shows it; it is also in the assertion message on failure).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+
+from kubernetes import client, watch
+
+import workloads
+from nthrepro import rollout_complete
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApi
+
+APP = "app"
+DS_PORT, APP_PORT = 31000, 31001
+STRATEGIES = {
+    "default-25%": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+    "surge1-unavail0": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+    "surge0-unavail1": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
+    "surge50%-unavail0": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "50%", "maxUnavailable": 0}},
+    "recreate": {"type": "Recreate"},
+}
+MUTATIONS = ("cpu", "ds_port", "app_port", "rack_selector", "rack_spread", "affinity_nowhere", "anti_affinity",
+             "drop_toleration", "hostname_spread")
+
+
+STRATEGY_WEIGHTS = (("default-25%", 3), ("surge1-unavail0", 3), ("surge50%-unavail0", 1),
+                    ("surge0-unavail1", 1), ("recreate", 1))
+
+
+def generate(rng, pool):
+    """One random case: nodes, an optional DaemonSet, a Deployment's old template (feasible by construction:
+    it tolerates every pool taint and asks for no more than the smallest node can hold) and its new one."""
+    nodes, cpus = [], []
+    for index in range(1, rng.choice((1, 2, 2, 3)) + 1):
+        labels = {"rack": "r%d" % (index % 2)} if rng.random() < 0.7 else {}
+        taints = [{"key": "dedicated", "value": "yes", "effect": "NoSchedule"}] if rng.random() < 0.25 else []
+        cpus.append(rng.choice((2, 4)))
+        nodes.append(workloads.pool_node(pool, index, cpu=str(cpus[-1]), labels=labels, taints=taints,
+                                         zone="z%d" % (index % 2)))
+    tolerate_dedicated = [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}]
+    daemonset = rng.random() < 0.35
+    old = {"cpu": rng.choice(("100m", "500m", "1")), "ports": rng.random() < 0.4,
+           "anti": rng.random() < 0.3, "spread": rng.random() < 0.3, "tolerate": True}
+    milli = {"100m": 100, "500m": 500, "1": 1000}[old["cpu"]]
+    per_node = 1 if (old["ports"] or old["anti"] or old["spread"]) else (
+        (min(cpus) * 1000 - (100 if daemonset else 0)) // milli)
+    new = dict(old)
+    chosen = rng.sample(MUTATIONS, rng.choice((1, 1, 2)))
+    for mutation in chosen:
+        if mutation == "cpu":
+            new["cpu"] = rng.choice(("100m", "1", "1500m", "3", "5"))
+        elif mutation == "ds_port":
+            new["ds_port"] = True
+        elif mutation == "app_port":
+            new["ports"] = True
+        elif mutation == "rack_selector":
+            new["rack"] = rng.choice(("r0", "r1"))
+        elif mutation == "rack_spread":
+            new["rack_spread"] = True
+        elif mutation == "affinity_nowhere":
+            new["affinity_nowhere"] = True
+        elif mutation == "anti_affinity":
+            new["anti"] = True
+        elif mutation == "drop_toleration":
+            new["tolerate"] = False
+        elif mutation == "hostname_spread":
+            new["spread"] = True
+    strategy = rng.choice([name for name, weight in STRATEGY_WEIGHTS for _copy in range(weight)])
+    return {
+        "nodes": nodes, "daemonset": daemonset, "replicas": rng.randint(1, max(1, min(3, len(nodes) * per_node))),
+        "strategy": strategy, "old": old, "new": new, "mutations": chosen, "tolerations": tolerate_dedicated,
+    }
+
+
+def template_spec(pool, params, tolerations, memory):
+    ports = [{"containerPort": APP_PORT, "hostPort": APP_PORT, "protocol": "TCP"}] if params["ports"] else []
+    if params.get("ds_port"):
+        ports.append({"containerPort": DS_PORT, "hostPort": DS_PORT, "protocol": "TCP"})
+    extra = {}
+    if params["tolerate"]:
+        extra["tolerations"] = tolerations
+    affinity = {}
+    if params["anti"]:
+        affinity["podAntiAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": APP}}}]}
+    if params.get("affinity_nowhere"):
+        affinity["podAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "nowhere"}}}]}
+    if affinity:
+        extra["affinity"] = affinity
+    spread = []
+    if params["spread"]:
+        spread.append({"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+                       "labelSelector": {"matchLabels": {"app": APP}}})
+    if params.get("rack_spread"):
+        spread.append({"maxSkew": 1, "topologyKey": "rack", "whenUnsatisfiable": "DoNotSchedule",
+                       "labelSelector": {"matchLabels": {"app": APP}}})
+    if spread:
+        extra["topologySpreadConstraints"] = spread
+    spec = workloads.pod_spec(pool, cpu=params["cpu"], memory=memory, ports=ports, extra=extra)
+    if params.get("rack"):
+        spec["nodeSelector"] = dict(spec["nodeSelector"], rack=params["rack"])
+    return spec
+
+
+def pods_of(api_client, namespace, template_hash):
+    core = client.CoreV1Api(api_client)
+    return core.list_namespaced_pod(namespace, label_selector="app=%s,pod-template-hash=%s" % (APP, template_hash)).items
+
+
+def wait_for(predicate, timeout, namespace, api_client):
+    """Watch the namespace's pods until ``predicate()`` holds or ``timeout`` passes (re-checked on each event)."""
+    core = client.CoreV1Api(api_client)
+    deadline = time.monotonic() + timeout
+    if predicate():
+        return True
+    while time.monotonic() < deadline:
+        for _event in watch.Watch().stream(core.list_namespaced_pod, namespace,
+                                           timeout_seconds=max(1, int(deadline - time.monotonic()))):
+            if predicate():
+                return True
+            if time.monotonic() >= deadline:
+                break
+    return predicate()
+
+
+def run_case(cluster, rng, index):
+    pool = "o%s" % uuid.uuid4().hex[:6]
+    namespace = "oracle-%s" % pool
+    core = client.CoreV1Api(cluster.api)
+    apps = client.AppsV1Api(cluster.api)
+    case = generate(rng, pool)
+    record = {"case": index, "nodes": len(case["nodes"]), "daemonset": case["daemonset"],
+              "replicas": case["replicas"], "strategy": case["strategy"], "mutations": case["mutations"]}
+    nodes = workloads.Pool(cluster.api, pool)
+    core.create_namespace({"metadata": {"name": namespace}})
+    try:
+        nodes.add(*case["nodes"])
+        if case["daemonset"]:
+            ds_spec = workloads.pod_spec(pool, cpu="100m", ports=[{"containerPort": DS_PORT, "hostPort": DS_PORT}],
+                                         extra={"tolerations": case["tolerations"]})
+            workloads.create_daemonset(cluster.api, namespace, "ds", ds_spec)
+            workloads.wait_daemonset_ready(cluster.api, namespace, "ds", timeout=30)
+        old_spec = template_spec(pool, case["old"], case["tolerations"], "64Mi")
+        workloads.create_deployment(cluster.api, namespace, APP, old_spec, replicas=case["replicas"],
+                                    strategy=STRATEGIES[case["strategy"]])
+        api = RolloutApi(cluster.api)
+
+        def complete():
+            return rollout_complete(cluster.api.sanitize_for_serialization(
+                apps.read_namespaced_deployment(APP, namespace)))
+
+        if not wait_for(complete, 20, namespace, cluster.api):
+            old = api.diagnose(namespace, APP)[0]
+            pods = (old["current_replicaset"] or {}).get("pods", [])
+            record["outcome"] = "discarded: the old revision never became available (%s; %s)" % (
+                old["verdict"], "; ".join("%s %s" % (p["phase"], (p.get("scheduler") or {}).get("message"))
+                                          for p in pods if p["phase"] != "Running")[:300])
+            return record
+        workloads.roll_out(cluster.api, namespace, APP, template_spec(pool, case["new"], case["tolerations"],
+                                                                      "65Mi"))
+
+        def settled():
+            diagnosis = api.diagnose(namespace, APP)[0]
+            if diagnosis["verdict"] in ("complete", "stuck", "blocked"):
+                return True
+            current = diagnosis["current_replicaset"] or {}
+            return any(p.get("scheduler", {}).get("reason") == "Unschedulable" for p in current.get("pods", []))
+
+        wait_for(settled, 20, namespace, cluster.api)
+        diagnosis = api.diagnose(namespace, APP)[0]
+        record["verdict"] = diagnosis["verdict"]
+        record["why"] = diagnosis["why"]
+        if diagnosis["verdict"] == "stuck":
+            record.update(judge_stuck(cluster, api, namespace, diagnosis))
+        elif diagnosis["verdict"] == "blocked":
+            record.update(judge_blocked(cluster, api, namespace, diagnosis))
+        else:
+            record["outcome"] = "no claim (%s)" % diagnosis["verdict"]
+        return record
+    finally:
+        core.delete_namespace(namespace)
+        nodes.delete()
+
+
+def judge_stuck(cluster, api, namespace, diagnosis):
+    """Remove exactly what the proof names; a new pod must land on the node it frees."""
+    plan = dict(diagnosis["plan"])
+    template_hash = diagnosis["current_replicaset"]["pod_template_hash"]
+    api.apply_step(namespace, plan, "scale_down")
+    free_node = diagnosis["proof"]["free_node"]
+
+    def landed():
+        return any(p.spec.node_name == free_node and not p.metadata.deletion_timestamp
+                   for p in pods_of(cluster.api, namespace, template_hash))
+
+    ok = wait_for(landed, 30, namespace, cluster.api)
+    return {"claim": "stuck: removing %s frees %s" % (", ".join(plan["pods"]), free_node),
+            "agrees": ok, "outcome": "agrees" if ok else "FALSE STUCK: the new pod did not land on %s" % free_node}
+
+
+def judge_blocked(cluster, api, namespace, diagnosis):
+    """Remove every old pod of the Deployment; the new pod must still not schedule."""
+    apps = client.AppsV1Api(cluster.api)
+    template_hash = diagnosis["current_replicaset"]["pod_template_hash"]
+    scheduled_before = set(p.metadata.name for p in pods_of(cluster.api, namespace, template_hash)
+                           if p.spec.node_name)
+    for rs in diagnosis["old_replicasets"]:
+        apps.patch_namespaced_replica_set(rs["name"], namespace, {"spec": {"replicas": 0}})
+
+    def scheduled():
+        return any(p.spec.node_name and p.metadata.name not in scheduled_before
+                   for p in pods_of(cluster.api, namespace, template_hash))
+
+    # Longer than the scheduler's largest backoff (10 s), so a retry after the deletions has happened.
+    helped = wait_for(scheduled, 15, namespace, cluster.api)
+    unproven = diagnosis["why"].startswith("not proven")
+    if not helped:
+        return {"claim": "blocked", "agrees": True, "outcome": "agrees"}
+    if unproven:
+        return {"claim": "blocked (not proven)", "agrees": True,
+                "outcome": "conservative: not proven, but removing every old pod helped"}
+    return {"claim": "blocked", "agrees": False,
+            "outcome": "FALSE BLOCKED: removing every old pod let the new pod schedule"}
+
+
+def test_the_real_scheduler_agrees_with_every_stuck_and_blocked_verdict(local_cluster):
+    cases = int(os.environ.get("ORACLE_CASES", "12"))
+    seed = int(os.environ.get("ORACLE_SEED", "20261129"))
+    rng = random.Random(seed)
+    records = [run_case(local_cluster, rng, index) for index in range(cases)]
+    lines = ["oracle: seed %d, %d cases" % (seed, cases)]
+    for r in records:
+        lines.append("  #%-3d nodes %d ds %-5s replicas %d %-17s %-34s -> %-11s %s" % (
+            r["case"], r["nodes"], r["daemonset"], r["replicas"], r["strategy"], ",".join(r["mutations"]),
+            r.get("verdict", "-"), r["outcome"]))
+    counts = {}
+    for r in records:
+        key = r.get("verdict", "discarded")
+        counts[key] = counts.get(key, 0) + 1
+    false_stuck = [r for r in records if r.get("verdict") == "stuck" and not r["agrees"]]
+    false_blocked = [r for r in records if r.get("verdict") == "blocked" and not r["agrees"]]
+    lines.append("verdicts: %s; false stuck: %d; false blocked: %d" % (
+        ", ".join("%s %d" % item for item in sorted(counts.items())), len(false_stuck), len(false_blocked)))
+    report = "\n".join(lines)
+    print(report)
+    with open(os.path.join(os.environ.get("ORACLE_REPORT_DIR", "/tmp"), "clusterops-oracle-report.txt"), "w") as out:
+        out.write(report + "\n")
+    assert not false_stuck, report
+    assert not false_blocked, report
+    judged = sum(1 for r in records if r.get("verdict") in ("stuck", "blocked"))
+    assert judged >= max(1, cases // 3), "too few cases reached a verdict the oracle can judge:\n" + report

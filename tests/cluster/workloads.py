@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Building blocks for the safety tests on the real control plane: private pools of kwok nodes (tainted so that
+no other test's pod lands there), Deployments and DaemonSets placed on them, snapshots proving nothing was
+touched, and a watch that records how many pods of a Deployment are Ready at every moment."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+
+from kubernetes import client, watch
+
+import nthrepro
+
+POOL_KEY = "clusterops.test/pool"
+
+
+def pool_node(pool, index, cpu="4", memory="16Gi", pods="110", labels=None, taints=None, zone=None):
+    name = "%s-n%d" % (pool, index)
+    node_labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok", POOL_KEY: pool}
+    if zone:
+        node_labels["topology.kubernetes.io/zone"] = zone
+    node_labels.update(labels or {})
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": node_labels,
+                     "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
+        "spec": {"taints": [{"key": POOL_KEY, "value": pool, "effect": "NoSchedule"}] + list(taints or [])},
+        "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": pods},
+                   "capacity": {"cpu": cpu, "memory": memory, "pods": pods}},
+    }
+
+
+class Pool(object):
+    """Nodes of one test: created Ready, deleted (with their pods) at the end."""
+
+    def __init__(self, api_client, name):
+        self.api_client = api_client
+        self.core = client.CoreV1Api(api_client)
+        self.name = name
+        self.nodes = []
+
+    def add(self, *nodes):
+        for node in nodes:
+            self.core.create_node(node)
+            self.nodes.append(node["metadata"]["name"])
+        nthrepro.wait_nodes_ready(self.api_client, len(self.core.list_node().items), timeout=60)
+        return self
+
+    def delete(self):
+        for name in self.nodes:
+            try:
+                self.core.delete_node(name)
+            except client.ApiException as exc:
+                if exc.status != 404:
+                    raise
+
+
+def pool_placement(pool):
+    """What a pod needs to land on a pool: the pool's label and its taint tolerated."""
+    return {"nodeSelector": {POOL_KEY: pool},
+            "tolerations": [{"key": POOL_KEY, "operator": "Equal", "value": pool, "effect": "NoSchedule"}]}
+
+
+def pod_spec(pool, cpu="100m", memory="64Mi", ports=(), host_network=False, extra=None):
+    spec = pool_placement(pool)
+    container = {"name": "app", "image": "registry.invalid/app:1",
+                 "resources": {"requests": {"cpu": cpu, "memory": memory}}}
+    if ports:
+        container["ports"] = [dict(p) for p in ports]
+    spec["containers"] = [container]
+    if host_network:
+        spec["hostNetwork"] = True
+    for key, value in (extra or {}).items():
+        if key in ("tolerations",):
+            spec[key] = spec[key] + value
+        else:
+            spec[key] = value
+    spec["terminationGracePeriodSeconds"] = 0
+    return spec
+
+
+def create_deployment(api_client, namespace, name, spec, replicas=1, strategy=None, labels=None):
+    labels = labels or {"app": name}
+    body = {"metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "strategy": strategy or {"type": "RollingUpdate",
+                                              "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+                     "template": {"metadata": {"labels": labels}, "spec": spec}}}
+    client.AppsV1Api(api_client).create_namespaced_deployment(namespace, body)
+    return body
+
+
+def create_daemonset(api_client, namespace, name, spec):
+    labels = {"app": name}
+    client.AppsV1Api(api_client).create_namespaced_daemon_set(namespace, {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels}, "spec": spec}}})
+
+
+def wait_daemonset_ready(api_client, namespace, name, timeout=60):
+    apps = client.AppsV1Api(api_client)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in watch.Watch().stream(apps.list_namespaced_daemon_set, namespace,
+                                          field_selector="metadata.name=%s" % name,
+                                          timeout_seconds=max(1, int(deadline - time.monotonic()))):
+            status = event["object"].status
+            if status.desired_number_scheduled and status.number_ready == status.desired_number_scheduled:
+                return
+    raise TimeoutError("DaemonSet %s/%s not ready" % (namespace, name))
+
+
+def roll_out(api_client, namespace, name, spec):
+    """Change the pod template (a new revision), as kOps' channels tool would."""
+    apps = client.AppsV1Api(api_client)
+    apps.patch_namespaced_deployment(name, namespace, {"spec": {"template": {"spec": spec}}})
+
+
+def wait_new_pod_unschedulable(api_client, namespace, name):
+    """Wait until a pod of the new revision is Unschedulable and the controller observed the generation."""
+    dep = nthrepro.wait_deployment(api_client, namespace, name,
+                                   lambda d: d.get("status", {}).get("observedGeneration", 0) >=
+                                   d["metadata"]["generation"] and d["metadata"]["generation"] >= 2)[0]
+    revision = dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+    current = [rs for rs in nthrepro.replicasets_by_revision(api_client, namespace, name)
+               if rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision][0]
+    template_hash = current["metadata"]["labels"]["pod-template-hash"]
+    return nthrepro.wait_unschedulable(api_client, namespace, selector="app=%s,pod-template-hash=%s" % (
+        name, template_hash))[0]
+
+
+def footprint(api_client, namespace):
+    """Everything a remediation could touch: ReplicaSets (uid, spec.replicas) and pods (uid) of the namespace."""
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    return {
+        "replicasets": sorted((rs.metadata.name, rs.metadata.uid, rs.spec.replicas)
+                              for rs in apps.list_namespaced_replica_set(namespace).items),
+        "pods": sorted((p.metadata.name, p.metadata.uid) for p in core.list_namespaced_pod(namespace).items
+                       if not p.metadata.deletion_timestamp),
+    }
+
+
+class ReadyWatcher(object):
+    """Watches the pods of a selector and records the fewest Ready pods seen at any moment (events, not polls)."""
+
+    def __init__(self, api_client, namespace, selector):
+        self.core = client.CoreV1Api(api_client)
+        self.namespace, self.selector = namespace, selector
+        self.ready = {}
+        self.minimum = None
+        self.history = []
+        self._watch = watch.Watch()
+        self._stopping = False
+        self.error = None  # set when the watch ended before the test stopped it: the record would have a hole
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        self._started.wait(30)
+        return self
+
+    def __exit__(self, *exc):
+        self._stopping = True
+        self._watch.stop()
+        self._thread.join(10)
+
+    def _run(self):
+        initial = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
+        for pod in initial.items:
+            self._record("ADDED", pod)
+        self.minimum = self._count()
+        self._started.set()
+        try:
+            for event in self._watch.stream(self.core.list_namespaced_pod, self.namespace,
+                                            label_selector=self.selector,
+                                            resource_version=initial.metadata.resource_version,
+                                            timeout_seconds=600):
+                self._record(event["type"], event["object"])
+                self.minimum = min(self.minimum, self._count())
+        except Exception as exc:  # the stream is cut when stop() closes it
+            if not self._stopping:
+                self.error = exc
+            return
+        if not self._stopping:
+            self.error = "the watch ended before the test stopped it"
+
+    def _count(self):
+        return sum(1 for value in self.ready.values() if value)
+
+    def _record(self, kind, pod):
+        self.ready[pod.metadata.name] = kind != "DELETED" and not pod.metadata.deletion_timestamp and any(
+            c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+        self.history.append((round(time.monotonic(), 3), kind, pod.metadata.name, self._count()))
+
+
+def deep(obj):
+    return copy.deepcopy(obj)
