@@ -68,7 +68,7 @@ def test_check_mode_sends_no_change_to_the_api_server(audited):
     offset = os.path.getsize(cluster.audit_log)
 
     runs = {}
-    for action in ("delete", "scale_to_zero"):
+    for action in ("delete", "scale_down"):
         for wait in (False, True):
             result = run_module("clusterops.kops_upgrade.stale_replicasets",
                                 {"namespace": audited["stuck"], "name": NTH, "action": action, "wait": wait,

@@ -28,10 +28,12 @@ USES = {
     ("", "pods", "list"): "rollout_status",
     ("", "events", "list"): "rollout_status",
     ("", "nodes", "list"): "rollout_status",
-    ("apps", "daemonsets", "list"): "precheck",
-    ("policy", "poddisruptionbudgets", "list"): "precheck",
-    ("apps", "replicasets", "delete"): "stale_delete",
+    ("policy", "poddisruptionbudgets", "list"): "rollout_status",
+    ("apps", "daemonsets", "list"): "rollout_kinds",
+    ("apps", "statefulsets", "list"): "rollout_kinds",
+    ("", "pods", "delete"): "stale_scale",
     ("apps", "replicasets", "patch"): "stale_scale",
+    ("apps", "replicasets", "delete"): "stale_delete",
     ("apps", "deployments", "watch"): "stale_wait",
     ("apps", "deployments", "get"): "prevention",
     ("apps", "deployments", "patch"): "prevention",
@@ -98,10 +100,14 @@ def scenario(name, world, kubeconfig, check=True):
     if name == "rollout_status":
         ok, text = module("rollout_status", {"namespace": stuck, "name": NTH}, False)
         return ok and '"verdict": "stuck"' in text, text
+    if name == "rollout_kinds":
+        ok, text = module("rollout_status", {"namespace": stuck, "kinds": ["Deployment", "DaemonSet", "StatefulSet"]},
+                          False)
+        return ok and '"verdict": "stuck"' in text, text
     if name == "stale_delete":
         return module("stale_replicasets", {"namespace": stuck, "name": NTH, "action": "delete"}, check)
     if name == "stale_scale":
-        return module("stale_replicasets", {"namespace": stuck, "name": NTH, "action": "scale_to_zero"}, check)
+        return module("stale_replicasets", {"namespace": stuck, "name": NTH, "action": "scale_down"}, check)
     if name == "stale_wait":
         return module("stale_replicasets", {"namespace": stuck, "name": NTH, "wait": True, "wait_timeout": 60},
                       False)
@@ -131,12 +137,12 @@ def test_the_shipped_roles_are_enough_and_each_verb_is_needed(rbac_world):
     diagnose, remediate = rbac["diagnose"], rbac["remediate"]
 
     reader = identities.make("read", diagnose)
-    for name in ("rollout_status", "precheck"):
+    for name in ("rollout_status", "rollout_kinds", "precheck"):
         ok, text = scenario(name, rbac_world, reader)
         assert ok, "%s failed with the diagnose role: %s" % (name, text[-3000:])
     # The read-only identity cannot remove anything.
-    ok, text = scenario("stale_delete", rbac_world, reader)
-    assert not ok and refusal("apps", "replicasets", "delete").search(text), text[-2000:]
+    ok, text = scenario("stale_scale", rbac_world, reader)
+    assert not ok and refusal("", "pods", "delete").search(text), text[-2000:]
 
     full = identities.make("full", diagnose, remediate)
     for name in ("stale_delete", "stale_scale", "prevention"):
