@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import re
 
-from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
     AUTH_ARG_SPEC,
@@ -24,19 +24,22 @@ def k8s_module(argument_spec, **kwargs):
     """An AnsibleModule whose spec is ``argument_spec`` plus the kubernetes.core auth options."""
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(argument_spec)
-    # ansible-core (2.16 to 2.21 at least) crashes with a TypeError when a dict option with sub-options (say
-    # proxy_headers) is given a list of non-dicts; such an option is taken as it is, masked (its sub-options may be
-    # credentials), and refused with a sentence below.
-    given = _load_params()
-    malformed = dict((option, sorted(option_spec["options"])) for option, option_spec in spec.items()
-                     if option_spec.get("type") == "dict" and option_spec.get("options")
-                     and isinstance(given.get(option), (list, tuple)))
-    for option in malformed:
-        spec[option] = dict(type="raw", no_log=True, aliases=spec[option].get("aliases", []))
-    module = AnsibleModule(argument_spec=spec, **kwargs)
-    if malformed:
-        module.fail_json(msg="; ".join("%s: must be a dict (%s), got a list" % (option, ", ".join(keys))
-                                       for option, keys in sorted(malformed.items())))
+    try:
+        module = AnsibleModule(argument_spec=spec, **kwargs)
+    except TypeError:
+        # ansible-core (2.16 to 2.21 at least) crashes with a TypeError in its sub-option validation when a dict
+        # option with sub-options (proxy_headers) is given a list: take such options as they are, masked (their
+        # sub-options may be credentials), and refuse a list with a sentence.
+        nested = dict((option, sorted(option_spec["options"])) for option, option_spec in spec.items()
+                      if option_spec.get("type") == "dict" and option_spec.get("options"))
+        for option in nested:
+            spec[option] = dict(type="raw", no_log=True, aliases=spec[option].get("aliases", []))
+        module = AnsibleModule(argument_spec=spec, **kwargs)
+        malformed = [option for option in sorted(nested) if not isinstance(module.params.get(option), (dict, type(None)))]
+        if not malformed:
+            raise
+        module.fail_json(msg="; ".join("%s: must be a dict (%s), got %s" % (
+            option, ", ".join(nested[option]), type(module.params[option]).__name__) for option in malformed))
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
     return module

@@ -367,9 +367,9 @@ class Kops(object):
         self.version = self._version()
 
     def _version(self):
-        rc, out, err, _ = self._execute([self.binary, "version", "--short"], VERSION_TIMEOUT)
+        rc, out, err, dummy = self._execute([self.binary, "version", "--short"], VERSION_TIMEOUT)
         if rc != 0:
-            rc, out, err, _ = self._execute([self.binary, "version"], VERSION_TIMEOUT)
+            rc, out, err, dummy = self._execute([self.binary, "version"], VERSION_TIMEOUT)
         version = parse_version(out)
         if rc != 0 or version is None:
             raise KopsError("cannot tell the version of %s (rc %s): %s" % (self.binary, rc, (err or out).strip()))
@@ -392,8 +392,11 @@ class Kops(object):
         what = "kops %s" % " ".join(argv[1:3])
         started = time.monotonic()
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=env, start_new_session=True)
+            # Not run_command: it has no timeout, and a wedged kops (or what it started, holding its pipes) must be
+            # stopped as a whole, so kops gets a session (process group) of its own.
+            proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                start_new_session=True)
         except OSError as exc:
             raise KopsError("cannot run %s: %s" % (self.binary, exc))
         try:

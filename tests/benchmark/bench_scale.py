@@ -107,7 +107,7 @@ def peak_rss_mib(argv):
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read()
     err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    status, usage = os.wait4(proc.pid, 0)[1:]
     seconds = time.monotonic() - started
     if status != 0:
         raise SystemExit("%s failed: %s" % (argv[:3], err.decode()[-2000:]))
@@ -168,8 +168,8 @@ def main():
     workers = -(-sizes[-1] * args.replicas // PODS_PER_NODE) + 1
     started = time.monotonic()
     kubeconfig = up(name, workers)
-    print("cluster %s: 1 control-plane + %d worker nodes (kwok) in %.0f s" % (name, workers,
-                                                                             time.monotonic() - started), flush=True)
+    print("cluster %s: 1 control-plane + %d worker nodes (kwok) in %.0f s" % (
+        name, workers, time.monotonic() - started), flush=True)
     api = config.new_client_from_config(config_file=kubeconfig)
     core = client.CoreV1Api(api)
     workdir = tempfile.mkdtemp(prefix="clusterops-bench-")

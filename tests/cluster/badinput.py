@@ -124,6 +124,7 @@ def table(cases):
         row[case["outcome"]] = row.get(case["outcome"], 0) + 1
     lines = ["%-22s %8s %8s %8s %9s %6s" % ("module", "rejected", "failed", "ok", "traceback", "cases")]
     for module, row in sorted(counts.items()):
-        lines.append("%-22s %8d %8d %8d %9d %6d" % (module, row.get("rejected", 0), row.get("failed", 0),
-                                                     row.get("ok", 0), row.get("traceback", 0), sum(row.values())))
+        lines.append("%-22s %8d %8d %8d %9d %6d" % (
+            module, row.get("rejected", 0), row.get("failed", 0), row.get("ok", 0), row.get("traceback", 0),
+            sum(row.values())))
     return "\n".join(lines)

@@ -102,8 +102,8 @@ def cluster(local_cluster):
 def audit_cluster(request):
     """The one-control-plane topology with kube-apiserver's audit log on (tests/cluster/audit-policy.yaml):
     ``audit_log`` is its path."""
-    for cluster in _cluster(request, "audit", 1, 2, AUDIT_POLICY=os.path.join(os.path.dirname(__file__),
-                                                                             "audit-policy.yaml")):
+    policy = os.path.join(os.path.dirname(__file__), "audit-policy.yaml")
+    for cluster in _cluster(request, "audit", 1, 2, AUDIT_POLICY=policy):
         cluster.audit_log = os.path.join(cluster.state_dir, "logs", "audit.log")
         yield cluster
 

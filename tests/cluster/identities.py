@@ -28,8 +28,8 @@ def shipped_rbac():
     found = {}
     for name in ("diagnose", "remediate"):
         with open(os.path.join(RBAC_DIR, name + ".yml")) as handle:
-            docs = [d for d in yaml.safe_load_all(handle) if d]
-        found[name] = next(d for d in docs if d["kind"] in ("ClusterRole", "Role"))
+            items = yaml.safe_load(handle)["items"]
+        found[name] = next(d for d in items if d["kind"] in ("ClusterRole", "Role"))
     return found
 
 

@@ -75,8 +75,8 @@ def test_bad_input_to_the_kubernetes_modules(cluster, healthy_nth, tmp_path, mon
     print("\n%d cases\n%s" % (len(results), badinput.table(results)))
     for case in results:
         if case["outcome"] == "ok" or case["option"] in ("namespace", "name"):
-            print("  %-17s %-15s %-30s %-9s %s" % (case["module"].split(".")[-1], case["option"], case["label"],
-                                                 case["outcome"], case["message"][:150]))
+            print("  %-17s %-15s %-30s %-9s %s" % (
+                case["module"].split(".")[-1], case["option"], case["label"], case["outcome"], case["message"][:150]))
     crashed = ["%s %s %s: %s" % (c["module"], c["option"], c["label"], c["message"]) for c in results
                if c["outcome"] == "traceback"]
     assert not crashed, crashed

@@ -20,7 +20,7 @@ KOPS_DECIDES = {("channel", "300 characters"), ("channel", "invalid characters")
 
 
 def test_bad_input_to_the_kops_modules(tmp_path, monkeypatch):
-    kops, _ = kopsenv.kops_binary()
+    kops = kopsenv.kops_binary()[0]
     monkeypatch.delenv("KOPS_STATE_STORE", raising=False)
     options = badinput.module_options(MODULES, dict(os.environ))
     base = {"cluster_name": kopsenv.CLUSTER, "state_store": "file://%s/state" % tmp_path, "kops_binary": kops}
@@ -33,8 +33,8 @@ def test_bad_input_to_the_kops_modules(tmp_path, monkeypatch):
     print("\n%d cases\n%s" % (len(results), badinput.table(results)))
     for case in results:
         if case["outcome"] != "rejected":
-            print("  %-20s %-22s %-24s %-8s %s" % (case["module"].split(".")[-1], case["option"], case["label"],
-                                                case["outcome"], case["message"][:140]))
+            print("  %-20s %-22s %-24s %-8s %s" % (
+                case["module"].split(".")[-1], case["option"], case["label"], case["outcome"], case["message"][:140]))
     crashed = [(c["module"], c["option"], c["label"], c["message"]) for c in results if c["outcome"] == "traceback"]
     assert not crashed, crashed
     accepted = [(c["module"], c["option"], c["label"]) for c in results if c["outcome"] == "ok"]

@@ -14,8 +14,6 @@ import threading
 import time
 
 import kopsenv
-from conftest import kops_module
-
 import nthrepro
 
 WEDGED = """#!/bin/sh
@@ -52,7 +50,7 @@ def run(module, params, check=False):
 
 
 def test_a_wedged_kops_is_stopped_at_command_timeout(tmp_path):
-    kops, _ = kopsenv.kops_binary()
+    kops = kopsenv.kops_binary()[0]
     for ignore_term, how, bound in ((False, "stopped (SIGTERM)", 20), (True, "stopped (SIGKILL after 10 s)", 30)):
         binary, pidfile = wedged_kops(tmp_path, kops, ignore_term)
         result, seconds = run("kops_validate", {"cluster_name": kopsenv.CLUSTER, "kops_binary": binary,
@@ -107,8 +105,10 @@ def test_kops_killed_mid_run_is_named(kops_world, tmp_path):
         params = {"cluster_name": kopsenv.CLUSTER, "state_store": kops_world.state, "kops_binary": str(victim),
                   "environment": {k: v for k, v in kops_world.env.items() if k != "KOPS_STATE_STORE"},
                   "kubeconfig": kubeconfig, "command_timeout": 120}
-        thread = threading.Thread(target=lambda: outcome.update(zip(("result", "seconds"),
-                                                                      run("kops_validate", params))))
+        def validate():
+            outcome["result"], outcome["seconds"] = run("kops_validate", params)
+
+        thread = threading.Thread(target=validate)
         thread.start()
         deadline = time.monotonic() + 60
         while not kops_children(str(victim)) and time.monotonic() < deadline:

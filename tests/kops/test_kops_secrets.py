@@ -115,14 +115,13 @@ def test_ansible_debug_prints_task_arguments_and_the_process_environment_avoids_
     include secrets despite no_log). That line is the only place a credential given in `environment` shows; a
     credential in the controller's own environment (an AWX cloud credential) shows nowhere."""
     environment, secret = secret_environment(kops_world)
-    proc, messages, _ = run_playbook(kops_world, str(tmp_path / "debug"), environment, debug=True)
+    proc, messages = run_playbook(kops_world, str(tmp_path / "debug"), environment, debug=True)[:2]
     leaked = [line for line in (proc.stdout + proc.stderr).splitlines() if secret in line]
     assert leaked and all("done with _execute_module (clusterops.kops_upgrade.kops_" in line for line in leaked)
     assert not [m for m in messages if secret in m]
 
     del environment["AWS_SECRET_ACCESS_KEY"]
-    proc, messages, _ = run_playbook(kops_world, str(tmp_path / "process-env"), environment, debug=True,
-                                     process_env={"AWS_SECRET_ACCESS_KEY": secret})
+    proc, messages = run_playbook(kops_world, str(tmp_path / "process-env"), environment, debug=True,
+                                  process_env={"AWS_SECRET_ACCESS_KEY": secret})[:2]
     assert secret not in proc.stdout + proc.stderr
     assert not [m for m in messages if secret in m]
-
