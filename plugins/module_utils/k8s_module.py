@@ -6,10 +6,13 @@
 from __future__ import annotations
 
 import copy
-import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
+    dns1123_label,
+    dns1123_subdomain,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
     AUTH_ARG_SPEC,
     HAS_KUBERNETES,
@@ -57,22 +60,11 @@ def connect(module):
         module.fail_json(msg="could not configure the Kubernetes client: %s" % exc)
 
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-
 def object_name_problems(option, value, required=False, label=False):
     """Why ``value`` is not a valid object name (a DNS-1123 subdomain, or label for namespaces), as messages
-    naming the option; an empty list when it is fine. ``None`` is fine unless ``required``."""
+    naming the option; an empty list when it is fine. ``None`` is fine unless ``required``.
+    The checks are module_utils.validation's, shared with every module."""
     if value is None:
         return ["%s is required and must be a non-empty name" % option] if required else []
-    if value == "" or not value.strip():
-        return ["%s must be a non-empty name, got %r" % (option, value)]
-    limit, pattern, kind = (63, _DNS_LABEL, "DNS-1123 label") if label else (253, _DNS_SUBDOMAIN,
-                                                                             "DNS-1123 subdomain")
-    if len(value) > limit:
-        return ["%s must be at most %d characters, got %d" % (option, limit, len(value))]
-    if not pattern.match(value):
-        return ["%s must be a %s (lower-case letters, digits, '-'%s), got %r" % (
-            option, kind, "" if label else ", '.'", value)]
-    return []
+    problem = (dns1123_label if label else dns1123_subdomain)(value)
+    return ["%s %s" % (option, problem)] if problem else []

@@ -2,9 +2,10 @@
 # Copyright: (c) 2026, clusterops maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Checks of option values that ansible-core's argument spec cannot express: Kubernetes names, number ranges,
-Go durations, kops arguments. Each check is a pure function ``check(value) -> None or a sentence saying what is
-wrong``; :func:`validate` runs a list of them against a module's params and fails with every problem at once,
-each prefixed with its option name, before the module talks to anything.
+Go durations, kops arguments. Each check is a pure function ``check(value) -> None or what the value must be``
+("must be ..., got ..."); :func:`validate` runs a list of them against a module's params and fails with every
+problem at once, each after its option name ("namespace must be a DNS-1123 label ..."), before the module talks to
+anything. k8s_module.object_name_problems is the same checks for the Kubernetes modules' names.
 
     from ...module_utils.validation import validate, dns1123_label, dns1123_subdomain, int_range
     validate(module, [("namespace", dns1123_label), ("name", dns1123_subdomain),
@@ -33,26 +34,22 @@ def _text(value):
 def dns1123_label(value):
     """A namespace (or any RFC 1123 label): 1-63 lowercase letters, digits and '-', starting and ending with a
     letter or digit."""
-    if not isinstance(value, str) or not value:
-        return "must be a non-empty name"
-    if len(value) > 63:
-        return "%s is longer than 63 characters (an RFC 1123 label)" % _text(value)
-    if not _LABEL.match(value):
-        return ("%s is not a valid name: lowercase letters, digits and '-', starting and ending with a letter or "
-                "digit (RFC 1123 label)" % _text(value))
-    return None
+    return _name(value, 63, _LABEL, "DNS-1123 label (lower-case letters, digits, '-')")
 
 
 def dns1123_subdomain(value):
     """A Deployment, ReplicaSet or kOps cluster name (RFC 1123 subdomain): at most 253 characters, lowercase
     letters, digits, '-' and '.'."""
-    if not isinstance(value, str) or not value:
-        return "must be a non-empty name"
-    if len(value) > 253:
-        return "%s is longer than 253 characters (an RFC 1123 subdomain)" % _text(value)
-    if not _SUBDOMAIN.match(value):
-        return ("%s is not a valid name: lowercase letters, digits, '-' and '.', starting and ending with a letter "
-                "or digit (RFC 1123 subdomain)" % _text(value))
+    return _name(value, 253, _SUBDOMAIN, "DNS-1123 subdomain (lower-case letters, digits, '-', '.')")
+
+
+def _name(value, limit, pattern, kind):
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty name, got %s" % _text(value)
+    if len(value) > limit:
+        return "must be at most %d characters, got %d" % (limit, len(value))
+    if not pattern.match(value):
+        return "must be a %s, starting and ending with a letter or digit, got %s" % (kind, _text(value))
     return None
 
 
@@ -74,26 +71,26 @@ def int_range(minimum=None, maximum=None):
 def go_duration(value):
     """A duration as kops takes it (Go's time.ParseDuration): 30s, 5m, 1h30m, 500ms."""
     if not isinstance(value, str) or not _GO_DURATION.match(value):
-        return "%s is not a duration such as 30s, 10m or 1h30m" % _text(value)
+        return "must be a duration such as 30s, 10m or 1h30m, got %s" % _text(value)
     return None
 
 
 def semantic_version(value):
     """A Kubernetes version: 1.29.9 or v1.29.9 (pre-release and build suffixes allowed)."""
     if not isinstance(value, str) or not _SEMVER.match(value):
-        return "%s is not a version such as 1.29.9" % _text(value)
+        return "must be a version such as 1.29.9, got %s" % _text(value)
     return None
 
 
 def state_store(value):
     """A kops state store URL: <scheme>://<path> with a scheme kops knows."""
     if not isinstance(value, str) or "://" not in value:
-        return "%s is not a state store URL such as s3://my-kops-state" % _text(value)
+        return "must be a state store URL such as s3://my-kops-state, got %s" % _text(value)
     scheme, rest = value.split("://", 1)
     if scheme not in STATE_STORE_SCHEMES:
-        return "%s: kops knows no state store scheme %r (%s)" % (_text(value), scheme, ", ".join(STATE_STORE_SCHEMES))
+        return "must use a state store scheme kops knows (%s), got %s" % (", ".join(STATE_STORE_SCHEMES), _text(value))
     if not rest.strip("/"):
-        return "%s has no bucket or path" % _text(value)
+        return "must name a bucket or path, got %s" % _text(value)
     return None
 
 
@@ -102,7 +99,7 @@ def not_an_option(value):
     if not isinstance(value, str) or not value.strip():
         return "must not be empty"
     if value.startswith("-"):
-        return "%s starts with '-' (it would be read as a flag)" % _text(value)
+        return "must not start with '-' (it would be read as a flag), got %s" % _text(value)
     return None
 
 
@@ -111,9 +108,9 @@ def existing_file(value):
     if not isinstance(value, str) or not value:
         return "must be a path to a file"
     if not os.path.exists(value):
-        return "%s does not exist" % _text(value)
+        return "must be a file that exists, got %s" % _text(value)
     if os.path.isdir(value):
-        return "%s is a directory, not a file" % _text(value)
+        return "must be a file, got the directory %s" % _text(value)
     return None
 
 
@@ -126,10 +123,10 @@ def environment_variables(value):
         return "must be a dict of environment variables"
     for name in sorted(value, key=str):
         if not isinstance(name, str) or not _ENV_NAME.match(name):
-            return "%s is not an environment variable name (letters, digits and '_')" % _text(name)
+            return "must have environment variable names (letters, digits and '_'), got %s" % _text(name)
         if isinstance(value[name], (dict, list)) or value[name] is None:
             # The value itself is not shown: it may be a credential.
-            return "the value of %s must be text or a number, got %s" % (name, type(value[name]).__name__)
+            return "must have text or numbers as values, got a %s for %s" % (type(value[name]).__name__, name)
     return None
 
 
@@ -140,14 +137,14 @@ def each(check):
         for index, value in enumerate(values or []):
             problem = check(value)
             if problem:
-                return "element %d: %s" % (index + 1, problem)
+                return "element %d %s" % (index + 1, problem)
         return None
 
     return check_all
 
 
 def problems(params, rules):
-    """Pure: ``["<option>: <problem>", ...]`` for the ``(option, check)`` rules whose value is set and wrong."""
+    """Pure: ``["<option> <problem>", ...]`` for the ``(option, check)`` rules whose value is set and wrong."""
     found = []
     for option, check in rules:
         value = params.get(option)
@@ -155,7 +152,7 @@ def problems(params, rules):
             continue
         problem = check(value)
         if problem:
-            found.append("%s: %s" % (option, problem))
+            found.append("%s %s" % (option, problem))
     return found
 
 

@@ -105,6 +105,7 @@ def test_kops_killed_mid_run_is_named(kops_world, tmp_path):
         params = {"cluster_name": kopsenv.CLUSTER, "state_store": kops_world.state, "kops_binary": str(victim),
                   "environment": {k: v for k, v in kops_world.env.items() if k != "KOPS_STATE_STORE"},
                   "kubeconfig": kubeconfig, "command_timeout": 120}
+
         def validate():
             outcome["result"], outcome["seconds"] = run("kops_validate", params)
 

@@ -27,8 +27,9 @@ def test_good_labels(value):
 
 
 @pytest.mark.parametrize("value, says", [
-    ("", "non-empty"), ("a" * 64, "longer than 63"), ("Kube", "not a valid name"), ("-a", "not a valid name"),
-    ("a.b", "not a valid name"), ("a_b", "not a valid name"), ({"a": 1}, "non-empty name"), (5, "non-empty name"),
+    ("", "must be a non-empty name, got ''"), ("a" * 64, "must be at most 63 characters, got 64"),
+    ("Kube", "must be a DNS-1123 label"), ("-a", "DNS-1123 label"), ("a.b", "DNS-1123 label"),
+    ("a_b", "DNS-1123 label"), (" ", "non-empty name"), ({"a": 1}, "non-empty name"), (5, "non-empty name"),
 ])
 def test_bad_labels(value, says):
     assert says in dns1123_label(value)
@@ -39,14 +40,15 @@ def test_good_subdomains(value):
     assert dns1123_subdomain(value) is None
 
 
-@pytest.mark.parametrize("value, says", [("", "non-empty"), ("a" * 254, "longer than 253"), ("A.b", "not a valid"),
-                                         ("a..b", "not a valid"), ("a.", "not a valid"), ("Bad_Name!", "not a valid")])
+@pytest.mark.parametrize("value, says", [("", "non-empty"), ("a" * 254, "at most 253 characters, got 254"),
+                                         ("A.b", "DNS-1123 subdomain"), ("a..b", "DNS-1123 subdomain"),
+                                         ("a.", "DNS-1123 subdomain"), ("Bad_Name!", "DNS-1123 subdomain")])
 def test_bad_subdomains(value, says):
     assert says in dns1123_subdomain(value)
 
 
 def test_long_values_are_shortened_in_messages():
-    assert "... (300 characters)" in dns1123_label("A" * 300)
+    assert "... (300 characters)" in go_duration("A" * 300)
 
 
 def test_int_range():
@@ -71,8 +73,9 @@ def test_semantic_version(value, good):
 
 
 @pytest.mark.parametrize("value, says", [
-    ("s3://bucket", None), ("file:///tmp/state", None), ("gs://b/p", None), ("bucket", "not a state store URL"),
-    ("ftp://x", "no state store scheme 'ftp'"), ("s3://", "has no bucket or path"), ("", "not a state store URL"),
+    ("s3://bucket", None), ("file:///tmp/state", None), ("gs://b/p", None), ("bucket", "must be a state store URL"),
+    ("ftp://x", "must use a state store scheme kops knows"), ("s3://", "must name a bucket or path"),
+    ("", "must be a state store URL"),
 ])
 def test_state_store(value, says):
     problem = state_store(value)
@@ -81,17 +84,18 @@ def test_state_store(value, says):
 
 def test_not_an_option_and_each():
     assert not_an_option("stable") is None
-    assert "starts with '-'" in not_an_option("--yes")
+    assert "must not start with '-'" in not_an_option("--yes")
     assert not_an_option(" ") == "must not be empty"
-    assert each(not_an_option)(["a", "--yes"]) == "element 2: '--yes' starts with '-' (it would be read as a flag)"
+    assert each(not_an_option)(["a", "--yes"]) == ("element 2 must not start with '-' (it would be read as a flag), "
+                                                   "got '--yes'")
     assert each(not_an_option)([]) is None
 
 
 def test_environment_variables_never_show_values():
     assert environment_variables({"AWS_REGION": "eu-west-1", "N": 3}) is None
-    assert "not an environment variable name" in environment_variables({"bad key": "v"})
+    assert "must have environment variable names" in environment_variables({"bad key": "v"})
     problem = environment_variables({"AWS_SECRET_ACCESS_KEY": {"nested": "s3cr3t"}})
-    assert "must be text or a number" in problem and "s3cr3t" not in problem
+    assert "must have text or numbers as values, got a dict" in problem and "s3cr3t" not in problem
     assert environment_variables("x") == "must be a dict of environment variables"
 
 
@@ -99,14 +103,14 @@ def test_problems_names_each_option_and_skips_unset():
     params = {"namespace": "Bad", "name": None, "timeout": -1}
     found = problems(params, [("namespace", dns1123_label), ("name", dns1123_subdomain),
                               ("timeout", int_range(0))])
-    assert found == ["namespace: 'Bad' is not a valid name: lowercase letters, digits and '-', starting and ending "
-                     "with a letter or digit (RFC 1123 label)", "timeout: must be 0 or more, got -1"]
+    assert found == ["namespace must be a DNS-1123 label (lower-case letters, digits, '-'), starting and ending with a "
+                     "letter or digit, got 'Bad'", "timeout must be 0 or more, got -1"]
 
 
 def test_existing_file(tmp_path):
     path = tmp_path / "kubeconfig"
     path.write_text("x")
     assert existing_file(str(path)) is None
-    assert "does not exist" in existing_file(str(tmp_path / "nope"))
-    assert "is a directory" in existing_file(str(tmp_path))
+    assert "must be a file that exists" in existing_file(str(tmp_path / "nope"))
+    assert "must be a file, got the directory" in existing_file(str(tmp_path))
     assert existing_file("") == "must be a path to a file"
