@@ -415,6 +415,9 @@ class Cluster:
             self.stop()
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy():
             log("cluster %s already running (%s)" % (self.name, self.dir))
+            # Identities' rights as this version of the file says (a kept cluster may predate a change of them).
+            for obj in LIMITED_RBAC:
+                self.apply(obj)
             if self.topology() != (control_planes, workers):
                 log("changing its topology to %d control-plane + %d worker nodes" % (control_planes, workers))
                 self.reconcile_nodes(control_planes, workers, started)
