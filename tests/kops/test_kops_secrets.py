@@ -28,7 +28,7 @@ PLAYBOOK = """
   tasks:
     - name: Upgrade (plan, diff)
       clusterops.kops_upgrade.kops_upgrade: {}
-    - name: Update (preview; against moto, which may fail under load: only what is logged matters here)
+    - name: Update (preview against moto, which may fail under load; only what is logged matters here)
       clusterops.kops_upgrade.kops_update: {}
       ignore_errors: true
     - name: Rolling update (plan; kops fails, there is no kubeconfig context for the cluster)
