@@ -337,13 +337,18 @@ def check_deprecated_api_requests(series, target_version):
                     gv, what, item["removed_release"], target_version, note), [obj],
                 "Find the clients (API server audit log, annotation k8s.io/deprecated) and move them to the "
                 "replacement version before upgrading."))
-        else:
+        elif item["removed_release"]:
             findings.append(finding(
                 "deprecated_api_requested", "warning",
-                "clients requested deprecated %s %s%s%s" % (
-                    gv, what, (", removed in Kubernetes %s" % item["removed_release"]) if item["removed_release"]
-                    else " (no removal release announced)", note), [obj],
-                "Move those clients to a supported version before it is removed."))
+                "clients requested deprecated %s %s, removed in Kubernetes %s%s" % (
+                    gv, what, item["removed_release"], note), [obj],
+                "Move those clients to the replacement version before upgrading to %s." % item["removed_release"]))
+        else:
+            # Deprecated with no removal announced (v1 Endpoints since 1.33, a CRD version marked deprecated):
+            # nothing breaks on this upgrade.
+            findings.append(finding(
+                "deprecated_api_requested", "info",
+                "clients requested deprecated %s %s (no removal release announced)%s" % (gv, what, note), [obj]))
     return findings
 
 
@@ -770,8 +775,8 @@ def verdict(findings):
     return {
         "verdict": "fail" if errors else ("warn" if warnings else "pass"),
         "findings": ordered,
-        "errors": ["%s: %s" % (f["code"], f["message"]) for f in errors],
-        "warnings": ["%s: %s" % (f["code"], f["message"]) for f in warnings],
+        "error_messages": ["%s: %s" % (f["code"], f["message"]) for f in errors],
+        "warning_messages": ["%s: %s" % (f["code"], f["message"]) for f in warnings],
         "counts": {s: sum(1 for f in ordered if f["severity"] == s) for s in SEVERITIES},
         "codes": sorted({f["code"] for f in ordered}),
     }

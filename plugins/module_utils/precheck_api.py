@@ -27,7 +27,7 @@ CHECKS = ("versions", "removed_apis", "deprecated_api_requests", "drain", "webho
 
 
 class PrecheckApi(RolloutApi):
-    """Reads the cluster for the precheck through one ApiClient (RolloutApi's snapshot for the Deployments)."""
+    """Reads the cluster for the precheck through one ApiClient (RolloutApi's error handling and clients)."""
 
     def raw_get(self, path, accept="application/json"):
         """GET a path the typed client has no method for (``/metrics``, a removed API version); returns
@@ -68,6 +68,24 @@ class PrecheckApi(RolloutApi):
             return None
         return json.loads(text).get("items") or []
 
+    def read_workloads(self):
+        """Deployments, ReplicaSets, Pods, Nodes and DaemonSets across all namespaces, plus FailedScheduling Events
+        when a pod is Pending: six list calls at most, however many objects."""
+        apps = k8s_client.AppsV1Api(self.api_client)
+        objects = {
+            "deployments": self.cluster_list("deployments", apps.list_deployment_for_all_namespaces),
+            "replicasets": self.cluster_list("replicasets", apps.list_replica_set_for_all_namespaces),
+            "daemonsets": self.cluster_list("daemonsets", apps.list_daemon_set_for_all_namespaces),
+            "pods": self.cluster_list("pods", self.core.list_pod_for_all_namespaces),
+            "nodes": self.cluster_list("nodes", self.core.list_node),
+            "events": [],
+        }
+        if any((p.get("status") or {}).get("phase") == "Pending" for p in objects["pods"]):
+            objects["events"] = self._call(
+                "list", "events", None, None, read_json, self.core.list_event_for_all_namespaces,
+                field_selector="reason=FailedScheduling,involvedObject.kind=Pod")["items"]
+        return objects
+
     def namespace(self, name):
         return self._call("get", "namespaces", None, name, read_json, self.core.read_namespace, name)
 
@@ -90,10 +108,9 @@ def run_precheck(api, params):
     findings += precheck.kops_validation_findings(params.get("kops_validation_failures"))
 
     server_version = api.server_version().get("gitVersion", "")
-    snapshot = api.snapshot(None)
-    nodes, pods, deployments = snapshot["nodes"], snapshot["pods"], snapshot["deployments"]
-    apps = k8s_client.AppsV1Api(api.api_client)
-    daemonsets = api.cluster_list("daemonsets", apps.list_daemon_set_for_all_namespaces)
+    workloads = api.read_workloads()
+    nodes, pods, deployments = workloads["nodes"], workloads["pods"], workloads["deployments"]
+    daemonsets = workloads["daemonsets"]
 
     if "versions" in checks:
         findings += precheck.check_versions(server_version, target, nodes, params.get("kops_version") or None)
@@ -134,7 +151,7 @@ def run_precheck(api, params):
     autoscalers = precheck.find_autoscalers(deployments)
     if "autoscalers" in checks:
         findings += precheck.check_autoscalers(autoscalers)
-    diagnoses = diagnose_rollouts(deployments, snapshot["replicasets"], pods, snapshot["events"], nodes)
+    diagnoses = diagnose_rollouts(deployments, workloads["replicasets"], pods, workloads["events"], nodes)
     if "rollouts" in checks:
         findings += precheck.check_rollouts(diagnoses, daemonsets, nodes,
                                             params.get("fail_on_predicted_deadlock", False))

@@ -22,8 +22,9 @@ description:
     C(managedFields) or kubectl's last-applied configuration, whose replacement is served: the objects stay, the
     clients that wrote them break). Built-in table of removals from 1.16 to 1.32; add your own with
     O(removed_apis). One list call per removed version the API server still serves.
-  - B(deprecated_api_requests) - C(removed_api_requested) / C(deprecated_api_requested) from the API server's
-    C(apiserver_requested_deprecated_apis) gauge. The gauge is per API server and empties at each restart, so
+  - B(deprecated_api_requests) - from the API server's C(apiserver_requested_deprecated_apis) gauge,
+    C(removed_api_requested) (error - the target removes the API) and C(deprecated_api_requested) (warning when a
+    later release removes it, info when no removal is announced, such as v1 Endpoints since 1.33). The gauge is per API server and empties at each restart, so
     its absence proves nothing about clients of another API server or from before the restart.
     C(deprecated_api_metrics_unreadable) when C(/metrics) cannot be read.
   - B(drain) - per node, as kops drains (force, delete-emptydir-data, ignore DaemonSets; evictions honour
@@ -133,7 +134,7 @@ EXAMPLES = r"""
 - name: Stop on errors, with the findings in the message
   ansible.builtin.assert:
     that: precheck.verdict != 'fail'
-    fail_msg: "{{ precheck.errors }}"
+    fail_msg: "{{ precheck.error_messages }}"
 
 - name: Only the checks a read-only identity without /metrics may run, and a CRD version an operator drops
   clusterops.kops_upgrade.upgrade_precheck:
@@ -177,12 +178,12 @@ findings:
     remedy:
       description: What to do, in words (empty for V(info)).
       type: str
-errors:
+error_messages:
   description: One line per error, C(code: message).
   returned: always
   type: list
   elements: str
-warnings:
+warning_messages:
   description: One line per warning, C(code: message).
   returned: always
   type: list

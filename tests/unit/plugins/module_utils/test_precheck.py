@@ -198,11 +198,13 @@ def test_deprecated_api_metric_is_parsed():
 def test_requests_to_apis_the_target_removes_are_errors_the_rest_warnings():
     findings = precheck.check_deprecated_api_requests(precheck.parse_deprecated_api_metric(METRICS), "1.32.1")
     assert [(f["code"], f["severity"]) for f in findings] == [
-        ("deprecated_api_requested", "warning"), ("removed_api_requested", "error")]
+        ("deprecated_api_requested", "info"), ("removed_api_requested", "error")]
     assert all("since its last restart" in f["message"] for f in findings)
     before = precheck.check_deprecated_api_requests(precheck.parse_deprecated_api_metric(METRICS), "1.31.0")
-    assert codes(before) == ["deprecated_api_requested", "deprecated_api_requested"]
+    assert [(f["code"], f["severity"]) for f in before] == [
+        ("deprecated_api_requested", "info"), ("deprecated_api_requested", "warning")]
     assert "removed in Kubernetes 1.32" in before[1]["message"]
+    assert "no removal release announced" in before[0]["message"]
 
 
 # --------------------------------------------------------------------------------------------------- drain
@@ -509,7 +511,7 @@ def test_verdict_orders_and_counts():
     result = precheck.verdict(findings)
     assert result["verdict"] == "fail"
     assert [f["severity"] for f in result["findings"]] == ["error", "warning", "info"]
-    assert result["errors"] == ["c: e"] and result["warnings"] == ["a: w"]
+    assert result["error_messages"] == ["c: e"] and result["warning_messages"] == ["a: w"]
     assert result["counts"] == {"error": 1, "warning": 1, "info": 1}
     assert precheck.verdict(findings[:2])["verdict"] == "warn"
     assert precheck.verdict(findings[:1])["verdict"] == "pass"
