@@ -17,9 +17,9 @@ description:
     C(version_downgrade), C(kubelet_skew) (kubelets more minor versions behind the target than Kubernetes
     supports - 3 from 1.28, 2 before), C(kubelet_newer_than_apiserver), C(kops_too_old_for_target) (kops refuses
     a Kubernetes minor above its own), C(kops_target_unsupported).
-  - B(removed_apis) - C(removed_api_objects) (objects served only under an API version the target removes: they
-    would be gone from the API), C(removed_api_writers) (objects written through such a version, per their
-    C(managedFields) or kubectl's last-applied configuration, whose replacement is served: the objects stay, the
+  - B(removed_apis) - C(removed_api_objects) (objects served only under an API version the target removes, so
+    they would be gone from the API), C(removed_api_writers) (objects written through such a version, per their
+    C(managedFields) or kubectl's last-applied configuration, whose replacement is served - the objects stay, the
     clients that wrote them break). Built-in table of removals from 1.16 to 1.32; add your own with
     O(removed_apis). One list call per removed version the API server still serves.
   - B(deprecated_api_requests) - from the API server's C(apiserver_requested_deprecated_apis) gauge,
@@ -179,12 +179,12 @@ findings:
       description: What to do, in words (empty for V(info)).
       type: str
 error_messages:
-  description: One line per error, C(code: message).
+  description: One line per error, the code then the message.
   returned: always
   type: list
   elements: str
 warning_messages:
-  description: One line per warning, C(code: message).
+  description: One line per warning, the code then the message.
   returned: always
   type: list
   elements: str
