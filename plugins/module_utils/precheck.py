@@ -19,7 +19,6 @@ import re
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
     eligible_nodes,
     host_ports,
-    predict_rollout_deadlock,
     scaled_value,
 )
 
@@ -448,15 +447,15 @@ def check_drain(nodes, pods, pdbs, drain_timeout, fail_on_drain_error=True):
             if grace is not None and float(grace) > timeout:
                 slow.append((pod, grace))
         if refused:
-            pdb_names = sorted({qualified(pdb) for _, pdb in refused})
+            pdb_names = sorted({qualified(budget) for pod, budget in refused})
             findings.append(finding(
                 "drain_pdb_blocks", "error" if fail_on_drain_error else "warning",
                 "draining %s: PodDisruptionBudget %s allows 0 disruptions, so evicting %s is refused; the drain "
                 "retries for the drain timeout (%s), then the rolling update %s" % (
-                    node_name, ", ".join(pdb_names), ", ".join(qualified(p) for p, _ in refused), timeout_text,
+                    node_name, ", ".join(pdb_names), ", ".join(qualified(pod) for pod, budget in refused), timeout_text,
                     "fails" if fail_on_drain_error else "moves on without draining"),
-                [node_ref] + [ref(p, "Pod") for p, _ in refused]
-                + [ref(pdb, "PodDisruptionBudget") for pdb in {qualified(d): d for _, d in refused}.values()],
+                [node_ref] + [ref(pod, "Pod") for pod, budget in refused]
+                + [ref(pdb, "PodDisruptionBudget") for pdb in {qualified(budget): budget for pod, budget in refused}.values()],
                 "Before the upgrade, add replicas (or fix the unhealthy ones) so the budget allows a disruption, "
                 "or relax the budget (maxUnavailable 1) for the upgrade."))
         if unmanaged:
@@ -471,7 +470,7 @@ def check_drain(nodes, pods, pdbs, drain_timeout, fail_on_drain_error=True):
                 "drain_emptydir_data", "warning",
                 "draining %s deletes the emptyDir data of %s (kops drains with delete-emptydir-data)" % (
                     node_name, ", ".join("%s (%s)" % (qualified(p), ", ".join(v)) for p, v in emptydir)),
-                [node_ref] + [ref(p, "Pod") for p, _ in emptydir],
+                [node_ref] + [ref(pod, "Pod") for pod, volumes in emptydir],
                 "Keep data that must survive on persistent volumes."))
         if slow:
             findings.append(finding(
@@ -479,7 +478,7 @@ def check_drain(nodes, pods, pdbs, drain_timeout, fail_on_drain_error=True):
                 "draining %s: %s may take longer to stop than the drain timeout (%s)" % (
                     node_name, ", ".join("%s (terminationGracePeriodSeconds %s)" % (qualified(p), g)
                                          for p, g in slow), timeout_text),
-                [node_ref] + [ref(p, "Pod") for p, _ in slow],
+                [node_ref] + [ref(pod, "Pod") for pod, grace in slow],
                 "Raise the rolling update's drain timeout above the longest grace period, or shorten it."))
     return findings
 

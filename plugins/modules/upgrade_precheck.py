@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: upgrade_precheck
 short_description: Find every reason a kOps upgrade would stop, before it starts
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the cluster once and reports findings, each with a stable O(ignore:code), a O(ignore:severity)
     (V(error) blocks the upgrade, V(warning) informs, V(info) says what was checked and found safe), the objects

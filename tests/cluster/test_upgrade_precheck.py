@@ -390,5 +390,5 @@ def test_daemonset_surge_with_host_ports(precheck_cluster, precheck_namespace, h
 
     # What was predicted happens: the surge pod cannot get the host port the old pod holds.
     change_template(apps.patch_namespaced_daemon_set, "surge-agent", namespace)
-    pending, _ = wait_pod(api, namespace, unschedulable, selector="app=surge-agent")
+    pending = wait_pod(api, namespace, unschedulable, selector="app=surge-agent")[0]
     assert "free ports" in [c for c in pending["status"]["conditions"] if c["type"] == "PodScheduled"][0]["message"]
