@@ -8,6 +8,9 @@ webhook configuration, CRDs) that other tests must not see. The clean-cluster te
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 
@@ -293,6 +296,23 @@ def test_cluster_autoscaler_is_found(precheck_cluster, precheck_namespace):
     assert findings(result, "autoscaler_present", precheck_namespace)[0]["severity"] == "warning"
     assert {"type": "cluster-autoscaler", "kind": "Deployment", "namespace": precheck_namespace,
             "name": "cluster-autoscaler", "replicas": 1} in result["autoscalers"]
+
+
+def test_precheck_role_pauses_and_resumes_the_autoscalers(precheck_cluster, precheck_namespace):
+    client.AppsV1Api(precheck_cluster.api).create_namespaced_deployment(precheck_namespace, {
+        "metadata": {"name": "cluster-autoscaler"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "ca"}},
+                 "template": {"metadata": {"labels": {"app": "ca"}}, "spec": {"containers": [
+                     {"name": "c", "image": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.0"}]}}}})
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+         os.path.join(os.path.dirname(__file__), "playbooks", "pause_autoscalers.yml"),
+         "-e", "test_namespace=%s" % precheck_namespace],
+        env=dict(os.environ, K8S_AUTH_KUBECONFIG=precheck_cluster.kubeconfig, ANSIBLE_NOCOLOR="1",
+                 ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"),
+        capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "(2 -> 0)" in proc.stdout and "(0 -> 2)" in proc.stdout
 
 
 # --------------------------------------------------------------------------------------------------- rollouts
