@@ -4,7 +4,7 @@
 #    meta/execution-environment.yml (Python and system dependencies, as a build would);
 # 2. `ansible-builder create` the example definition (extensions/ee) into a build context, with the tarball in it,
 #    and check the context: Containerfile, galaxy requirements, the collection, the kops and kubectl steps.
-# Usage: tools/ee-create.sh <main venv> [context dir]; prints the context directory last.
+# Usage: tools/ee-create.sh <main venv> [context dir to keep]; prints that directory last.
 set -euo pipefail
 venv=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,5 +44,5 @@ for want in 'EE_BASE_IMAGE="quay.io/centos/centos:stream9"' 'kops-linux-${TARGET
 done
 cmp -s "$tarball" "$context/_build/collections/clusterops-kops_upgrade.tar.gz" || fail "tarball differs in context"
 say "ok: introspection and build context ($(wc -l < "$context/Containerfile") Containerfile lines)"
-if [ -z "${2:-}" ]; then trap - EXIT; fi
-echo "$context"
+# Without a context directory of the caller's, the context was temporary and goes with $work.
+if [ -n "${2:-}" ]; then echo "$context"; fi
