@@ -37,8 +37,7 @@ cp "$tarball" "$work/definition/clusterops-kops_upgrade.tar.gz"
 for file in Containerfile _build/requirements.yml _build/collections/clusterops-kops_upgrade.tar.gz; do
   [ -s "$context/$file" ] || fail "ansible-builder create left no $file"
 done
-# shellcheck disable=SC2016  # ${TARGETARCH} is the Containerfile's, to be found literally
-for want in 'EE_BASE_IMAGE="quay.io/centos/centos:stream9"' 'kops-linux-${TARGETARCH}.sha256' 'kubectl.sha256' \
+for want in 'EE_BASE_IMAGE="quay.io/centos/centos:stream9"' "kops-linux-\${TARGETARCH}.sha256" 'kubectl.sha256' \
             'ansible-core==2.21.5' 'COPY _build /build' 'collection install'; do
   grep -qF -- "$want" "$context/Containerfile" || fail "Containerfile lacks: $want"
 done

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
+    _selector_matches,  # label selector semantics: None matches nothing, {} everything (PDB, webhook selectors)
     eligible_nodes,
     host_ports,
     scaled_value,
@@ -376,26 +377,6 @@ def _controller(pod):
         if owner.get("controller"):
             return owner
     return None
-
-
-def _selector_matches(selector, labels):
-    """policy/v1 semantics: an empty selector matches every pod of the namespace; no selector matches none."""
-    if selector is None:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for requirement in selector.get("matchExpressions") or []:
-        key, operator, values = requirement.get("key"), requirement.get("operator"), requirement.get("values") or []
-        if operator == "In" and labels.get(key) not in values:
-            return False
-        if operator == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if operator == "Exists" and key not in labels:
-            return False
-        if operator == "DoesNotExist" and key in labels:
-            return False
-    return True
 
 
 def drainable_pods(pods):
