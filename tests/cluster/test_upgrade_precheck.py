@@ -8,6 +8,7 @@ webhook configuration, CRDs) that other tests must not see. The clean-cluster te
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -412,3 +413,41 @@ def test_daemonset_surge_with_host_ports(precheck_cluster, precheck_namespace, h
     change_template(apps.patch_namespaced_daemon_set, "surge-agent", namespace)
     pending = wait_pod(api, namespace, unschedulable, selector="app=surge-agent")[0]
     assert "free ports" in [c for c in pending["status"]["conditions"] if c["type"] == "PodScheduled"][0]["message"]
+
+
+# --------------------------------------------------------------------------------------------------- the role's kops path
+
+PRECHECK_PLAYBOOK = """
+- name: Precheck with kops
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Precheck
+      ansible.builtin.include_role:
+        name: clusterops.kops_upgrade.precheck
+"""
+
+
+def test_precheck_role_with_the_real_kops(precheck_cluster, tmp_path):
+    """kops' own version reaches upgrade_precheck (kops 1.30 cannot take a cluster to 1.35), and a `kops validate`
+    that cannot read the state store is an error finding, not a silent skip: one summary, the role fails."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "kops"))
+    import kopsenv  # pylint: disable=import-outside-toplevel
+
+    kops, version = kopsenv.kops_binary()
+    playbook = tmp_path / "precheck.yml"
+    playbook.write_text(PRECHECK_PLAYBOOK)
+    extra = {"precheck_cluster_name": "missing.k8s.local", "precheck_state_store": "file://%s" % (tmp_path / "none"),
+             "precheck_kops_binary": kops, "precheck_kubernetes_version": TARGET,
+             "precheck_kops_environment": {"AWS_REGION": "eu-west-1"}}
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(playbook), "-e", json.dumps(extra)],
+        env=dict(os.environ, K8S_AUTH_KUBECONFIG=precheck_cluster.kubeconfig, ANSIBLE_NOCOLOR="1",
+                 ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"),
+        capture_output=True, text=True, check=False)
+    out = proc.stdout
+    assert proc.returncode != 0, out[-4000:]
+    assert "Precheck found what would break the upgrade:" in out, out[-4000:]
+    assert "kops_too_old_for_target: kops %s does not support Kubernetes %s" % (version.lstrip("v"), TARGET) in out
+    assert "kops_validate_error: kops validate cluster did not report" in out
