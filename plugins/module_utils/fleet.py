@@ -26,8 +26,9 @@ def summarize_fleet(hosts, started, failures, unreachable, stopped, artifacts):
         elif host in unreachable:
             outcome, detail = "unreachable", unreachable[host]
         elif host in stopped:
-            outcome, detail = "stopped", {"task": "", "msg": "the fleet stopped (a failed canary, or "
-                                                           "max_fail_percentage reached in its batch)"}
+            outcome = "stopped"
+            detail = {"task": "", "msg": "the fleet stopped (a failed canary, or max_fail_percentage reached in "
+                                         "its batch)"}
         elif host in started:
             outcome, detail = "done", {}
         else:
