@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
-    _selector_matches,  # label selector semantics: None matches nothing, {} everything (PDB, webhook selectors)
     eligible_nodes,
     host_ports,
     scaled_value,
+    selector_matches,
 )
 
 SEVERITIES = ("error", "warning", "info")
@@ -417,7 +417,7 @@ def check_drain(nodes, pods, pdbs, drain_timeout, fail_on_drain_error=True):
             labels = metadata.get("labels") or {}
             for pdb in blocking:
                 if (pdb["metadata"].get("namespace") == metadata.get("namespace")
-                        and _selector_matches((pdb.get("spec") or {}).get("selector"), labels)):
+                        and selector_matches((pdb.get("spec") or {}).get("selector"), labels)):
                     refused.append((pod, pdb))
             if not _controller(pod):
                 unmanaged.append(pod)
@@ -505,11 +505,11 @@ def check_webhooks(configurations, endpoint_slices, namespace_obj, pods):
                 continue
             if not any(_rule_matches_pod_create(rule) for rule in webhook.get("rules") or []):
                 continue
-            if not _selector_matches(webhook.get("namespaceSelector") or {}, labels):
+            if not selector_matches(webhook.get("namespaceSelector") or {}, labels):
                 continue
             object_selector = webhook.get("objectSelector") or {}
             matched = [p for p in namespace_pods
-                       if _selector_matches(object_selector, (p.get("metadata") or {}).get("labels") or {})]
+                       if selector_matches(object_selector, (p.get("metadata") or {}).get("labels") or {})]
             if object_selector and not matched:
                 continue
             service = (webhook.get("clientConfig") or {}).get("service")

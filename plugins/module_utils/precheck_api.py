@@ -129,9 +129,9 @@ def run_precheck(api, params):
                 "deprecated_api_metrics_unreadable", "warning",
                 "could not read the API server's metrics to find clients of deprecated APIs: %s" % exc, [],
                 "Allow get on the non-resource URL /metrics, or leave deprecated_api_requests out of checks."))
+    pdbs = api.cluster_list("poddisruptionbudgets", k8s_client.PolicyV1Api(
+        api.api_client).list_pod_disruption_budget_for_all_namespaces)
     if "drain" in checks:
-        pdbs = api.cluster_list("poddisruptionbudgets", k8s_client.PolicyV1Api(
-            api.api_client).list_pod_disruption_budget_for_all_namespaces)
         findings += precheck.check_drain(nodes, pods, pdbs, params.get("drain_timeout") or "15m",
                                          params.get("fail_on_drain_error", True))
     if "webhooks" in checks:
@@ -151,7 +151,8 @@ def run_precheck(api, params):
     autoscalers = precheck.find_autoscalers(deployments)
     if "autoscalers" in checks:
         findings += precheck.check_autoscalers(autoscalers)
-    diagnoses = diagnose_rollouts(deployments, workloads["replicasets"], pods, workloads["events"], nodes)
+    diagnoses = diagnose_rollouts(deployments, workloads["replicasets"], pods, workloads["events"], nodes,
+                                  cluster_pods=pods, pdbs=pdbs)
     if "rollouts" in checks:
         findings += precheck.check_rollouts(diagnoses, daemonsets, nodes,
                                             params.get("fail_on_predicted_deadlock", False))
