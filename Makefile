@@ -69,8 +69,9 @@ molecule: collection ## Molecule scenarios against the local control plane
 oracle: collection ## The real scheduler judges ORACLE_CASES (default 60) generated stuck/blocked verdicts (ORACLE_SEED=...)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ORACLE_CASES=$${ORACLE_CASES:-60} "$(VENV)/bin/python" -m pytest -q -s tests/cluster/test_oracle.py
 
-bench: collection ## Benchmarks: pure diagnosis scaling (and, with the cluster, API calls per run)
+bench: collection ## Benchmarks: pure diagnosis and precheck scaling (and, with the cluster, API calls per run)
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py
+	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_precheck.py
 
 demo: collection ## The main job: NTH deadlock on a local cluster, remediated (CLUSTER_KUBECONFIG=... for yours)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \

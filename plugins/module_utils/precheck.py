@@ -14,6 +14,7 @@ plain dicts; nothing here talks to the API (see precheck_api.py).
 
 from __future__ import annotations
 
+import json
 import re
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
@@ -401,7 +402,10 @@ def check_drain(nodes, pods, pdbs, drain_timeout, fail_on_drain_error=True):
     pods whose grace period outlasts the drain timeout."""
     timeout = parse_duration(drain_timeout)
     timeout_text = str(drain_timeout)
-    blocking = [p for p in pdbs if (p.get("status") or {}).get("disruptionsAllowed", 0) == 0]
+    blocking = {}
+    for budget in pdbs:
+        if (budget.get("status") or {}).get("disruptionsAllowed", 0) == 0:
+            blocking.setdefault(budget["metadata"].get("namespace"), []).append(budget)
     by_node = {}
     for pod in drainable_pods(pods):
         by_node.setdefault(pod["spec"]["nodeName"], []).append(pod)
@@ -415,9 +419,8 @@ def check_drain(nodes, pods, pdbs, drain_timeout, fail_on_drain_error=True):
         for pod in sorted(by_node[node_name], key=qualified):
             metadata = pod["metadata"]
             labels = metadata.get("labels") or {}
-            for pdb in blocking:
-                if (pdb["metadata"].get("namespace") == metadata.get("namespace")
-                        and selector_matches((pdb.get("spec") or {}).get("selector"), labels)):
+            for pdb in blocking.get(metadata.get("namespace"), []):
+                if selector_matches((pdb.get("spec") or {}).get("selector"), labels):
                     refused.append((pod, pdb))
             if not _controller(pod):
                 unmanaged.append(pod)
@@ -597,12 +600,25 @@ def daemonset_budget(daemonset, pods_to_schedule):
     }
 
 
-def predict_daemonset_deadlock(daemonset, nodes):
+def eligible_nodes_cached(nodes, pod_spec, cache):
+    """eligible_nodes, computed once per distinct node selection (selector, required node affinity,
+    tolerations): DaemonSets mostly share theirs, and the check is per node."""
+    if cache is None:
+        return eligible_nodes(nodes, pod_spec)
+    key = json.dumps([pod_spec.get("nodeSelector"), ((pod_spec.get("affinity") or {}).get("nodeAffinity")),
+                      pod_spec.get("tolerations")], sort_keys=True)
+    if key not in cache:
+        cache[key] = eligible_nodes(nodes, pod_spec)
+    return cache[key]
+
+
+def predict_daemonset_deadlock(daemonset, nodes, cache=None):
     """Would the DaemonSet's next rolling update deadlock? With maxSurge the controller starts the new pod on a
     node before removing the old one there; if the pod claims host ports (hostNetwork makes every container port
-    one), the old pod holds them and the new pod never schedules on that node."""
+    one), the old pod holds them and the new pod never schedules on that node. ``cache``: a dict shared across
+    calls on the same nodes."""
     pod_spec = (((daemonset.get("spec") or {}).get("template") or {}).get("spec")) or {}
-    eligible = eligible_nodes(nodes, pod_spec)
+    eligible = eligible_nodes_cached(nodes, pod_spec, cache)
     scheduled = (daemonset.get("status") or {}).get("desiredNumberScheduled")
     budget = daemonset_budget(daemonset, len(eligible) if scheduled is None else int(scheduled))
     ports = host_ports(pod_spec)
@@ -656,8 +672,9 @@ def check_rollouts(diagnoses, daemonsets, nodes, fail_on_predicted_deadlock=Fals
                 "rollout_safe", "info",
                 "Deployment %s (control-plane-pinned, %d replica(s)) rolls without deadlock: %s" % (
                     name, prediction.get("replicas", 0), prediction["reason"]), [obj]))
+    cache = {}
     for daemonset in sorted(daemonsets, key=qualified):
-        prediction = predict_daemonset_deadlock(daemonset, nodes)
+        prediction = predict_daemonset_deadlock(daemonset, nodes, cache)
         obj = ref(daemonset, "DaemonSet")
         if prediction["deadlock"]:
             findings.append(finding(

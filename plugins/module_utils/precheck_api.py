@@ -166,7 +166,8 @@ def run_precheck(api, params):
                      if d.get("verdict") in ("stuck", "blocked")),
         predicted_deadlocks=sorted(
             ["%s/%s" % (d["namespace"], d["name"]) for d in diagnoses if d["prediction"]["deadlock"]]
-            + [precheck.qualified(d) for d in daemonsets if precheck.predict_daemonset_deadlock(d, nodes)["deadlock"]]),
+            + [f["objects"][0]["namespace"] + "/" + f["objects"][0]["name"] for f in result["findings"]
+               if f["code"] == "daemonset_deadlock"]),
         checks=sorted(checks),
     )
     return result
