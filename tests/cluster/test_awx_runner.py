@@ -7,10 +7,9 @@ remediation removed, the validation verdict, the phase timings."""
 from __future__ import annotations
 
 import pytest
-from kubernetes import client
 
 from awxrun import kubernetes_credential, run
-from nthrepro import NTH, deploy_nth, render_nth, rollout_complete, wait_deployment, wait_unschedulable
+from nthrepro import NTH, delete_nth, deploy_nth, rollout_complete, wait_deployment, wait_unschedulable
 
 
 @pytest.fixture
@@ -22,17 +21,7 @@ def credential(precheck_cluster):
 def nth_in_kube_system(precheck_cluster, host_ports):
     """The kOps SQS-mode NTH in kube-system (where the roles look by default); removed afterwards."""
     yield host_ports
-    api = precheck_cluster.api
-    for obj in render_nth("kube-system", "v1.22.0"):
-        kind, name = obj["kind"], obj["metadata"]["name"]
-        try:
-            {"ServiceAccount": client.CoreV1Api(api).delete_namespaced_service_account,
-             "Deployment": client.AppsV1Api(api).delete_namespaced_deployment,
-             "PodDisruptionBudget": client.PolicyV1Api(api).delete_namespaced_pod_disruption_budget}[kind](
-                name, "kube-system")
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
+    delete_nth(precheck_cluster.api, "kube-system")
 
 
 def test_precheck_remediate_validate_artifacts(precheck_cluster, credential, nth_in_kube_system, tmp_path):

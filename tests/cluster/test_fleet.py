@@ -13,9 +13,8 @@ import sys
 
 import pytest
 import yaml
-from kubernetes import client
 
-from nthrepro import NTH, ROOT, deploy_nth, render_nth, rollout_complete, wait_deployment, wait_unschedulable
+from nthrepro import NTH, ROOT, delete_nth, deploy_nth, rollout_complete, wait_deployment, wait_unschedulable
 
 FLEET = {"kops_upgrade_hosts": "kops_clusters", "kops_upgrade_serial": [1, 2],
          "kops_upgrade_max_fail_percentage": 0, "kubernetes_version": "1.35.0"}
@@ -30,15 +29,7 @@ def fleet(local_cluster, two_cp_cluster, three_cp_cluster, host_ports):
     deploy_nth(api, "kube-system", "v1.22.0", liveness_port=host_ports[0], metrics_port=host_ports[1])
     wait_unschedulable(api, "kube-system")
     yield {"one-cp": local_cluster, "two-cp": two_cp_cluster, "three-cp": three_cp_cluster}
-    for obj in render_nth("kube-system", "v1.22.0"):
-        delete = {"ServiceAccount": client.CoreV1Api(api).delete_namespaced_service_account,
-                  "Deployment": client.AppsV1Api(api).delete_namespaced_deployment,
-                  "PodDisruptionBudget": client.PolicyV1Api(api).delete_namespaced_pod_disruption_budget}
-        try:
-            delete[obj["kind"]](obj["metadata"]["name"], "kube-system")
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
+    delete_nth(api, "kube-system")
 
 
 def run_fleet(tmp_path, clusters, order, playbook, extra=None):
