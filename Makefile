@@ -16,7 +16,7 @@ export ANSIBLE_HOME := $(CLUSTEROPS_CACHE)/home/ansible
 export ANSIBLE_LOCAL_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
 
-.PHONY: build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
+.PHONY: build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries ee
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -58,6 +58,9 @@ cluster-test: collection ## Module tests against the real local control plane (s
 kops-test: collection ## kops module tests against the real kops binary
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/kops
 
+ee: ## ansible-builder: introspect the built collection, create the example execution environment's build context
+	@tools/ee-create.sh "$(VENV)"
+
 molecule: collection ## Molecule scenarios against the local control plane
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s prevention
@@ -66,11 +69,12 @@ molecule: collection ## Molecule scenarios against the local control plane
 oracle: collection ## The real scheduler judges ORACLE_CASES (default 60) generated stuck/blocked verdicts (ORACLE_SEED=...)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ORACLE_CASES=$${ORACLE_CASES:-60} "$(VENV)/bin/python" -m pytest -q -s tests/cluster/test_oracle.py
 
-bench: collection ## Benchmarks: pure diagnosis scaling (and, with the cluster, API calls per run)
+bench: collection ## Benchmarks: pure diagnosis and precheck scaling (and, with the cluster, API calls per run)
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py
+	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_precheck.py
 
 demo: collection ## The main job: NTH deadlock on a local cluster, remediated (CLUSTER_KUBECONFIG=... for yours)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \
 		$(if $(CLUSTER_KUBECONFIG),--kubeconfig "$(CLUSTER_KUBECONFIG)") $(if $(CLUSTER_CONTEXT),--context "$(CLUSTER_CONTEXT)")
 
-test: unit sanity lint build-check cluster-test kops-test molecule ## Every test; what .ci/run calls
+test: unit sanity lint build-check cluster-test kops-test ee molecule ## Every test; what .ci/run calls
