@@ -24,6 +24,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
 import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
 
 LOCALCLUSTER = os.path.join(ROOT, "tools", "localcluster", "localcluster.py")
+CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
+# ansible's state (temp files) in the cache, never ~/.ansible (make sets the same).
+os.environ.setdefault("ANSIBLE_HOME", os.path.join(CACHE, "home", "ansible"))
 
 
 def say(text):

@@ -40,8 +40,7 @@ def main():
     moto = kopsenv.MotoServer(work)
     assets = kopsenv.AssetsServer(work)
     try:
-        world = kopsenv.KopsWorld(work, moto.url, assets.url)
-        world.env["KUBECONFIG"] = os.path.join(work, "kubeconfig")
+        world = kopsenv.KopsWorld(work, moto.url, assets.url, kubeconfig=os.path.join(work, "kubeconfig"))
         world.create_cluster()
         api = nthrepro.api(admin)
         nthrepro.deploy_nth(api, "kube-system", "v1.18.3")

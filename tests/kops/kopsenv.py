@@ -7,6 +7,7 @@ Used by the kops tests and by capture_fixtures.py (which records real kops outpu
 from __future__ import annotations
 
 import hashlib
+import json
 import http.server
 import os
 import shutil
@@ -55,6 +56,22 @@ def kops_binary():
     if not os.access(path, os.X_OK):
         subprocess.run([os.path.join(ROOT, "tools", "localcluster", "build.sh"), "kops"], check=True)
     return path, versions["KOPS_VERSION"]
+
+
+def write_unreachable_kubeconfig(path):
+    """A kubeconfig whose context is named after the kOps cluster, with its API on a loopback port where nothing
+    listens: what a kOps cluster looks like before its API is up. kops commands that list Nodes (`get instances`,
+    `rolling-update`) need the context to exist and carry on without the API; `kops update cluster --yes` rewrites
+    it (KUBECONFIG) with the cluster's real endpoint."""
+    server = "https://127.0.0.1:%d" % free_port()
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": CLUSTER,
+              # No CA and no insecure flag: kops merges its certificate-authority-data into this entry.
+              "clusters": [{"name": CLUSTER, "cluster": {"server": server}}],
+              "users": [{"name": CLUSTER, "user": {}}],
+              "contexts": [{"name": CLUSTER, "context": {"cluster": CLUSTER, "user": CLUSTER}}]}
+    with open(path, "w") as handle:
+        json.dump(config, handle)
+    return path
 
 
 def free_port():
@@ -136,9 +153,13 @@ class AssetsServer:
 
 
 class KopsWorld:
-    """A kOps cluster spec (Kubernetes 1.29.3, one control plane, two nodes) in a file:// state store."""
+    """A kOps cluster spec (Kubernetes 1.29.3, one control plane, two nodes) in a file:// state store.
 
-    def __init__(self, workdir, moto_url, assets_url=None):
+    Everything kops writes stays in ``workdir``: KUBECONFIG is ``<workdir>/kubeconfig`` (where `kops update cluster
+    --yes`, `--admin` and `kops export kubeconfig` write, and where kops looks for the cluster's context) unless
+    ``kubeconfig`` is given, HOME is ``<workdir>/home``; the user's ~/.kube and home are never read or written."""
+
+    def __init__(self, workdir, moto_url, assets_url=None, kubeconfig=None):
         self.workdir = workdir
         self.kops, self.kops_version = kops_binary()
         self.state = "file://" + os.path.join(workdir, "state")
@@ -148,7 +169,10 @@ class KopsWorld:
         self.env = {
             "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": moto_url, "KOPS_STATE_STORE": self.state,
+            "KUBECONFIG": kubeconfig or write_unreachable_kubeconfig(os.path.join(workdir, "kubeconfig")),
+            "HOME": os.path.join(workdir, "home"),
         }
+        os.makedirs(self.env["HOME"], exist_ok=True)
         if assets_url:
             self.env["KOPS_BASE_URL"] = assets_url
 
