@@ -16,7 +16,7 @@ export ANSIBLE_HOME := $(CLUSTEROPS_CACHE)/home/ansible
 export ANSIBLE_LOCAL_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
 
-.PHONY: build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
+.PHONY: e2e-test build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -57,6 +57,10 @@ cluster-test: collection ## Module tests against the real local control plane (s
 
 kops-test: collection ## kops module tests against the real kops binary
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/kops
+
+e2e-test: collection ## The upgrade playbook end to end: kops 1.30.2 -> 1.31.0 -> 1.32.0 on moto + the local API + node agent
+	@tools/localcluster/build.sh kops-releases
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s tests/e2e
 
 molecule: collection ## Molecule scenarios against the local control plane
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default

@@ -145,6 +145,7 @@ stdout:
 """
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
+    KopsError,
     kops_module,
     parse_rolling_update_plan,
     rolled_groups,
@@ -186,7 +187,10 @@ def main():
     if rc != 0 and "Must specify --yes" not in preview + err:
         module.fail_json(msg="kops rolling-update cluster (preview) failed (rc %d): %s"
                          % (rc, (err or preview).strip()[-2000:]), stdout=preview, stderr=err)
-    plan = parse_rolling_update_plan(preview)
+    try:
+        plan = parse_rolling_update_plan(preview + "\n" + err)
+    except KopsError as exc:
+        module.fail_json(msg="kops %s: %s" % (".".join(map(str, kops.version)), exc), stdout=preview, stderr=err)
     to_roll = [row["name"] for row in plan if params["force"] or row.get("status") != "Ready"]
     if "No rolling-update required" in preview + err and not params["force"]:
         to_roll = []

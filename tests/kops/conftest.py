@@ -6,7 +6,6 @@ kOps cluster, so `kops validate cluster` and `kops rolling-update cluster` reach
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pwd
@@ -18,6 +17,8 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
+# kopsenv (the real kops offline: moto, assets server, state store) lives in the project's tools.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "kopscloud"))
 
 import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
 import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
@@ -25,42 +26,14 @@ import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
 LOCALCLUSTER = os.path.join(kopsenv.ROOT, "tools", "localcluster", "localcluster.py")
 # The local control plane of this session: <prefix>-kops (CLUSTEROPS_TEST_CLUSTER_PREFIX, as in tests/cluster).
 CLUSTER_NAME = "%s-kops" % os.environ.get("CLUSTEROPS_TEST_CLUSTER_PREFIX", "pytest")
-# The account's home directory whatever HOME says (the session below replaces HOME).
 ACCOUNT_HOME = pwd.getpwuid(os.getuid()).pw_dir
-
-
-def home_state(home):
-    """What a run must not change in a home directory: the sha256 of .kube/config (None when absent) and which of
-    .kube and .ansible exist."""
-    config = os.path.join(home, ".kube", "config")
-    digest = None
-    if os.path.exists(config):
-        with open(config, "rb") as handle:
-            digest = hashlib.sha256(handle.read()).hexdigest()
-    return {"kube_config_sha256": digest,
-            "present": sorted(d for d in (".kube", ".ansible") if os.path.exists(os.path.join(home, d)))}
+home_state = kopsenv.home_state
 
 
 @pytest.fixture(scope="session", autouse=True)
 def untouched_home(tmp_path_factory):
-    """The whole session runs with HOME set to an empty directory of its own; at the end that directory must still
-    have no .kube or .ansible (every kops run has its KUBECONFIG and HOME in its KopsWorld, ansible its
-    ANSIBLE_HOME), and the account's own ~/.kube/config must be byte for byte what it was. The binary cache is
-    pinned first (CLUSTEROPS_CACHE), so a fresh HOME still finds it."""
-    os.environ.setdefault("CLUSTEROPS_CACHE", kopsenv.CACHE)
-    os.environ.setdefault("ANSIBLE_HOME", str(tmp_path_factory.mktemp("ansible-home")))
-    before = home_state(ACCOUNT_HOME)
-    previous = os.environ.get("HOME")
-    canary = str(tmp_path_factory.mktemp("home"))
-    os.environ["HOME"] = canary
-    yield canary
-    if previous is not None:
-        os.environ["HOME"] = previous
-    assert home_state(canary)["present"] == [], "a kops or ansible run wrote into HOME (%s): %s" % (
-        canary, os.listdir(canary))
-    # Only the config file itself: other sessions on a shared machine may create an empty ~/.kube.
-    assert home_state(ACCOUNT_HOME)["kube_config_sha256"] == before["kube_config_sha256"], \
-        "%s/.kube/config changed during the kops tests" % ACCOUNT_HOME
+    """HOME is an empty directory for the whole session; see kopsenv.untouched_home."""
+    yield from kopsenv.untouched_home(str(tmp_path_factory.mktemp("session")))
 
 
 @pytest.fixture(scope="session")

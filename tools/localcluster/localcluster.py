@@ -32,8 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
 # Bump when the way the processes are started changes: `up` then restarts a running cluster of an older launch
-# instead of reusing it (2: kwok renews node Leases).
-LAUNCH = 2
+# instead of reusing it (2: kwok renews node Leases; 3: privileged containers allowed, as on a kOps cluster).
+LAUNCH = 3
+DEFAULT_SERVICE_CIDR = "10.96.0.0/16"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 KWOK_STAGES = ("node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete")
 # Identities: admin (cluster-admin), limited (read-only on what the modules read: the 403 tests), components.
@@ -388,11 +389,22 @@ class Cluster:
             return None
 
     # --- commands ----------------------------------------------------------------------------------------
-    def up(self, control_planes, workers):
+    def service_cidr(self):
+        try:
+            with open(self.path("service-cidr")) as handle:
+                return handle.read().strip()
+        except OSError:
+            return DEFAULT_SERVICE_CIDR
+
+    def up(self, control_planes, workers, service_cidr=DEFAULT_SERVICE_CIDR):
         started = time.monotonic()
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy() \
                 and self.launch() != LAUNCH:
             log("cluster %s runs with an older launch (%s, now %d); restarting it" % (self.name, self.launch(), LAUNCH))
+            self.stop()
+        if self.running() and self.service_cidr() != service_cidr:
+            log("cluster %s runs with service range %s, %s wanted; restarting it" % (
+                self.name, self.service_cidr(), service_cidr))
             self.stop()
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy():
             log("cluster %s already running (%s)" % (self.name, self.dir))
@@ -413,6 +425,8 @@ class Cluster:
         self.make_pki()
         with open(self.path("launch"), "w") as handle:
             handle.write("%d\n" % LAUNCH)
+        with open(self.path("service-cidr"), "w") as handle:
+            handle.write(service_cidr + "\n")
         ports = self.pick_ports()
         self.write_kubeconfigs(ports)
         log("starting cluster %s in %s (ports %s)" % (self.name, self.dir, ", ".join(
@@ -439,7 +453,7 @@ class Cluster:
             "--service-account-issuer", "https://kubernetes.default.svc",
             "--service-account-key-file", os.path.join(pki, "sa.pub"),
             "--service-account-signing-key-file", os.path.join(pki, "sa.key"),
-            "--service-cluster-ip-range", "10.96.0.0/16",
+            "--service-cluster-ip-range", service_cidr, "--allow-privileged=true",
             "--enable-priority-and-fairness=false"])
         self.wait("kube-apiserver /readyz", self.healthy, timeout=90)
         log("kube-apiserver ready on 127.0.0.1:%d (%.1fs)" % (ports["apiserver"], time.monotonic() - started))
@@ -486,13 +500,15 @@ def main():
     parser.add_argument("--name", default=os.environ.get("CLUSTER_NAME", "local"))
     parser.add_argument("--control-plane-nodes", type=int, default=int(os.environ.get("CONTROL_PLANE_NODES", 1)))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKER_NODES", 2)))
+    parser.add_argument("--service-cidr", default=os.environ.get("SERVICE_CIDR", DEFAULT_SERVICE_CIDR),
+                        help="kube-apiserver's --service-cluster-ip-range (a kOps cluster's is 100.64.0.0/13)")
     args = parser.parse_args()
     cluster = Cluster(args.name)
     if args.command == "up":
         with cluster.lock():
             for attempt in (1, 2):
                 try:
-                    kubeconfig = cluster.up(args.control_plane_nodes, args.workers)
+                    kubeconfig = cluster.up(args.control_plane_nodes, args.workers, args.service_cidr)
                     break
                 except BaseException as exc:
                     # Leave nothing half started behind; the logs stay in the state directory.

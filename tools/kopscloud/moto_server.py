@@ -1,0 +1,72 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""moto in server mode, with two corrections so that kops can talk to it.
+
+- moto 5.2.5 answers DescribeWarmPool for an Auto Scaling group that does not exist with an IndexError (HTTP 500),
+  which the AWS SDK retries for ever; AWS answers ValidationError, which kops reads as "no warm pool".
+- moto reports every instance of an Auto Scaling group on the launch template version that is the default *now*;
+  AWS reports the version the instance was launched from. kops compares that with the group's version to find the
+  instances that need a rolling update (NEEDUPDATE), so with moto as released it never found any. Here an instance
+  keeps the version its group had when it was launched.
+- moto keeps the UserData of a launch template version made by CreateLaunchTemplateVersion (what `kops update
+  cluster` does on an upgrade) as a plain string, and then fails an assertion (HTTP 500) when its Auto Scaling
+  group launches a replacement from that version: the rolling update never saw its replacements. Here that
+  UserData is kept base64-encoded as moto does for CreateLaunchTemplate.
+
+Everything else is moto as released. Usage: python moto_server.py -H 127.0.0.1 -p PORT
+"""
+
+from __future__ import annotations
+
+import sys
+
+from moto.autoscaling import exceptions, models
+from moto.core.types import Base64EncodedString
+from moto.ec2.models import launch_templates
+from moto.server import main
+
+_describe_warm_pool = models.AutoScalingBackend.describe_warm_pool
+
+
+def describe_warm_pool(self, group_name):
+    if not self.describe_auto_scaling_groups([group_name]):
+        raise exceptions.ValidationError("AutoScalingGroup name not found - %s" % group_name)
+    return _describe_warm_pool(self, group_name)
+
+
+models.AutoScalingBackend.describe_warm_pool = describe_warm_pool
+
+_instance_state_init = models.InstanceState.__init__
+_instance_launch_template = models.InstanceState.launch_template
+
+
+def instance_state_init(self, *args, **kwargs):
+    _instance_state_init(self, *args, **kwargs)
+    group = self.auto_scaling_group
+    template = group.ec2_launch_template if group is not None else None
+    # The number of the version the group launches from now ($Latest, $Default or a number).
+    self.launched_version = template.get_version(group.launch_template_version).number if template else None
+
+
+def instance_launch_template(self):
+    found = _instance_launch_template.fget(self)
+    if found is not None and getattr(self, "launched_version", None) is not None:
+        found["Version"] = self.launched_version
+    return found
+
+
+models.InstanceState.__init__ = instance_state_init
+
+_version_init = launch_templates.LaunchTemplateVersion.__init__
+
+
+def version_init(self, template, number, data, description):
+    if isinstance(data.get("UserData"), str):
+        data = dict(data, UserData=Base64EncodedString(data["UserData"]))
+    _version_init(self, template, number, data, description)
+
+
+launch_templates.LaunchTemplateVersion.__init__ = version_init
+models.InstanceState.launch_template = property(instance_launch_template)
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
