@@ -12,7 +12,7 @@ if [ ! -f "$venv/.complete" ]; then
   echo "[moto-venv] creating $venv" >&2
   rm -rf "$venv"
   "$py" -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -c "$root/tests/moto-constraints.txt" "moto[server]" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check -c "$root/tests/moto-constraints.txt" "moto[server]" waitress >&2
   touch "$venv/.complete"
 fi
 echo "$venv"

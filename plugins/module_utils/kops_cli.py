@@ -154,21 +154,32 @@ def parse_upgrade_plan(text):
     return expect_table(text, ("ITEM", "PROPERTY", "OLD", "NEW"), "No upgrade required", "kops upgrade cluster")
 
 
+def _plan_rows(rows):
+    """Rows of a ``NAME STATUS NEEDUPDATE ...`` table with its numbers as ints, up to the first row whose
+    NEEDUPDATE is not a number: inside `kops reconcile cluster` the drain's output follows the table with no
+    blank line in between (``evicting pod kube-system/...``)."""
+    plan = []
+    for row in rows:
+        try:
+            row["needupdate"] = int(row["needupdate"])
+        except (KeyError, TypeError, ValueError):
+            break
+        for key in ("ready", "min", "target", "max", "nodes"):
+            if key in row:
+                try:
+                    row[key] = int(row[key])
+                except (TypeError, ValueError):
+                    pass
+        plan.append(row)
+    return plan
+
+
 def parse_rolling_update_plan(text):
     """The ``NAME STATUS NEEDUPDATE READY MIN TARGET MAX [NODES]`` table of `kops rolling-update cluster` ->
     one dict per instance group, numbers as ints (NODES is absent with --cloudonly); [] when kops says ``No
     rolling-update required``; KopsError for output with neither."""
-    rows = expect_table(text, ("NAME", "STATUS", "NEEDUPDATE"), "No rolling-update required",
-                        "kops rolling-update cluster")
-    for row in rows:
-        for key in ("needupdate", "ready", "min", "target", "max", "nodes"):
-            if key not in row:
-                continue
-            try:
-                row[key] = int(row[key])
-            except (TypeError, ValueError):
-                pass
-    return rows
+    return _plan_rows(expect_table(text, ("NAME", "STATUS", "NEEDUPDATE"), "No rolling-update required",
+                                   "kops rolling-update cluster"))
 
 
 def update_outcome(text):
@@ -180,7 +191,9 @@ def update_outcome(text):
     }
 
 
-_STOPPING = re.compile(r'Stopping instance "(?P<instance>[^"]+)", in group "(?P<group>[^"]+)"')
+# `--cloudonly`: Stopping instance "i-...", in group "<asg>"; with the API (1.30 to 1.32) the node is named too:
+# Stopping instance "i-...", node "<node>", in group "<asg>".
+_STOPPING = re.compile(r'Stopping instance "(?P<instance>[^"]+)", (?:node "[^"]*", )?in group "(?P<group>[^"]+)"')
 _COMPLETED = "Rolling update completed"
 
 
@@ -289,7 +302,8 @@ def reconcile_phases(stdout, log_text):
             return
         groups = []
         if phases[-1]["phase"].endswith("rolling update"):
-            names = [row["name"] for row in parse_table("\n".join(section), ("NAME", "STATUS", "NEEDUPDATE"))
+            names = [row["name"] for row in _plan_rows(parse_table("\n".join(section),
+                                                                      ("NAME", "STATUS", "NEEDUPDATE")))
                      if row.get("status") != "Ready"]
             rolled = dict((entry["name"], entry) for entry in rolled_groups(log_text, names))
             groups = [rolled.get(name, {"name": name, "instances": [], "seconds": None}) for name in names]

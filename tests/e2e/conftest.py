@@ -34,6 +34,9 @@ def kops_cloud(tmp_path_factory, suffix, control_planes):
     with kopscloud.KopsCloud(workdir, "%s-e2e-%s" % (PREFIX, suffix), control_planes=control_planes,
                              nodes=2) as cloud:
         yield cloud
+        print("\n=== timings, %s (%d control-plane node(s))" % (suffix, control_planes))
+        for phase, seconds in cloud.timings.items():
+            print("  %-60s %7.1fs" % (phase, seconds))
 
 
 def run_playbook(cloud, kops_version, kubernetes_version, **extra):

@@ -15,6 +15,7 @@ local control plane's state directory.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -48,7 +49,7 @@ class KopsCloud(object):
         self.nodes = nodes
         self.progress = progress
         self.moto = self.assets = self.agent = self.world = None
-        self.admin = None
+        self.admin = self.api_address_file = None
         self.kubeconfig = os.path.join(workdir, "kubeconfig")
         self.timings = {}
 
@@ -61,28 +62,59 @@ class KopsCloud(object):
         self.stop()
 
     def start(self):
+        """moto (AWS) and the kops assets server; the cluster's API starts with the cluster (create)."""
         started = time.monotonic()
         os.makedirs(self.workdir, exist_ok=True)
-        self.progress("starting the local control plane %s (no nodes: the node agent adds them)" % self.name)
-        # kOps' service range (kube-dns is 100.64.0.10), so kops' addons apply as they are.
+        self.progress("starting moto (AWS) and the kops assets server on 127.0.0.1")
+        # The API load balancer's DNS name, once the API runs (see moto_server.py).
+        self.api_address_file = os.path.join(self.workdir, "api-address")
+        self.moto = kopsenv.MotoServer(self.workdir, env={"CLUSTEROPS_API_ADDRESS_FILE": self.api_address_file})
+        self.assets = kopsenv.AssetsServer(self.workdir)
+        self.world = kopsenv.KopsWorld(self.workdir, self.moto.url, self.assets.url, kubeconfig=self.kubeconfig)
+        self.timings["start (moto, assets)"] = time.monotonic() - started
+
+    def kops_ca(self):
+        """The cluster's kubernetes-ca (certificate and key files) from the state store, written by the first
+        `kops update cluster --yes`: the local API serves and authenticates with it, so the admin credentials kops
+        >= 1.31 makes for itself from the state store work against it."""
+        with open(os.path.join(self.workdir, "state", kopsenv.CLUSTER, "pki", "private", "kubernetes-ca",
+                               "keyset.yaml")) as handle:
+            keyset = yaml.safe_load(handle)["spec"]
+        primary = keyset.get("primaryId")
+        key = next(k for k in keyset["keys"] if not primary or k["id"] == primary)
+        paths = []
+        for name, material in (("kops-ca.crt", key["publicMaterial"]), ("kops-ca.key", key["privateMaterial"])):
+            path = os.path.join(self.workdir, name)
+            with open(path, "wb") as handle:
+                handle.write(base64.b64decode(material))
+            os.chmod(path, 0o600)
+            paths.append(path)
+        return paths
+
+    def start_api(self):
+        """The local control plane as the cluster's API: kOps' service range and CA, and the names kops puts in
+        its kubeconfig (api.internal.<cluster> as TLS server name); then the API load balancer points at it."""
+        started = time.monotonic()
+        self.progress("starting the local control plane %s as the cluster's API (kOps' CA; nodes come from the "
+                      "node agent)" % self.name)
+        ca_cert, ca_key = self.kops_ca()
         up = subprocess.run([sys.executable, LOCALCLUSTER, "up", "--name", self.name, "--control-plane-nodes", "0",
-                             "--workers", "0", "--service-cidr", "100.64.0.0/13"], capture_output=True, text=True,
-                            check=False)
+                             "--workers", "0", "--service-cidr", "100.64.0.0/13", "--ca-cert", ca_cert,
+                             "--ca-key", ca_key, "--san", "api.internal." + kopsenv.CLUSTER,
+                             "--san", "api." + kopsenv.CLUSTER], capture_output=True, text=True, check=False)
         if up.returncode != 0:
             raise RuntimeError("local control plane %s did not start: %s" % (self.name, up.stderr[-3000:]))
         self.admin = up.stdout.strip().splitlines()[-1].split("=", 1)[1]
-        # kops finds the cluster's API through the kubeconfig context named after the cluster.
         with open(self.admin) as handle:
             config = json.load(handle)
+        # kops <= 1.30 finds the cluster's API through the kubeconfig context named after the cluster.
         config["contexts"][0]["name"] = config["current-context"] = kopsenv.CLUSTER
         with open(self.kubeconfig, "w") as handle:
             json.dump(config, handle)
         os.chmod(self.kubeconfig, 0o600)
-        self.progress("starting moto (AWS) and the kops assets server on 127.0.0.1")
-        self.moto = kopsenv.MotoServer(self.workdir)
-        self.assets = kopsenv.AssetsServer(self.workdir)
-        self.world = kopsenv.KopsWorld(self.workdir, self.moto.url, self.assets.url, kubeconfig=self.kubeconfig)
-        self.timings["start (control plane, moto, assets)"] = time.monotonic() - started
+        with open(self.api_address_file, "w") as handle:
+            handle.write(config["clusters"][0]["cluster"]["server"].split("://", 1)[1])
+        self.timings["start the cluster's API"] = time.monotonic() - started
 
     def stop(self):
         self.stop_agent()
@@ -148,6 +180,7 @@ class KopsCloud(object):
             self.replace_cluster_spec(kops_version, spec)
         self.progress("kops %s: update cluster --yes (moto launches the instances)" % kops_version)
         self.kops(kops_version, "update", "cluster", "--name", kopsenv.CLUSTER, "--yes", "--create-kube-config=false")
+        self.start_api()
         self.start_agent()
         self.timings["create (kops create, update --yes)"] = time.monotonic() - started
 

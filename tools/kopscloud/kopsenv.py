@@ -141,7 +141,7 @@ def free_port():
 class MotoServer:
     """moto in server mode on 127.0.0.1, started from its own venv and stopped by its pid."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, env=None):
         venv = subprocess.run([os.path.join(ROOT, "tools", "moto-venv.sh")], check=True, capture_output=True,
                               text=True).stdout.strip()
         self.port = free_port()
@@ -150,7 +150,8 @@ class MotoServer:
         # moto_server.py: moto's own server with one correction (DescribeWarmPool), see that file.
         self.proc = subprocess.Popen([os.path.join(venv, "bin", "python"), os.path.join(HERE, "moto_server.py"),
                                       "-H", "127.0.0.1", "-p", str(self.port)], stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     env=dict(os.environ, **(env or {})))
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -12,6 +12,16 @@
   group launches a replacement from that version: the rolling update never saw its replacements. Here that
   UserData is kept base64-encoded as moto does for CreateLaunchTemplate.
 
+And one hook for the simulation: with CLUSTEROPS_API_ADDRESS_FILE set, the Network Load Balancer kops creates in
+front of the Kubernetes API (``api-<cluster>-...``) reports the address in that file (``127.0.0.1:<port>`` of the
+local control plane) as its DNS name, as if it forwarded there. kops >= 1.31 reaches the cluster only through that
+load balancer (it builds its own admin credentials from the state store and ignores KUBECONFIG).
+
+It serves moto's own WSGI application with waitress (HTTP/1.1 with keep-alive) rather than werkzeug's development
+server, which closes every connection after one response: the AWS SDK for Go in kops then sporadically failed
+with `deserialization failed, failed to decode response body, read tcp ...: use of closed network connection` on
+a 200 response (aws/aws-sdk-go-v2#1825, #2737), failing `kops create`, `kops update` or `kops reconcile`.
+
 Everything else is moto as released. Usage: python moto_server.py -H 127.0.0.1 -p PORT
 """
 
@@ -19,10 +29,15 @@ from __future__ import annotations
 
 import sys
 
+import argparse
+import os
+
+import waitress
 from moto.autoscaling import exceptions, models
 from moto.core.types import Base64EncodedString
 from moto.ec2.models import launch_templates
-from moto.server import main
+from moto.elbv2 import models as elbv2_models
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 _describe_warm_pool = models.AutoScalingBackend.describe_warm_pool
 
@@ -66,7 +81,40 @@ def version_init(self, template, number, data, description):
 
 
 launch_templates.LaunchTemplateVersion.__init__ = version_init
+
+
+def _api_address():
+    path = os.environ.get("CLUSTEROPS_API_ADDRESS_FILE")
+    try:
+        with open(path) as handle:
+            return handle.read().strip() or None
+    except (OSError, TypeError):
+        return None
+
+
+def _get_dns_name(self):
+    address = _api_address() if self.name.startswith("api-") else None
+    return address or self._dns_name
+
+
+def _set_dns_name(self, value):
+    self._dns_name = value
+
+
+elbv2_models.FakeLoadBalancer.dns_name = property(_get_dns_name, _set_dns_name)
 models.InstanceState.launch_template = property(instance_launch_template)
+
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description="moto server (waitress), with the corrections above")
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    app = DomainDispatcherApplication(create_backend_app)
+    waitress.serve(app, host=args.host, port=args.port, threads=8, ident="moto", _quiet=True)
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -268,19 +268,20 @@ class NodeAgent(object):
             self.remove_node(name)
 
     def remove_node(self, name):
-        """The instance is gone: its Node goes (as the cloud node controller does), and the pods bound to it with
-        it (as the pod garbage collector does for pods of a deleted node)."""
+        """The instance is gone: its Node goes (as the cloud node controller does), then the pods bound to it (as
+        the pod garbage collector does for pods of a deleted node, after its 40 s quarantine). Node first, so the
+        DaemonSet controller stops making pods for it."""
+        try:
+            self.core.delete_node(name)
+        except self.client.ApiException as exc:
+            if exc.status != 404:
+                raise
         for pod in self.core.list_pod_for_all_namespaces(field_selector="spec.nodeName=%s" % name).items:
             try:
                 self.core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0)
             except self.client.ApiException as exc:
                 if exc.status != 404:
                     raise
-        try:
-            self.core.delete_node(name)
-        except self.client.ApiException as exc:
-            if exc.status != 404:
-                raise
         log("node %s left: its instance is gone" % name)
 
     def channels_binary(self):

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
     MIN_KOPS_VERSION,
+    KopsError,
     classify_failure,
     group_timings,
     parse_json_documents,
@@ -19,6 +20,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     parse_table,
     parse_upgrade_plan,
     parse_version,
+    reconcile_phases,
     rolled_groups,
     rolling_update_validation,
     summarise_validation,
@@ -208,3 +210,42 @@ def test_rolling_update_validation_splits_messages_with_commas():
     assert validation["failures"][0]["containers"] == ["ebs-plugin", "node-driver-registrar"]
     assert validation["timed_out"] is False
     assert rolling_update_validation("") == {"failures": [], "attempts": 0, "timed_out": False}
+
+
+# --- across kops releases: 1.31.0 and 1.32.0 (recorded by tests/e2e runs, see index.json)
+
+def test_upgrade_nothing_to_do_in_1_31_goes_to_stderr():
+    # The module parses stdout and stderr together: "No upgrade required" is on stderr, no table.
+    assert parse_upgrade_plan(recorded("v1_31_0_upgrade_nothing")) == []
+
+
+@pytest.mark.parametrize("parse, text, expected", [
+    (parse_upgrade_plan, "ITEM\tFIELD\tBEFORE\tAFTER\nCluster\tKubernetesVersion\t1.30.5\t1.31.3\n",
+     "kops upgrade cluster printed neither a table headed ITEM PROPERTY OLD NEW nor 'No upgrade required'"),
+    (parse_rolling_update_plan, "GROUP\tSTATE\tOUTDATED\nnodes\tNeedsUpdate\t2\n",
+     "kops rolling-update cluster printed neither a table headed NAME STATUS NEEDUPDATE nor "
+     "'No rolling-update required'"),
+    (parse_rolling_update_plan, "", "this kops output is not understood: (nothing)"),
+])
+def test_an_unknown_table_is_a_clear_error_not_an_empty_plan(parse, text, expected):
+    with pytest.raises(KopsError) as error:
+        parse(text)
+    assert expected in str(error.value)
+
+
+def test_rolling_update_table_ends_where_the_drain_output_starts():
+    text = ("NAME\t\t\t\tSTATUS\t\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\tNODES\n"
+            "nodes-eu-west-1a\t\tNeedsUpdate\t2\t\t0\t2\t2\t2\t2\n"
+            "evicting pod kube-system/coredns-6777d69967-7n9dx\n")
+    assert [row["name"] for row in parse_rolling_update_plan(text)] == ["nodes-eu-west-1a"]
+
+
+def test_reconcile_phases_of_the_recorded_1_31_run():
+    phases = reconcile_phases(recorded("v1_31_0_reconcile_apply"), recorded("v1_31_0_reconcile_apply_log"))
+    assert [p["phase"] for p in phases] == ["control plane configuration", "control plane rolling update",
+                                            "node configuration", "node rolling update", "prune"]
+    # The control plane was already up to date (Ready), the nodes' group needed its two instances replaced.
+    assert phases[1]["groups"] == []
+    (nodes,) = phases[3]["groups"]
+    assert nodes["name"] == "nodes-eu-west-1a" and len(nodes["instances"]) == 2
+    assert nodes["seconds"] > 15  # kops' own 15 s node interval, not settable through reconcile
