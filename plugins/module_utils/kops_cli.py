@@ -302,9 +302,8 @@ def reconcile_phases(stdout, log_text):
             return
         groups = []
         if phases[-1]["phase"].endswith("rolling update"):
-            names = [row["name"] for row in _plan_rows(parse_table("\n".join(section),
-                                                                      ("NAME", "STATUS", "NEEDUPDATE")))
-                     if row.get("status") != "Ready"]
+            table = parse_table("\n".join(section), ("NAME", "STATUS", "NEEDUPDATE"))
+            names = [row["name"] for row in _plan_rows(table) if row.get("status") != "Ready"]
             rolled = dict((entry["name"], entry) for entry in rolled_groups(log_text, names))
             groups = [rolled.get(name, {"name": name, "instances": [], "seconds": None}) for name in names]
         phases[-1]["groups"] = groups

@@ -8,9 +8,9 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kops_reconcile
 short_description: Run kops reconcile cluster (kops 1.31 and later)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
-  - Runs C(kops reconcile cluster), the way kOps 1.31 and later recommend applying an upgrade: the control plane's
+  - Runs C(kops reconcile cluster), the way kOps 1.31 and later recommend applying an upgrade. The control plane's
     configuration is updated and the control plane rolled, then the nodes' configuration updated and the nodes
     rolled, then resources no longer used are pruned. Each rolling update validates the cluster between groups.
   - Without C(--yes) kops previews the update (the same as C(kops update cluster)); when the preview shows no

@@ -27,10 +27,9 @@ Everything else is moto as released. Usage: python moto_server.py -H 127.0.0.1 -
 
 from __future__ import annotations
 
-import sys
-
 import argparse
 import os
+import sys
 
 import waitress
 from moto.autoscaling import exceptions, models
@@ -103,7 +102,6 @@ def _set_dns_name(self, value):
 
 elbv2_models.FakeLoadBalancer.dns_name = property(_get_dns_name, _set_dns_name)
 models.InstanceState.launch_template = property(instance_launch_template)
-
 
 
 def main(argv):

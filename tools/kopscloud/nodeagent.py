@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -38,7 +37,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 MANAGED_BY = "clusterops.io/node-agent"
 KOPS_VERSION_ANNOTATION = "clusterops.io/kops-version"
