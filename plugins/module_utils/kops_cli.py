@@ -319,6 +319,16 @@ def reconcile_phases(stdout, log_text):
     return phases
 
 
+def rolling_failure_message(command, rc, out, err, validation):
+    """One message for a failed rolling update or reconcile: kops' last ``Error:`` line (or the end of its output)
+    and the last validation failures it logged."""
+    errors = [line for line in (err or out).strip().splitlines() if line.startswith("Error:")]
+    msg = "%s failed (rc %d): %s" % (command, rc, errors[-1] if errors else (err or out).strip()[-2000:])
+    if validation["failures"]:
+        msg += "; last validation failures: %s" % "; ".join(f["message"] for f in validation["failures"])
+    return msg
+
+
 def group_timings(log_text, groups):
     """{group: seconds} for the groups a rolling update touched (see rolled_groups)."""
     return dict((entry["name"], entry["seconds"]) for entry in rolled_groups(log_text, groups))

@@ -104,6 +104,7 @@ stderr:
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
     kops_module,
     reconcile_phases,
+    rolling_failure_message,
     rolling_update_validation,
     update_outcome,
 )
@@ -135,12 +136,8 @@ def main():
                       groups=[g for p in phases for g in p["groups"]], validation_failures=validation["failures"],
                       validation_timed_out=validation["timed_out"])
         if rc != 0:
-            error = [line for line in (err or out).strip().splitlines() if line.startswith("Error:")]
-            msg = "kops reconcile cluster failed (rc %d) in phase %s: %s" % (
-                rc, phases[-1]["phase"] if phases else "(none)", error[-1] if error else (err or out).strip()[-2000:])
-            if validation["failures"]:
-                msg += "; last validation failures: %s" % "; ".join(f["message"] for f in validation["failures"])
-            module.fail_json(msg=msg, **result)
+            command = "kops reconcile cluster (phase %s)" % (phases[-1]["phase"] if phases else "(none)")
+            module.fail_json(msg=rolling_failure_message(command, rc, out, err, validation), **result)
         # The reconcile may have found nothing to roll: changed follows what kops did.
         result["changed"] = bool(result["groups"]) or not outcome["no_changes"]
     module.exit_json(**result)

@@ -149,6 +149,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     kops_module,
     parse_rolling_update_plan,
     rolled_groups,
+    rolling_failure_message,
     rolling_update_validation,
 )
 
@@ -213,11 +214,8 @@ def main():
         validation = rolling_update_validation(err)
         result.update(validation_failures=validation["failures"], validation_timed_out=validation["timed_out"])
         if rc != 0:
-            error = [line for line in (err or out).strip().splitlines() if line.startswith("Error:")]
-            msg = "kops rolling-update cluster failed (rc %d): %s" % (rc, (error[-1] if error else (err or out).strip()[-2000:]))
-            if validation["failures"]:
-                msg += "; last validation failures: %s" % "; ".join(f["message"] for f in validation["failures"])
-            module.fail_json(msg=msg, **result)
+            module.fail_json(msg=rolling_failure_message("kops rolling-update cluster", rc, out, err, validation),
+                             **result)
     module.exit_json(**result)
 
 

@@ -22,6 +22,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     parse_version,
     reconcile_phases,
     rolled_groups,
+    rolling_failure_message,
     rolling_update_validation,
     summarise_validation,
     update_outcome,
@@ -249,3 +250,12 @@ def test_reconcile_phases_of_the_recorded_1_31_run():
     (nodes,) = phases[3]["groups"]
     assert nodes["name"] == "nodes-eu-west-1a" and len(nodes["instances"]) == 2
     assert nodes["seconds"] > 15  # kops' own 15 s node interval, not settable through reconcile
+
+
+def test_rolling_failure_message_names_the_error_and_the_last_validation_failures():
+    log = recorded("rolling_update_validation_fails")
+    validation = rolling_update_validation(log)
+    msg = rolling_failure_message("kops reconcile cluster (phase control plane rolling update)", 1, "", log,
+                                  validation)
+    assert msg.startswith("kops reconcile cluster (phase control plane rolling update) failed (rc 1): Error: ")
+    assert "; last validation failures: " in msg and "aws-node-termination-handler-" in msg
