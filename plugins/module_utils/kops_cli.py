@@ -279,12 +279,16 @@ def rolling_update_validation(log_text):
     return {"failures": failures, "attempts": attempts, "timed_out": timed_out}
 
 
-# What `kops reconcile cluster --yes` prints (stdout) before each of its phases (kops 1.31, 1.32).
+# What `kops reconcile cluster --yes` prints (stdout) before each of its phases: kops 1.31 says "Doing
+# rolling-update for ...", 1.32 "Performing rolling-update for ..." and waits for the API after the control plane.
 RECONCILE_PHASES = (
     ("Updating control plane configuration", "control plane configuration"),
+    ("Waiting for the kubernetes API to be served", "wait for the API"),
     ("Doing rolling-update for control plane", "control plane rolling update"),
+    ("Performing rolling-update for control plane", "control plane rolling update"),
     ("Updating node configuration", "node configuration"),
     ("Doing rolling-update for nodes", "node rolling update"),
+    ("Performing rolling-update for nodes", "node rolling update"),
     ("Pruning old resources that are no longer used", "prune"),
 )
 
@@ -316,6 +320,11 @@ def reconcile_phases(stdout, log_text):
         else:
             section.append(line)
     close()
+    if not any(p["phase"].endswith("rolling update") for p in phases):
+        lines = [line.strip() for line in (stdout or "").splitlines() if line.strip() and not line.startswith(" ")]
+        raise KopsError("kops reconcile cluster printed none of the phases this collection knows (%s); this kops "
+                        "output is not understood: %s" % (", ".join(h for h, _ in RECONCILE_PHASES),
+                                                          " | ".join(lines[:8]) or "(nothing)"))
     return phases
 
 

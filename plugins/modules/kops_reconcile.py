@@ -65,8 +65,10 @@ preview:
 phases:
   description:
     - The phases kops went through, in order, each with the instance groups it rolled (C(name), C(instances)
-      replaced, C(seconds)). Phases are C(control plane configuration), C(control plane rolling update),
-      C(node configuration), C(node rolling update) and C(prune).
+      replaced, C(seconds)). Phases are C(control plane configuration), C(wait for the API) (kops 1.32),
+      C(control plane rolling update), C(node configuration), C(node rolling update) and C(prune).
+    - Output without any phase this module knows (a kops release that words them differently) fails the module
+      with what kops printed, rather than reporting nothing rolled.
   returned: when kops ran with C(--yes)
   type: list
   elements: dict
@@ -102,6 +104,7 @@ stderr:
 """
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
+    KopsError,
     kops_module,
     reconcile_phases,
     rolling_failure_message,
@@ -130,7 +133,12 @@ def main():
     result = dict(changed=changed, preview=preview, stdout=preview, stderr=err, groups=[], seconds=seconds)
     if changed and not module.check_mode:
         rc, out, err, seconds = kops.run(*(args + ["--yes"]))
-        phases = reconcile_phases(out, err)
+        try:
+            phases = reconcile_phases(out, err)
+        except KopsError as exc:
+            if rc == 0:
+                module.fail_json(msg="kops %s: %s" % (".".join(map(str, kops.version)), exc), stdout=out, stderr=err)
+            phases = []  # failed before its first phase: the error below says why
         validation = rolling_update_validation(err)
         result.update(stdout=out, stderr=err, seconds=round(result["seconds"] + seconds, 2), phases=phases,
                       groups=[g for p in phases for g in p["groups"]], validation_failures=validation["failures"],

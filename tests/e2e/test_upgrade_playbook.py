@@ -72,6 +72,7 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
     assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert NTH in summary_line(output, "precheck")  # predicted deadlock
     assert "stuck: %s" % NTH in summary_line(output, "remediation")
+    assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
     assert "cluster valid" in summary_line(output, "validation")
     assert set(kubelet_versions(cloud).values()) == {"v" + MIDDLE[1]}
     assert nth_image(cloud).endswith(":v1.22.0")
@@ -82,6 +83,7 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
     assert rc == 0, output[-5000:]
     assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert "not needed" in summary_line(output, "remediation")
+    assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
     assert "cluster valid" in summary_line(output, "validation")
     assert set(kubelet_versions(cloud).values()) == {"v" + NEW[1]}
 

@@ -259,3 +259,23 @@ def test_rolling_failure_message_names_the_error_and_the_last_validation_failure
                                   validation)
     assert msg.startswith("kops reconcile cluster (phase control plane rolling update) failed (rc 1): Error: ")
     assert "; last validation failures: " in msg and "aws-node-termination-handler-" in msg
+
+
+def test_reconcile_phases_as_kops_1_32_words_them():
+    # kops 1.32.0 cmd/kops/reconcile_cluster.go: "Performing rolling-update for ...", and a wait for the API.
+    stdout = recorded("v1_31_0_reconcile_apply").replace(
+        "Doing rolling-update for control plane",
+        "Waiting for the kubernetes API to be served\nDoing rolling-update for control plane", 1).replace(
+        "Doing rolling-update", "Performing rolling-update")
+    phases = reconcile_phases(stdout, recorded("v1_31_0_reconcile_apply_log"))
+    assert [p["phase"] for p in phases] == ["control plane configuration", "wait for the API",
+                                            "control plane rolling update", "node configuration",
+                                            "node rolling update", "prune"]
+    assert [g["name"] for g in phases[4]["groups"]] == ["nodes-eu-west-1a"]
+
+
+def test_reconcile_output_without_known_phases_is_a_clear_error():
+    with pytest.raises(KopsError) as error:
+        reconcile_phases("Reconciling the control plane\nReconciling nodes\n", "")
+    assert "printed none of the phases this collection knows" in str(error.value)
+    assert "Reconciling the control plane | Reconciling nodes" in str(error.value)
