@@ -12,11 +12,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTION_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PYTHONPATH := $(COLLECTION_ROOT)
 # ansible-core's own files (tmp, galaxy cache, default collection path) go to the cache, never to ~/.ansible.
-export ANSIBLE_HOME := $(CLUSTEROPS_CACHE)/home/ansible
-export ANSIBLE_LOCAL_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
-export ANSIBLE_REMOTE_TEMP := $(CLUSTEROPS_CACHE)/home/ansible/tmp
+# One per collection root: ansible-lint installs a copy of the collection there, which must not be shared.
+export ANSIBLE_HOME := $(COLLECTION_ROOT)-home/ansible
+export ANSIBLE_LOCAL_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
+export ANSIBLE_REMOTE_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 
-.PHONY: versions lowest build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries
+.PHONY: versions lowest e2e-test build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries ee
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -44,7 +45,7 @@ sanity: collection ## ansible-test sanity for the collection (no ignore files)
 	@cd $(COLLECTION_DIR) && $(ROOT)/tools/sanity.sh "$(VENV)"
 
 lint: collection ## ansible-lint (production profile)
-	@cd $(COLLECTION_DIR) && HOME="$(CLUSTEROPS_CACHE)/home/ansible-lint" PATH="$(VENV)/bin:$$PATH" ansible-lint --profile production
+	@cd $(COLLECTION_DIR) && HOME="$(COLLECTION_ROOT)-home/lint" PATH="$(VENV)/bin:$$PATH" ansible-lint --profile production
 
 cluster-up: ## Start the local control plane; the last line printed is KUBECONFIG=<path>
 	@tools/localcluster/up.sh
@@ -64,6 +65,13 @@ lowest: collection ## Unit and module tests on the lowest versions declared (the
 kops-test: collection ## kops module tests against the real kops binary
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/kops
 
+ee: ## ansible-builder: introspect the built collection, create the example execution environment's build context
+	@tools/ee-create.sh "$(VENV)"
+
+e2e-test: collection ## The upgrade playbook end to end: kops 1.30.2 -> 1.31.0 -> 1.32.0 on moto + the local API + node agent
+	@tools/localcluster/build.sh kops-releases
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s tests/e2e
+
 molecule: collection ## Molecule scenarios against the local control plane
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s prevention
@@ -72,12 +80,13 @@ molecule: collection ## Molecule scenarios against the local control plane
 oracle: collection ## The real scheduler judges ORACLE_CASES (default 60) generated stuck/blocked verdicts (ORACLE_SEED=...)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ORACLE_CASES=$${ORACLE_CASES:-60} "$(VENV)/bin/python" -m pytest -q -s tests/cluster/test_oracle.py
 
-bench: collection ## Benchmarks: pure diagnosis scaling; rollout_status over 100/1000/2000 Deployments on kwok vs per-Deployment
+bench: collection ## Benchmarks: pure diagnosis and precheck scaling; rollout_status over 100/1000/2000 Deployments on kwok vs per-Deployment
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py
+	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_precheck.py
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tests/benchmark/bench_scale.py
 
 demo: collection ## The main job: NTH deadlock on a local cluster, remediated (CLUSTER_KUBECONFIG=... for yours)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \
 		$(if $(CLUSTER_KUBECONFIG),--kubeconfig "$(CLUSTER_KUBECONFIG)") $(if $(CLUSTER_CONTEXT),--context "$(CLUSTER_CONTEXT)")
 
-test: unit sanity lint build-check cluster-test lowest kops-test molecule ## Every test; what .ci/run calls
+test: unit sanity lint build-check cluster-test lowest kops-test ee molecule ## Every test; what .ci/run calls

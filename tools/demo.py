@@ -1,10 +1,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The main job, for a new user.
 
-Without a cluster given: starts the local control plane, deploys aws-node-termination-handler as kOps 1.29 ships
-it, predicts the deadlock (precheck playbook), rolls out the kOps 1.30 manifest the way kOps' channels tool does
-(the real scheduler leaves the new pod Pending), runs the remediate playbook, shows before and after with timings,
-and tears everything down.
+Without a cluster given: a kOps cluster on this machine (tools/kopscloud: moto as AWS, the local control plane as
+its API, the node agent for its instances, kOps' channels for its addons), created by the real kops 1.30.2 on
+Kubernetes 1.30.3 with aws-node-termination-handler pinned to v1.18.3 (the image kOps 1.29 ships); then the real
+upgrade, `ansible-playbook clusterops.kops_upgrade.upgrade` to Kubernetes 1.30.5 with NTH unpinned (kops' v1.22.0):
+precheck predicts the deadlock, kops update makes channels roll NTH out, the addon watch finds it stuck (verdict and
+why), remediation clears it, kops rolling-update replaces every instance, validate passes. Before and after, timings,
+everything torn down. Shortened where it must be: one kops release (1.30.2, the one `make test` builds), so a
+patch upgrade; `make e2e-test` goes 1.30.2 -> 1.31.0 -> 1.32.0.
 
 With --kubeconfig (and optionally --context): runs the precheck and remediate playbooks against that cluster,
 reproducing nothing.
@@ -13,127 +17,105 @@ reproducing nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
+CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
+# ansible's state (temp files) in the cache, never ~/.ansible (make sets the same).
+os.environ.setdefault("ANSIBLE_HOME", os.path.join(CACHE, "home", "ansible"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "kopscloud"))
 
-import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
+import cloud as kopscloud  # noqa: E402  pylint: disable=wrong-import-position
+import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
 
-LOCALCLUSTER = os.path.join(ROOT, "tools", "localcluster", "localcluster.py")
+NTH = "aws-node-termination-handler"
+KOPS, OLD, NEW = "v1.30.2", "1.30.3", "1.30.5"
 
 
 def say(text):
     print("\n=== %s" % text, flush=True)
 
 
-def playbook(name, kubeconfig, context=None, extra=None):
+def playbook(name, kubeconfig, context=None, extra=None, env=None):
     argv = ["ansible-playbook", "clusterops.kops_upgrade.%s" % name, "-e", "k8s_kubeconfig=%s" % kubeconfig]
     if context:
         argv += ["-e", "k8s_context=%s" % context]
-    for key, value in (extra or {}).items():
-        argv += ["-e", "%s=%s" % (key, value)]
+    if extra:
+        argv += ["-e", json.dumps(extra)]
     print("$ " + " ".join(argv), flush=True)
     started = time.monotonic()
-    proc = subprocess.run(argv, check=False)
+    proc = subprocess.run(argv, check=False, env=dict(os.environ, **(env or {})))
     return proc.returncode, time.monotonic() - started
 
 
-def diagnosis(kubeconfig, namespace, context=None):
-    args = {"name": nthrepro.NTH, "namespace": namespace}
-    if context:
-        args["context"] = context
-    result = nthrepro.run_module("clusterops.kops_upgrade.rollout_status", args, kubeconfig)
-    if result["failed"]:
-        raise SystemExit("rollout_status failed: %s" % result["msg"])
-    return result["deployments"][0]
+def show(cloud):
+    """Nodes (instance group, role, kubelet) and the NTH pods (image, node, phase), from the cluster's API."""
+    from kubernetes import client, config
 
-
-def show(d):
-    print("verdict: %s%s" % (d["verdict"], " since %s" % d["stuck_since"] if d["stuck_since"] else ""))
-    for rs in [d["current_replicaset"]] + d["old_replicasets"]:
-        if not rs:
-            continue
-        role = "current" if rs is d["current_replicaset"] else "old"
-        for pod in rs["pods"] or [{"name": "(no pods)", "phase": "", "node": None}]:
-            print("  %-7s rs %-45s pod %-55s %-8s node=%s" % (role, rs["name"], pod["name"], pod["phase"],
-                                                              pod.get("node")))
-    for blocker in d["blockers"]:
-        print("  blocker: %-14s %s node(s): %s" % (blocker["kind"], blocker["nodes"], blocker["reason"]))
-    print("prediction: deadlock=%s: %s" % (d["prediction"]["deadlock"], d["prediction"]["reason"]))
-    print("remedy: %s" % d["remedy"])
+    core = client.CoreV1Api(config.new_client_from_config(config_file=cloud.admin))
+    for node in sorted(core.list_node().items, key=lambda n: n.metadata.labels.get("kops.k8s.io/instancegroup", "")):
+        labels = node.metadata.labels
+        print("  node %-22s %-26s %-14s kubelet %s" % (
+            node.metadata.name, labels.get("kops.k8s.io/instancegroup"),
+            "control-plane" if "node-role.kubernetes.io/control-plane" in labels else "node",
+            node.status.node_info.kubelet_version))
+    for pod in core.list_namespaced_pod("kube-system", label_selector="app.kubernetes.io/name=%s" % NTH).items:
+        print("  pod  %-50s %-9s %-22s image %s" % (pod.metadata.name, pod.status.phase, pod.spec.node_name,
+                                                    pod.spec.containers[0].image.rsplit("/", 1)[-1]))
 
 
 def on_local_cluster(keep):
-    timings = {}
     started = time.monotonic()
-    say("Starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler; kwok kubelets)")
-    up = subprocess.run([sys.executable, LOCALCLUSTER, "up", "--name", "demo"], capture_output=True, text=True,
-                        check=False)
-    sys.stderr.write(up.stderr)
-    if up.returncode != 0:
-        raise SystemExit("the local control plane did not start")
-    kubeconfig = up.stdout.strip().splitlines()[-1].split("=", 1)[1]
-    timings["cluster up"] = time.monotonic() - started
+    workdir = tempfile.mkdtemp(prefix="clusterops-demo-")
+    cloud = kopscloud.KopsCloud(workdir, "demo", control_planes=1, nodes=2)
     try:
-        api = nthrepro.api(kubeconfig)
-        say("kOps 1.29's aws-node-termination-handler (v1.18.3, SQS mode, hostNetwork) on 1 control-plane node")
-        nthrepro.deploy_nth(api, "kube-system", "v1.18.3")
-        timings["NTH v1.18.3 available"] = nthrepro.wait_deployment(
-            api, "kube-system", nthrepro.NTH, nthrepro.rollout_complete)[1]
-
-        say("Before the upgrade: the precheck playbook predicts the deadlock")
-        rc, seconds = playbook("precheck", kubeconfig)
-        timings["precheck playbook"] = seconds
+        say("A simulated AWS (moto) and the kops assets server")
+        cloud.start()
+        say("kops %s creates the cluster: Kubernetes %s, 1 control-plane node, 2 nodes, NTH pinned to v1.18.3"
+            % (KOPS, OLD))
+        cloud.create(KOPS, OLD, nth_version="v1.18.3")
+        cloud.timings["nodes joined, cluster valid"] = cloud.wait_valid(KOPS, timeout=300)
+        say("Before")
+        show(cloud)
+        say("The operator unpins NTH (kops' default v1.22.0) and upgrades to Kubernetes %s: the upgrade playbook"
+            % NEW)
+        spec = cloud.cluster_spec(KOPS)
+        spec["spec"].get("nodeTerminationHandler", {}).pop("version", None)
+        cloud.replace_cluster_spec(KOPS, spec)
+        extra = {"cluster_name": kopsenv.CLUSTER, "state_store": cloud.state_store(),
+                 "kops_binary": kopsenv.kops_binary(KOPS)[0], "kubernetes_version": NEW,
+                 "kops_upgrade_create_kube_config": "false", "kops_upgrade_control_plane_interval": "1s",
+                 "kops_upgrade_node_interval": "1s", "kops_upgrade_post_drain_delay": "1s",
+                 "kops_upgrade_addon_settle_seconds": 20, "kops_upgrade_addon_poll_seconds": 3,
+                 "validate_timeout": 300, "validate_interval": 10}
+        rc, seconds = playbook("upgrade", cloud.admin, extra=extra, env=cloud.environment())
+        cloud.timings["upgrade playbook"] = seconds
         if rc != 0:
-            raise SystemExit("precheck playbook failed (rc %d)" % rc)
-
-        say("kops update cluster --yes: protokube's channels applies kOps 1.30's NTH (v1.22.0) [simulated apply, "
-            "real scheduler]")
-        applied = time.monotonic()
-        nthrepro.deploy_nth(api, "kube-system", "v1.22.0")
-        nthrepro.wait_unschedulable(api, "kube-system")
-        d = diagnosis(kubeconfig, "kube-system")
-        while d["verdict"] != "stuck" and time.monotonic() - applied < 60:
-            nthrepro.wait_deployment(api, "kube-system", nthrepro.NTH,
-                                     lambda dep: dep.get("status", {}).get("observedGeneration")
-                                     == dep["metadata"]["generation"])
-            d = diagnosis(kubeconfig, "kube-system")
-        timings["template change -> stuck verdict"] = time.monotonic() - applied
-        show(d)
-        if d["verdict"] != "stuck":
-            raise SystemExit("expected the rollout to be stuck, got %s" % d["verdict"])
-
-        say("The remediate playbook")
-        rc, seconds = playbook("remediate", kubeconfig)
-        timings["remediate playbook (incl. wait for rollout)"] = seconds
-        if rc != 0:
-            raise SystemExit("remediate playbook failed (rc %d)" % rc)
-
+            raise SystemExit("the upgrade playbook failed (rc %d)" % rc)
         say("After")
-        after = diagnosis(kubeconfig, "kube-system")
-        show(after)
-        if after["verdict"] != "complete":
-            raise SystemExit("expected the rollout to be complete, got %s" % after["verdict"])
+        show(cloud)
     finally:
         if keep:
-            print("\nKeeping the cluster: KUBECONFIG=%s (stop it with make cluster-down CLUSTER_NAME=demo)"
-                  % kubeconfig)
+            cloud.stop_agent()
+            print("\nKeeping the cluster's API: KUBECONFIG=%s (stop it with make cluster-down CLUSTER_NAME=demo)"
+                  % cloud.admin)
+            os.environ["CLUSTEROPS_KEEP_CLUSTER"] = "1"
         else:
             say("Tearing down")
-            subprocess.run([sys.executable, LOCALCLUSTER, "down", "--name", "demo"], check=False)
+        cloud.stop()
     say("Timings")
-    for step, seconds in timings.items():
+    for step, seconds in cloud.timings.items():
         print("  %-48s %6.1fs" % (step, seconds))
     print("  %-48s %6.1fs" % ("total", time.monotonic() - started))
 
 
 def on_given_cluster(kubeconfig, context):
-    say("Diagnosis of kube-system/aws-node-termination-handler")
-    show(diagnosis(kubeconfig, "kube-system", context))
     for name in ("precheck", "remediate"):
         say("The %s playbook" % name)
         rc, seconds = playbook(name, kubeconfig, context)

@@ -162,24 +162,50 @@ def parse_table(text, header_words):
     return []
 
 
+def expect_table(text, header_words, nothing_to_do, command):
+    """The rows of a table kops must print (see parse_table), or [] when kops said ``nothing_to_do`` instead.
+    Output with neither is a kops release whose output this collection does not know: KopsError with what was
+    expected and what kops printed, never an empty plan that would read as "nothing to do"."""
+    rows = parse_table(text, header_words)
+    if rows or nothing_to_do in (text or ""):
+        return rows
+    lines = [line for line in (text or "").splitlines() if line.strip()][:6]
+    raise KopsError("%s printed neither a table headed %s nor %r; this kops output is not understood: %s" % (
+        command, " ".join(header_words), nothing_to_do, " | ".join(lines) or "(nothing)"))
+
+
 def parse_upgrade_plan(text):
-    """The ``ITEM PROPERTY OLD NEW`` table of `kops upgrade cluster` -> list of dicts."""
-    return parse_table(text, ("ITEM", "PROPERTY", "OLD", "NEW"))
+    """The ``ITEM PROPERTY OLD NEW`` table of `kops upgrade cluster` -> list of dicts; [] when kops says ``No
+    upgrade required``; KopsError for output with neither."""
+    return expect_table(text, ("ITEM", "PROPERTY", "OLD", "NEW"), "No upgrade required", "kops upgrade cluster")
+
+
+def _plan_rows(rows):
+    """Rows of a ``NAME STATUS NEEDUPDATE ...`` table with its numbers as ints, up to the first row whose
+    NEEDUPDATE is not a number: inside `kops reconcile cluster` the drain's output follows the table with no
+    blank line in between (``evicting pod kube-system/...``)."""
+    plan = []
+    for row in rows:
+        try:
+            row["needupdate"] = int(row["needupdate"])
+        except (KeyError, TypeError, ValueError):
+            break
+        for key in ("ready", "min", "target", "max", "nodes"):
+            if key in row:
+                try:
+                    row[key] = int(row[key])
+                except (TypeError, ValueError):
+                    pass
+        plan.append(row)
+    return plan
 
 
 def parse_rolling_update_plan(text):
     """The ``NAME STATUS NEEDUPDATE READY MIN TARGET MAX [NODES]`` table of `kops rolling-update cluster` ->
-    one dict per instance group, numbers as ints (NODES is absent with --cloudonly)."""
-    rows = parse_table(text, ("NAME", "STATUS", "NEEDUPDATE"))
-    for row in rows:
-        for key in ("needupdate", "ready", "min", "target", "max", "nodes"):
-            if key not in row:
-                continue
-            try:
-                row[key] = int(row[key])
-            except (TypeError, ValueError):
-                pass
-    return rows
+    one dict per instance group, numbers as ints (NODES is absent with --cloudonly); [] when kops says ``No
+    rolling-update required``; KopsError for output with neither."""
+    return _plan_rows(expect_table(text, ("NAME", "STATUS", "NEEDUPDATE"), "No rolling-update required",
+                                   "kops rolling-update cluster"))
 
 
 def update_outcome(text):
@@ -191,7 +217,9 @@ def update_outcome(text):
     }
 
 
-_STOPPING = re.compile(r'Stopping instance "(?P<instance>[^"]+)", in group "(?P<group>[^"]+)"')
+# `--cloudonly`: Stopping instance "i-...", in group "<asg>"; with the API (1.30 to 1.32) the node is named too:
+# Stopping instance "i-...", node "<node>", in group "<asg>".
+_STOPPING = re.compile(r'Stopping instance "(?P<instance>[^"]+)", (?:node "[^"]*", )?in group "(?P<group>[^"]+)"')
 _COMPLETED = "Rolling update completed"
 
 
@@ -275,6 +303,65 @@ def rolling_update_validation(log_text):
         if last else []
     timed_out = "did not validate within" in (log_text or "")
     return {"failures": failures, "attempts": attempts, "timed_out": timed_out}
+
+
+# What `kops reconcile cluster --yes` prints (stdout) before each of its phases: kops 1.31 says "Doing
+# rolling-update for ...", 1.32 "Performing rolling-update for ..." and waits for the API after the control plane.
+RECONCILE_PHASES = (
+    ("Updating control plane configuration", "control plane configuration"),
+    ("Waiting for the kubernetes API to be served", "wait for the API"),
+    ("Doing rolling-update for control plane", "control plane rolling update"),
+    ("Performing rolling-update for control plane", "control plane rolling update"),
+    ("Updating node configuration", "node configuration"),
+    ("Doing rolling-update for nodes", "node rolling update"),
+    ("Performing rolling-update for nodes", "node rolling update"),
+    ("Pruning old resources that are no longer used", "prune"),
+)
+
+
+def reconcile_phases(stdout, log_text):
+    """The phases `kops reconcile cluster --yes` went through, from its stdout (phase headers, and the rolling
+    updates' ``NAME STATUS NEEDUPDATE ...`` tables) and its klog lines (instances stopped, timings):
+    [{phase, groups: [{name, instances, seconds}]}] in order; the rolling-update phases list the groups their table
+    said need updating (status other than Ready), with what the log says kops did to each."""
+    headers = dict(RECONCILE_PHASES)
+    phases, section = [], []
+
+    def close():
+        if not phases:
+            return
+        groups = []
+        if phases[-1]["phase"].endswith("rolling update"):
+            table = parse_table("\n".join(section), ("NAME", "STATUS", "NEEDUPDATE"))
+            names = [row["name"] for row in _plan_rows(table) if row.get("status") != "Ready"]
+            rolled = dict((entry["name"], entry) for entry in rolled_groups(log_text, names))
+            groups = [rolled.get(name, {"name": name, "instances": [], "seconds": None}) for name in names]
+        phases[-1]["groups"] = groups
+
+    for line in (stdout or "").splitlines():
+        if line.strip() in headers:
+            close()
+            phases.append({"phase": headers[line.strip()], "groups": []})
+            section = []
+        else:
+            section.append(line)
+    close()
+    if not any(p["phase"].endswith("rolling update") for p in phases):
+        lines = [line.strip() for line in (stdout or "").splitlines() if line.strip() and not line.startswith(" ")]
+        raise KopsError("kops reconcile cluster printed none of the phases this collection knows (%s); this kops "
+                        "output is not understood: %s" % (", ".join(h for h, _ in RECONCILE_PHASES),
+                                                          " | ".join(lines[:8]) or "(nothing)"))
+    return phases
+
+
+def rolling_failure_message(command, rc, out, err, validation):
+    """One message for a failed rolling update or reconcile: kops' last ``Error:`` line (or the end of its output)
+    and the last validation failures it logged."""
+    errors = [line for line in (err or out).strip().splitlines() if line.startswith("Error:")]
+    msg = "%s failed (rc %d): %s" % (command, rc, errors[-1] if errors else (err or out).strip()[-2000:])
+    if validation["failures"]:
+        msg += "; last validation failures: %s" % "; ".join(f["message"] for f in validation["failures"])
+    return msg
 
 
 def group_timings(log_text, groups):

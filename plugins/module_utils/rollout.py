@@ -379,7 +379,15 @@ def _judge_unschedulable(deployment, current, old, unschedulable, raw_pods, budg
     if allowance > 0 and active_old:
         return ("progressing", "the deployment controller may remove %d old pod(s) itself (maxUnavailable %d)"
                 % (allowance, budget["max_unavailable"]), None)
-    pending = sorted(unschedulable, key=lambda p: (p.get("created") or "", p.get("name") or ""))[0]
+    return _verdict_from_proof(_oldest(unschedulable), raw_pods, active_old, terminating_old, context)
+
+
+def _oldest(pod_views):
+    return sorted(pod_views, key=lambda p: (p.get("created") or "", p.get("name") or ""))[0]
+
+
+def _verdict_from_proof(pending, raw_pods, active_old, terminating_old, context):
+    """(verdict, why, proof) for the waiting pod ``pending`` (its view) from ``prove_room``."""
     try:
         proof = prove_room(raw_pods[pending["uid"]], pending, active_old, terminating_old, _cluster(context))
     except QuantityError as exc:
@@ -729,7 +737,7 @@ def _diagnose_pod_set(kind, obj, own_pods, events_by_pod, context):
 
 def _judge_pod_set(kind, obj, own_pods, unschedulable, context):
     raw = dict(((p.get("metadata") or {}).get("uid"), p) for p in own_pods)
-    pending = sorted(unschedulable, key=lambda v: (v.get("created") or "", v.get("name") or ""))[0]
+    pending = _oldest(unschedulable)
     updated = set(v["uid"] for v in unschedulable)
     old = [p for p in own_pods if (p.get("metadata") or {}).get("uid") not in updated and
            ((p.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH) != _current_hash(kind, obj, own_pods)]
@@ -753,11 +761,7 @@ def _judge_pod_set(kind, obj, own_pods, unschedulable, context):
             if unavailable_old:
                 return ("progressing", "the DaemonSet controller deletes unavailable old pod(s) %s itself" %
                         ", ".join(_pod_name(p) for p in unavailable_old), None)
-    try:
-        proof = prove_room(raw[pending["uid"]], pending, active_old, terminating_old, _cluster(context))
-    except QuantityError as exc:
-        return "blocked", "not proven: a resource quantity could not be read (%s)" % exc, None
-    return proof["verdict"], proof["summary"], proof
+    return _verdict_from_proof(pending, raw, active_old, terminating_old, context)
 
 
 def _daemon_target_node(pod):

@@ -172,6 +172,19 @@ class RolloutApi(object):
         return self._change("patch", "replicasets", namespace, name, self.apps.patch_namespaced_replica_set, name,
                             namespace, **kwargs)
 
+    def _scaled_already(self, namespace, name, uid, replicas_after):
+        """Is the ReplicaSet still the same object, already at ``replicas_after`` or fewer?"""
+        try:
+            current = read_json(self.apps.read_namespaced_replica_set, name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise RolloutApiError(explain_api_error(exc, "get", "replicasets", namespace, name), exc.status)
+        except Exception as exc:
+            raise RolloutApiError(explain_api_error(exc, "get", "replicasets", namespace, name))
+        return (current.get("metadata") or {}).get("uid") == uid and \
+            ((current.get("spec") or {}).get("replicas") or 0) <= replicas_after
+
     def delete_replicaset(self, namespace, name, uid, dry_run=False):
         """Delete an (already scaled to 0) ReplicaSet with a uid precondition."""
         body = k8s_client.V1DeleteOptions(
@@ -207,8 +220,25 @@ class RolloutApi(object):
         step takes to 0 is then deleted (uid precondition). Returns ``{replicasets, conflicts}``."""
         done, conflicts = [], []
         pods_by_rs = dict((rs["uid"], rs) for rs in plan["replicasets"])
+        for rs in plan["replicasets"]:
+            # The ReplicaSet's preconditions first, as a server-side dry run: no pod is deleted for a ReplicaSet
+            # that changed since it was read (its controller would only replace the pod).
+            if self.scale_replicaset(namespace, rs["name"], rs["uid"], rs["replicas_before"],
+                                     rs["replicas_after"], dry_run=True) == "done":
+                continue
+            del pods_by_rs[rs["uid"]]
+            if self._scaled_already(namespace, rs["name"], rs["uid"], rs["replicas_after"]):
+                # The deployment controller got there first: it removes the pods itself; nothing is ours to do.
+                done.append({"name": rs["name"], "uid": rs["uid"], "revision": rs["revision"],
+                             "replicas_before": rs["replicas_before"], "replicas_after": rs["replicas_after"],
+                             "pods": [], "action": "scaled by the deployment controller"})
+            else:
+                conflicts.append(dict(rs, kind="ReplicaSet", message="spec.replicas or uid changed since read "
+                                      "(JSON patch test failed); its pods were left alone"))
         deleted = {}
         for pod in plan["pod_details"]:
+            if pod["replicaset_uid"] not in pods_by_rs:
+                continue
             outcome = self.delete_pod(namespace, pod["name"], pod["uid"], pod["resource_version"], dry_run)
             if outcome == "changed":
                 conflicts.append({"kind": "Pod", "name": pod["name"],
@@ -220,7 +250,12 @@ class RolloutApi(object):
             after = rs["replicas_before"] - len(pods)
             outcome = self.scale_replicaset(namespace, rs["name"], uid, rs["replicas_before"], after, dry_run)
             entry = {"name": rs["name"], "uid": uid, "revision": rs["revision"], "replicas_before":
-                     rs["replicas_before"], "replicas_after": after, "pods": [n for n, _outcome in pods], "action": "scaled"}
+                     rs["replicas_before"], "replicas_after": after, "pods": [n for n, _outcome in pods],
+                     "action": "scaled"}
+            if outcome == "changed" and not dry_run and self._scaled_already(namespace, rs["name"], uid, after):
+                # The freed node took the new pod at once and the deployment controller scaled the old
+                # ReplicaSet down itself between our two requests: the step is done.
+                outcome, entry["action"] = "done", "scaled by the deployment controller"
             if outcome != "done":
                 entry["message"] = ("spec.replicas or uid changed since read (JSON patch test failed); its "
                                     "controller may recreate the deleted pod(s)")

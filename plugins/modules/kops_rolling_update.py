@@ -145,9 +145,11 @@ stdout:
 """
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
+    KopsError,
     kops_module,
     parse_rolling_update_plan,
     rolled_groups,
+    rolling_failure_message,
     rolling_update_validation,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
@@ -196,7 +198,10 @@ def main():
     if rc != 0 and "Must specify --yes" not in preview + err:
         module.fail_json(msg="kops rolling-update cluster (preview) failed (rc %d): %s"
                          % (rc, (err or preview).strip()[-2000:]), stdout=preview, stderr=err)
-    plan = parse_rolling_update_plan(preview)
+    try:
+        plan = parse_rolling_update_plan(preview + "\n" + err)
+    except KopsError as exc:
+        module.fail_json(msg="kops %s: %s" % (".".join(map(str, kops.version)), exc), stdout=preview, stderr=err)
     to_roll = [row["name"] for row in plan if params["force"] or row.get("status") != "Ready"]
     if "No rolling-update required" in preview + err and not params["force"]:
         to_roll = []
@@ -219,11 +224,8 @@ def main():
         validation = rolling_update_validation(err)
         result.update(validation_failures=validation["failures"], validation_timed_out=validation["timed_out"])
         if rc != 0:
-            error = [line for line in (err or out).strip().splitlines() if line.startswith("Error:")]
-            msg = "kops rolling-update cluster failed (rc %d): %s" % (rc, (error[-1] if error else (err or out).strip()[-2000:]))
-            if validation["failures"]:
-                msg += "; last validation failures: %s" % "; ".join(f["message"] for f in validation["failures"])
-            module.fail_json(msg=msg, **result)
+            module.fail_json(msg=rolling_failure_message("kops rolling-update cluster", rc, out, err, validation),
+                             **result)
     module.exit_json(**result)
 
 

@@ -53,6 +53,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kops_version:
+  description: The version of the kops binary that ran (roles choose C(kops reconcile cluster) from 1.31 on).
+  returned: always
+  type: str
+  sample: 1.31.0
 changes:
   description: The planned (check mode) or applied changes.
   returned: always
@@ -66,6 +71,7 @@ stdout:
 """
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
+    KopsError,
     kops_module,
     parse_upgrade_plan,
 )
@@ -88,8 +94,13 @@ def main():
     if rc != 0:
         module.fail_json(msg="kops upgrade cluster failed (rc %d): %s" % (rc, (err or out).strip()[-2000:]),
                          stdout=out, stderr=err)
-    changes = parse_upgrade_plan(out)
-    result = dict(changed=bool(changes), changes=changes, stdout=out, stderr=err, seconds=seconds)
+    try:
+        # "No upgrade required" goes to stderr, the table to stdout.
+        changes = parse_upgrade_plan(out + "\n" + err)
+    except KopsError as exc:
+        module.fail_json(msg="kops %s: %s" % (".".join(map(str, kops.version)), exc), stdout=out, stderr=err)
+    result = dict(changed=bool(changes), changes=changes, stdout=out, stderr=err, seconds=seconds,
+                  kops_version=".".join(map(str, kops.version)))
     if changes and module._diff:
         result["diff"] = {
             "before": "".join("%s.%s: %s\n" % (c["item"], c["property"], c["old"]) for c in changes),

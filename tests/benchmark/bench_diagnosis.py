@@ -88,8 +88,8 @@ def main():
             seconds = time.perf_counter() - start
             stuck = sum(1 for r in results if r["verdict"] == "stuck")
             wanted = len(range(0, size, stuck_every))
-            print("%12d %8d %10d %10.3f %14.1f %8s" % (
-                size, wanted, objects, seconds, seconds / size * 1e6, "%d/%d" % (stuck, wanted)))
+            row = (size, wanted, objects, seconds, seconds / size * 1e6, "%d/%d" % (stuck, wanted))
+            print("%12d %8d %10d %10.3f %14.1f %8s" % row)
             if stuck != wanted:
                 raise SystemExit("expected %d stuck verdicts, got %d" % (wanted, stuck))
 

@@ -71,6 +71,19 @@ def deploy_nth(api_client, namespace, image_tag, replicas=1, liveness_port=8080,
         server_side_apply(api_client, obj, field_manager=field_manager)
 
 
+def delete_nth(api_client, namespace):
+    """Delete what deploy_nth applied (ServiceAccount, Deployment, PodDisruptionBudget); gone already is fine."""
+    deleters = {"ServiceAccount": client.CoreV1Api(api_client).delete_namespaced_service_account,
+                "Deployment": client.AppsV1Api(api_client).delete_namespaced_deployment,
+                "PodDisruptionBudget": client.PolicyV1Api(api_client).delete_namespaced_pod_disruption_budget}
+    for obj in render_nth(namespace, "any"):
+        try:
+            deleters[obj["kind"]](obj["metadata"]["name"], namespace)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
 def wait_deployment(api_client, namespace, name, predicate, timeout=120):
     """Watch a Deployment until ``predicate(deployment_dict)`` holds; returns (deployment, seconds)."""
     apps = client.AppsV1Api(api_client)

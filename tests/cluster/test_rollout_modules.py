@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from kubernetes import client
 
+import workloads
 from nthrepro import (
     NTH,
     deploy_nth,
@@ -87,7 +88,8 @@ def test_detects_the_deadlock_from_the_scheduler_verdict(cluster, namespace, hos
 
 def test_check_mode_changes_nothing(cluster, namespace, host_ports):
     stuck_nth(cluster, namespace, host_ports)
-    before = replicaset_versions(cluster.api, namespace)
+    # ReplicaSet UIDs and replica counts and pod UIDs (resourceVersions move with the controllers' status updates).
+    before = workloads.footprint(cluster.api, namespace)
     for action, shown in (("delete", '+    "old_replicasets": []'), ("scale_down", '+            "replicas": 0')):
         result = run_module("clusterops.kops_upgrade.stale_replicasets",
                             {"name": NTH, "namespace": namespace, "action": action}, cluster.kubeconfig, check=True,
@@ -96,7 +98,7 @@ def test_check_mode_changes_nothing(cluster, namespace, host_ports):
         assert len(result["removed"]) == 1 and len(result["steps"]) == 1
         assert result["steps"][0]["node"] == "control-plane-1"
         assert shown in result["printed_diff"], result["printed_diff"]
-    assert replicaset_versions(cluster.api, namespace) == before
+    assert workloads.footprint(cluster.api, namespace) == before
     assert nth_status(cluster, namespace)["deployments"][0]["verdict"] == "stuck"
 
 
@@ -107,7 +109,8 @@ def test_remediation_completes_the_rollout_and_is_idempotent(cluster, namespace,
     result = run_module("clusterops.kops_upgrade.stale_replicasets",
                         {"name": NTH, "namespace": namespace, "wait": True, "wait_timeout": 120,
                          "action": "delete"}, cluster.kubeconfig)
-    assert result["changed"] is True, result.get("msg")
+    assert result["changed"] is True, (result.get("msg"), result.get("verdict"), result.get("reason"),
+                                       result.get("conflicts"))
     assert [r["name"] for r in result["removed"]] == [stale]
     assert result["removed"][0]["action"] == "deleted"
     assert result["verdict"] == "stuck"

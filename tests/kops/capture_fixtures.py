@@ -18,6 +18,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
+# kopsenv (the real kops offline: moto, assets server, state store) lives in the project's tools.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "kopscloud"))
 
 import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
 import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
@@ -40,8 +42,7 @@ def main():
     moto = kopsenv.MotoServer(work)
     assets = kopsenv.AssetsServer(work)
     try:
-        world = kopsenv.KopsWorld(work, moto.url, assets.url)
-        world.env["KUBECONFIG"] = os.path.join(work, "kubeconfig")
+        world = kopsenv.KopsWorld(work, moto.url, assets.url, kubeconfig=os.path.join(work, "kubeconfig"))
         world.create_cluster()
         api = nthrepro.api(admin)
         nthrepro.deploy_nth(api, "kube-system", "v1.18.3")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import subprocess
 import sys
 
@@ -16,11 +17,23 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
+# kopsenv (the real kops offline: moto, assets server, state store) lives in the project's tools.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "kopscloud"))
 
 import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
 import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
 
 LOCALCLUSTER = os.path.join(kopsenv.ROOT, "tools", "localcluster", "localcluster.py")
+# The local control plane of this session: <prefix>-kops (CLUSTEROPS_TEST_CLUSTER_PREFIX, as in tests/cluster).
+CLUSTER_NAME = "%s-kops" % os.environ.get("CLUSTEROPS_TEST_CLUSTER_PREFIX", "pytest")
+ACCOUNT_HOME = pwd.getpwuid(os.getuid()).pw_dir
+home_state = kopsenv.home_state
+
+
+@pytest.fixture(scope="session", autouse=True)
+def untouched_home(tmp_path_factory):
+    """HOME is an empty directory for the whole session; see kopsenv.untouched_home."""
+    yield from kopsenv.untouched_home(str(tmp_path_factory.mktemp("session")))
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +61,7 @@ def kops_world(moto, assets, tmp_path):
 @pytest.fixture(scope="session")
 def kops_api_cluster(tmp_path_factory):
     """A local control plane reachable as the kOps cluster kopsenv.CLUSTER (a kubeconfig context of that name)."""
-    up = subprocess.run([sys.executable, LOCALCLUSTER, "up", "--name", "pytest-kops"], capture_output=True,
+    up = subprocess.run([sys.executable, LOCALCLUSTER, "up", "--name", CLUSTER_NAME], capture_output=True,
                         text=True, check=False)
     if up.returncode != 0:
         raise RuntimeError("local cluster did not start: %s" % up.stderr[-3000:])
@@ -61,7 +74,7 @@ def kops_api_cluster(tmp_path_factory):
         json.dump(config, handle)
     yield {"kubeconfig": path, "admin": admin, "api": nthrepro.api(admin)}
     if not os.environ.get("CLUSTEROPS_KEEP_CLUSTER"):
-        subprocess.run([sys.executable, LOCALCLUSTER, "down", "--name", "pytest-kops"], check=True)
+        subprocess.run([sys.executable, LOCALCLUSTER, "down", "--name", CLUSTER_NAME], check=True)
 
 
 def kops_module(name, world, check=False, diff=False, **args):

@@ -60,9 +60,11 @@ def nth_channel(world):
     return "file://" + path, channel["spec"]["addons"][0]
 
 
-def channels_apply(channels, channel, kubeconfig):
+def channels_apply(world, channels, channel, kubeconfig):
+    """channels with the world's HOME (kubectl's apply machinery keeps a discovery cache in ~/.kube/cache)."""
     proc = subprocess.run([channels, "apply", "channel", channel, "--yes"], capture_output=True, text=True,
-                          env=dict(os.environ, KUBECONFIG=kubeconfig), check=False, timeout=300)
+                          env=dict(os.environ, KUBECONFIG=kubeconfig, HOME=world.env["HOME"]), check=False,
+                          timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 
@@ -97,7 +99,7 @@ def test_kops_own_manifests_applied_by_channels_deadlock(kops_world, clean_nth):
 
     set_nth_version(kops_world, "v1.18.3")
     channel, addon = nth_channel(kops_world)
-    channels_apply(channels, channel, kubeconfig)
+    channels_apply(kops_world, channels, channel, kubeconfig)
     dep = nthrepro.wait_deployment(api, "kube-system", nthrepro.NTH, nthrepro.rollout_complete)[0]
     pod_spec = dep["spec"]["template"]["spec"]
     assert pod_spec["containers"][0]["image"].endswith(":v1.18.3")
@@ -112,7 +114,7 @@ def test_kops_own_manifests_applied_by_channels_deadlock(kops_world, clean_nth):
     set_nth_version(kops_world, None)
     channel, new_addon = nth_channel(kops_world)
     assert new_addon["manifestHash"] != addon["manifestHash"]
-    channels_apply(channels, channel, kubeconfig)
+    channels_apply(kops_world, channels, channel, kubeconfig)
     pending = nthrepro.wait_unschedulable(api, "kube-system")[0]
     assert pending["spec"]["containers"][0]["image"].endswith(":v1.22.0")
 

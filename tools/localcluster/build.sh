@@ -89,20 +89,35 @@ build_kwok() {
 
 build_kops() {
   # kops, and kOps' channels tool (what protokube runs on control-plane nodes to apply the addon manifests) from
-  # the same module version.
-  if [ -x "$bindir/kops-$KOPS_VERSION" ] && [ -x "$bindir/channels-$KOPS_VERSION" ]; then
-    log "kops and channels $KOPS_VERSION cached"; return
+  # the same module version. Argument: the version (default KOPS_VERSION, the one the module tests drive).
+  local version=${1:-$KOPS_VERSION}
+  if [ -x "$bindir/kops-$version" ] && [ -x "$bindir/channels-$version" ]; then
+    log "kops and channels $version cached"; return
   fi
   # `go install k8s.io/kops/cmd/kops@v` asks the proxy for k8s.io/kops/cmd/kops first, which it refuses (403),
   # so require k8s.io/kops from a module of our own. kops embeds its release version (kops-version.go).
-  local mod="$cache/src/kops-$KOPS_VERSION"
-  prepare_module "$mod" "require k8s.io/kops $KOPS_VERSION" k8s.io/kops/cmd/kops k8s.io/kops/channels/cmd/channels
-  [ -x "$bindir/kops-$KOPS_VERSION" ] || build_package "$mod" k8s.io/kops/cmd/kops "$bindir/kops-$KOPS_VERSION" -ldflags "-s -w"
-  [ -x "$bindir/channels-$KOPS_VERSION" ] || build_package "$mod" k8s.io/kops/channels/cmd/channels "$bindir/channels-$KOPS_VERSION" -ldflags "-s -w"
+  local mod="$cache/src/kops-$version" started
+  started=$(date +%s)
+  prepare_module "$mod" "require k8s.io/kops $version" k8s.io/kops/cmd/kops k8s.io/kops/channels/cmd/channels
+  [ -x "$bindir/kops-$version" ] || build_package "$mod" k8s.io/kops/cmd/kops "$bindir/kops-$version" -ldflags "-s -w"
+  [ -x "$bindir/channels-$version" ] || build_package "$mod" k8s.io/kops/channels/cmd/channels "$bindir/channels-$version" -ldflags "-s -w"
+  log "kops and channels $version built in $(( $(date +%s) - started ))s"
+}
+
+# Every kOps release the end-to-end upgrade runs (KOPS_RELEASES, comma-separated), oldest first.
+build_kops_releases() {
+  local version
+  for version in ${KOPS_RELEASES//,/ }; do build_kops "$version"; done
 }
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(etcd kwok kubernetes)
 start=$(date +%s)
-for t in "${targets[@]}"; do "build_$t"; done
+for t in "${targets[@]}"; do
+  case $t in
+    kops-v*) build_kops "${t#kops-}" ;;  # one kOps release: kops-v1.31.0
+    kops-releases) build_kops_releases ;;
+    *) "build_$t" ;;
+  esac
+done
 log "done in $(( $(date +%s) - start ))s; binaries in $bindir"

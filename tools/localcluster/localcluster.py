@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -35,8 +36,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
 # Bump when the way the processes are started changes: `up` then restarts a running cluster of an older launch
-# instead of reusing it (2: kwok renews node Leases).
-LAUNCH = 2
+# instead of reusing it (2: kwok renews node Leases; 3: privileged containers allowed, as on a kOps cluster).
+LAUNCH = 3
+DEFAULT_SERVICE_CIDR = "10.96.0.0/16"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 KWOK_STAGES = ("node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete")
 # Identities: admin (cluster-admin), limited (read-only on what the modules read: the 403 tests), components.
@@ -191,16 +193,35 @@ class Cluster:
             json.dump(ports, handle)
         return ports
 
-    def make_pki(self):
+    def pki_source(self, ca=None, sans=()):
+        """What the PKI is made from: the throwaway CA, or a given one (its certificate's sha256), and extra SANs."""
+        if not ca:
+            origin = "self-signed"
+        else:
+            with open(ca[0], "rb") as handle:
+                origin = "ca:" + hashlib.sha256(handle.read()).hexdigest()
+        return " ".join([origin] + sorted(sans))
+
+    def current_pki_source(self):
+        try:
+            with open(self.path("pki", "source")) as handle:
+                return handle.read().strip()
+        except OSError:
+            return "self-signed" if os.path.exists(self.path("pki", "tokens.csv")) else None
+
+    def make_pki(self, ca=None, sans=()):
+        """CA (throwaway, or ``ca`` = (cert, key) files given, say a kOps cluster's kubernetes-ca), serving
+        certificate (127.0.0.1, localhost, kubernetes.default.svc and ``sans``), service-account keys, tokens."""
         pki = self.path("pki")
+        source = self.pki_source(ca, sans)
         if os.path.exists(os.path.join(pki, "tokens.csv")):
             # Reuse the throwaway CA unless it expires within a day (it is made for 30 days).
             fresh = subprocess.run(["openssl", "x509", "-checkend", "86400", "-noout", "-in",
                                     os.path.join(pki, "ca.crt")], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, check=False).returncode == 0
-            if fresh:
+            if fresh and self.current_pki_source() == source:
                 return
-            log("certificates expire soon: making new ones")
+            log("certificates expire soon or another CA is wanted: making new ones")
             shutil.rmtree(pki)
         os.makedirs(pki, exist_ok=True)
 
@@ -208,12 +229,20 @@ class Cluster:
             subprocess.run(("openssl",) + args, check=True, cwd=pki, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
 
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-                "-days", "30", "-subj", "/CN=clusterops-localcluster-ca")
+        if ca:
+            shutil.copyfile(ca[0], os.path.join(pki, "ca.crt"))
+            shutil.copyfile(ca[1], os.path.join(pki, "ca.key"))
+            os.chmod(os.path.join(pki, "ca.key"), 0o600)
+        else:
+            openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+                    "-days", "30", "-subj", "/CN=clusterops-localcluster-ca")
+        with open(os.path.join(pki, "source"), "w") as handle:
+            handle.write(source + "\n")
         openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr",
                 "-subj", "/CN=kube-apiserver")
         with open(os.path.join(pki, "san.ext"), "w") as handle:
-            handle.write("subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n")
+            handle.write("subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc%s\n"
+                         % "".join(",DNS:%s" % name for name in sans))
         openssl("x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
                 "-out", "apiserver.crt", "-days", "30", "-extfile", "san.ext")
         openssl("genrsa", "-out", "sa.key", "2048")
@@ -399,7 +428,14 @@ class Cluster:
         except OSError:
             return None
 
-    def up(self, control_planes, workers, audit_policy=None):
+    def service_cidr(self):
+        try:
+            with open(self.path("service-cidr")) as handle:
+                return handle.read().strip()
+        except OSError:
+            return DEFAULT_SERVICE_CIDR
+
+    def up(self, control_planes, workers, service_cidr=DEFAULT_SERVICE_CIDR, ca=None, sans=(), audit_policy=None):
         started = time.monotonic()
         wanted_policy = None
         if audit_policy:
@@ -412,6 +448,13 @@ class Cluster:
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy() \
                 and self.launch() != LAUNCH:
             log("cluster %s runs with an older launch (%s, now %d); restarting it" % (self.name, self.launch(), LAUNCH))
+            self.stop()
+        if self.running() and self.service_cidr() != service_cidr:
+            log("cluster %s runs with service range %s, %s wanted; restarting it" % (
+                self.name, self.service_cidr(), service_cidr))
+            self.stop()
+        if self.running() and self.current_pki_source() != self.pki_source(ca, sans):
+            log("cluster %s runs with other certificates than wanted; restarting it" % self.name)
             self.stop()
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy():
             log("cluster %s already running (%s)" % (self.name, self.dir))
@@ -432,7 +475,7 @@ class Cluster:
             os.remove(self.path("topology.json"))
         except OSError:
             pass
-        self.make_pki()
+        self.make_pki(ca, sans)
         with open(self.path("launch"), "w") as handle:
             handle.write("%d\n" % LAUNCH)
         audit = []
@@ -446,6 +489,8 @@ class Cluster:
             audit = ["--audit-policy-file", self.path("audit-policy.yaml"),
                      "--audit-log-path", self.path("logs", "audit.log"), "--audit-log-format", "json",
                      "--audit-log-maxsize", "200", "--audit-log-maxbackup", "1"]
+        with open(self.path("service-cidr"), "w") as handle:
+            handle.write(service_cidr + "\n")
         ports = self.pick_ports()
         self.write_kubeconfigs(ports)
         log("starting cluster %s in %s (ports %s)" % (self.name, self.dir, ", ".join(
@@ -472,7 +517,7 @@ class Cluster:
             "--service-account-issuer", "https://kubernetes.default.svc",
             "--service-account-key-file", os.path.join(pki, "sa.pub"),
             "--service-account-signing-key-file", os.path.join(pki, "sa.key"),
-            "--service-cluster-ip-range", "10.96.0.0/16",
+            "--service-cluster-ip-range", service_cidr, "--allow-privileged=true",
             "--enable-priority-and-fairness=false"] + audit)
         self.wait("kube-apiserver /readyz", self.healthy, timeout=90)
         log("kube-apiserver ready on 127.0.0.1:%d (%.1fs)" % (ports["apiserver"], time.monotonic() - started))
@@ -524,6 +569,11 @@ def main():
     parser.add_argument("--name", default=os.environ.get("CLUSTER_NAME", "local"))
     parser.add_argument("--control-plane-nodes", type=int, default=int(os.environ.get("CONTROL_PLANE_NODES", 1)))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKER_NODES", 2)))
+    parser.add_argument("--ca-cert", help="CA certificate to use (with --ca-key) instead of a throwaway one")
+    parser.add_argument("--ca-key")
+    parser.add_argument("--san", action="append", default=[], help="extra DNS name in the serving certificate")
+    parser.add_argument("--service-cidr", default=os.environ.get("SERVICE_CIDR", DEFAULT_SERVICE_CIDR),
+                        help="kube-apiserver's --service-cluster-ip-range (a kOps cluster's is 100.64.0.0/13)")
     parser.add_argument("--audit-policy", default=os.environ.get("AUDIT_POLICY") or None,
                         help="kube-apiserver audit policy file; the log goes to <state dir>/logs/audit.log")
     args = parser.parse_args()
@@ -532,7 +582,9 @@ def main():
         with cluster.lock():
             for attempt in (1, 2):
                 try:
-                    kubeconfig = cluster.up(args.control_plane_nodes, args.workers, args.audit_policy)
+                    kubeconfig = cluster.up(args.control_plane_nodes, args.workers, args.service_cidr,
+                                            (args.ca_cert, args.ca_key) if args.ca_cert else None, args.san,
+                                            args.audit_policy)
                     break
                 except BaseException as exc:
                     # Leave nothing half started behind; the logs stay in the state directory.

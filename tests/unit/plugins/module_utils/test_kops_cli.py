@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
     MIN_KOPS_VERSION,
+    KopsError,
     classify_failure,
     group_timings,
     parse_json_documents,
@@ -20,7 +21,9 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     parse_upgrade_plan,
     parse_version,
     readable_environment_values,
+    reconcile_phases,
     rolled_groups,
+    rolling_failure_message,
     rolling_update_validation,
     secret_environment_values,
     summarise_validation,
@@ -210,6 +213,74 @@ def test_rolling_update_validation_splits_messages_with_commas():
     assert validation["failures"][0]["containers"] == ["ebs-plugin", "node-driver-registrar"]
     assert validation["timed_out"] is False
     assert rolling_update_validation("") == {"failures": [], "attempts": 0, "timed_out": False}
+
+
+# --- across kops releases: 1.31.0 and 1.32.0 (recorded by tests/e2e runs, see index.json)
+
+def test_upgrade_nothing_to_do_in_1_31_goes_to_stderr():
+    # The module parses stdout and stderr together: "No upgrade required" is on stderr, no table.
+    assert parse_upgrade_plan(recorded("v1_31_0_upgrade_nothing")) == []
+
+
+@pytest.mark.parametrize("parse, text, expected", [
+    (parse_upgrade_plan, "ITEM\tFIELD\tBEFORE\tAFTER\nCluster\tKubernetesVersion\t1.30.5\t1.31.3\n",
+     "kops upgrade cluster printed neither a table headed ITEM PROPERTY OLD NEW nor 'No upgrade required'"),
+    (parse_rolling_update_plan, "GROUP\tSTATE\tOUTDATED\nnodes\tNeedsUpdate\t2\n",
+     "kops rolling-update cluster printed neither a table headed NAME STATUS NEEDUPDATE nor "
+     "'No rolling-update required'"),
+    (parse_rolling_update_plan, "", "this kops output is not understood: (nothing)"),
+])
+def test_an_unknown_table_is_a_clear_error_not_an_empty_plan(parse, text, expected):
+    with pytest.raises(KopsError) as error:
+        parse(text)
+    assert expected in str(error.value)
+
+
+def test_rolling_update_table_ends_where_the_drain_output_starts():
+    text = ("NAME\t\t\t\tSTATUS\t\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\tNODES\n"
+            "nodes-eu-west-1a\t\tNeedsUpdate\t2\t\t0\t2\t2\t2\t2\n"
+            "evicting pod kube-system/coredns-6777d69967-7n9dx\n")
+    assert [row["name"] for row in parse_rolling_update_plan(text)] == ["nodes-eu-west-1a"]
+
+
+def test_reconcile_phases_of_the_recorded_1_31_run():
+    phases = reconcile_phases(recorded("v1_31_0_reconcile_apply"), recorded("v1_31_0_reconcile_apply_log"))
+    assert [p["phase"] for p in phases] == ["control plane configuration", "control plane rolling update",
+                                            "node configuration", "node rolling update", "prune"]
+    # The control plane was already up to date (Ready), the nodes' group needed its two instances replaced.
+    assert phases[1]["groups"] == []
+    (nodes,) = phases[3]["groups"]
+    assert nodes["name"] == "nodes-eu-west-1a" and len(nodes["instances"]) == 2
+    assert nodes["seconds"] > 15  # kops' own 15 s node interval, not settable through reconcile
+
+
+def test_rolling_failure_message_names_the_error_and_the_last_validation_failures():
+    log = recorded("rolling_update_validation_fails")
+    validation = rolling_update_validation(log)
+    msg = rolling_failure_message("kops reconcile cluster (phase control plane rolling update)", 1, "", log,
+                                  validation)
+    assert msg.startswith("kops reconcile cluster (phase control plane rolling update) failed (rc 1): Error: ")
+    assert "; last validation failures: " in msg and "aws-node-termination-handler-" in msg
+
+
+def test_reconcile_phases_as_kops_1_32_words_them():
+    # kops 1.32.0 cmd/kops/reconcile_cluster.go: "Performing rolling-update for ...", and a wait for the API.
+    stdout = recorded("v1_31_0_reconcile_apply").replace(
+        "Doing rolling-update for control plane",
+        "Waiting for the kubernetes API to be served\nDoing rolling-update for control plane", 1).replace(
+        "Doing rolling-update", "Performing rolling-update")
+    phases = reconcile_phases(stdout, recorded("v1_31_0_reconcile_apply_log"))
+    assert [p["phase"] for p in phases] == ["control plane configuration", "wait for the API",
+                                            "control plane rolling update", "node configuration",
+                                            "node rolling update", "prune"]
+    assert [g["name"] for g in phases[4]["groups"]] == ["nodes-eu-west-1a"]
+
+
+def test_reconcile_output_without_known_phases_is_a_clear_error():
+    with pytest.raises(KopsError) as error:
+        reconcile_phases("Reconciling the control plane\nReconciling nodes\n", "")
+    assert "printed none of the phases this collection knows" in str(error.value)
+    assert "Reconciling the control plane | Reconciling nodes" in str(error.value)
 
 
 def test_only_credential_values_stay_masked():

@@ -7,8 +7,10 @@ Used by the kops tests and by capture_fixtures.py (which records real kops outpu
 from __future__ import annotations
 
 import hashlib
+import json
 import http.server
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -26,6 +28,8 @@ CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
 # 10 minutes); x.k8s.local gives a name moto accepts.
 CLUSTER = "x.k8s.local"
 IMAGE = "099720109477/ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-20170721"  # one of moto's AMIs
+# The Kubernetes versions are ones whose binaries' hashes the kops releases know (pkg/assets/assetdata): 1.30.5 for
+# kops 1.30.2, 1.31.3 for 1.31.0 and 1.32.0, 1.32.0 for 1.32.0 (offline, kops cannot fetch other hashes).
 CHANNEL = """\
 spec:
   images:
@@ -34,27 +38,100 @@ spec:
       architectureID: amd64
       kubernetesVersion: ">=1.29.0"
   kubernetesVersions:
+    - range: ">=1.32.0"
+      recommendedVersion: 1.32.0
+      requiredVersion: 1.32.0
+    - range: ">=1.31.0"
+      recommendedVersion: 1.31.3
+      requiredVersion: 1.31.0
+    - range: ">=1.30.0"
+      recommendedVersion: 1.30.5
+      requiredVersion: 1.30.0
     - range: ">=1.29.0"
       recommendedVersion: 1.29.9
       requiredVersion: 1.29.0
   kopsVersions:
+    - range: ">=1.32.0-alpha.1"
+      recommendedVersion: "1.32.0"
+      kubernetesVersion: 1.32.0
+    - range: ">=1.31.0-alpha.1"
+      recommendedVersion: "1.31.0"
+      kubernetesVersion: 1.31.3
     - range: ">=1.30.0-alpha.1"
       recommendedVersion: "1.30.2"
       kubernetesVersion: 1.29.9
 """ % {"image": IMAGE}
 
 
-def kops_binary():
-    versions = {}
+def versions():
+    found = {}
     with open(os.path.join(ROOT, "tools", "localcluster", "versions.env")) as handle:
         for line in handle:
             if "=" in line and not line.startswith("#"):
                 key, value = line.strip().split("=", 1)
-                versions[key] = value
-    path = os.path.join(CACHE, "bin", "kops-" + versions["KOPS_VERSION"])
-    if not os.access(path, os.X_OK):
-        subprocess.run([os.path.join(ROOT, "tools", "localcluster", "build.sh"), "kops"], check=True)
-    return path, versions["KOPS_VERSION"]
+                found[key] = value
+    return found
+
+
+def kops_binary(version=None):
+    """(path, version) of kops ``version`` (default: KOPS_VERSION of versions.env), built by build.sh if missing."""
+    version = version or versions()["KOPS_VERSION"]
+    path = os.path.join(CACHE, "bin", "kops-" + version)
+    if not os.access(path, os.X_OK) or not os.access(os.path.join(CACHE, "bin", "channels-" + version), os.X_OK):
+        subprocess.run([os.path.join(ROOT, "tools", "localcluster", "build.sh"), "kops-" + version], check=True)
+    return path, version
+
+
+def home_state(home):
+    """What a run must not change in a home directory: the sha256 of .kube/config (None when absent) and which of
+    .kube and .ansible exist."""
+    config = os.path.join(home, ".kube", "config")
+    digest = None
+    if os.path.exists(config):
+        with open(config, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+    return {"kube_config_sha256": digest,
+            "present": sorted(d for d in (".kube", ".ansible") if os.path.exists(os.path.join(home, d)))}
+
+
+def untouched_home(scratch):
+    """For a test session (a generator for a pytest fixture): pins CLUSTEROPS_CACHE (so the binaries are still
+    found), gives ansible an ANSIBLE_HOME under ``scratch`` unless one is set (make sets one in the cache), and runs
+    the session with HOME set to the empty directory ``scratch``/home. Afterwards that directory must still have
+    no .kube and .ansible (every kops run has its KUBECONFIG and HOME, ansible its ANSIBLE_HOME), and the account's
+    own ~/.kube/config must be byte for byte what it was."""
+    account = pwd.getpwuid(os.getuid()).pw_dir
+    os.environ.setdefault("CLUSTEROPS_CACHE", CACHE)
+    os.environ.setdefault("ANSIBLE_HOME", os.path.join(scratch, "ansible-home"))
+    before = home_state(account)
+    previous = os.environ.get("HOME")
+    canary = os.path.join(scratch, "home")
+    os.makedirs(canary, exist_ok=True)
+    os.environ["HOME"] = canary
+    yield canary
+    if previous is not None:
+        os.environ["HOME"] = previous
+    assert home_state(canary)["present"] == [], "a kops or ansible run wrote into HOME (%s): %s" % (
+        canary, os.listdir(canary))
+    # Only the config file itself: other sessions on a shared machine may create an empty ~/.kube.
+    assert home_state(account)["kube_config_sha256"] == before["kube_config_sha256"], \
+        "%s/.kube/config changed during the session" % account
+
+
+def write_unreachable_kubeconfig(path):
+    """A kubeconfig whose context is named after the kOps cluster, with its API on a loopback port where nothing
+    listens: what a kOps cluster looks like before its API is up. kops commands that list Nodes (`get instances`,
+    `rolling-update`) need the context to exist and carry on without the API; `kops update cluster --yes` rewrites
+    it (KUBECONFIG) with the cluster's real endpoint."""
+    server = "https://127.0.0.1:%d" % free_port()
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": CLUSTER,
+              # No CA and no insecure flag: kops merges its certificate-authority-data into this entry.
+              "clusters": [{"name": CLUSTER, "cluster": {"server": server}}],
+              "users": [{"name": CLUSTER, "user": {}}],
+              "contexts": [{"name": CLUSTER, "context": {"cluster": CLUSTER, "user": CLUSTER}}]}
+    with open(path, "w") as handle:
+        json.dump(config, handle)
+    return path
 
 
 def free_port():
@@ -66,7 +143,7 @@ def free_port():
 class MotoServer:
     """moto in server mode on 127.0.0.1, started from its own venv and stopped by its pid."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, env=None):
         venv = subprocess.run([os.path.join(ROOT, "tools", "moto-venv.sh")], check=True, capture_output=True,
                               text=True).stdout.strip()
         self.port = free_port()
@@ -75,7 +152,8 @@ class MotoServer:
         # moto_server.py: moto's own server with one correction (DescribeWarmPool), see that file.
         self.proc = subprocess.Popen([os.path.join(venv, "bin", "python"), os.path.join(HERE, "moto_server.py"),
                                       "-H", "127.0.0.1", "-p", str(self.port)], stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     env=dict(os.environ, **(env or {})))
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -136,9 +214,13 @@ class AssetsServer:
 
 
 class KopsWorld:
-    """A kOps cluster spec (Kubernetes 1.29.3, one control plane, two nodes) in a file:// state store."""
+    """A kOps cluster spec (Kubernetes 1.29.3, one control plane, two nodes) in a file:// state store.
 
-    def __init__(self, workdir, moto_url, assets_url=None):
+    Everything kops writes stays in ``workdir``: KUBECONFIG is ``<workdir>/kubeconfig`` (where `kops update cluster
+    --yes`, `--admin` and `kops export kubeconfig` write, and where kops looks for the cluster's context) unless
+    ``kubeconfig`` is given, HOME is ``<workdir>/home``; the user's ~/.kube and home are never read or written."""
+
+    def __init__(self, workdir, moto_url, assets_url=None, kubeconfig=None):
         self.workdir = workdir
         self.kops, self.kops_version = kops_binary()
         self.state = "file://" + os.path.join(workdir, "state")
@@ -148,34 +230,45 @@ class KopsWorld:
         self.env = {
             "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": moto_url, "KOPS_STATE_STORE": self.state,
+            "KUBECONFIG": kubeconfig or write_unreachable_kubeconfig(os.path.join(workdir, "kubeconfig")),
+            "HOME": os.path.join(workdir, "home"),
         }
+        os.makedirs(self.env["HOME"], exist_ok=True)
         if assets_url:
             self.env["KOPS_BASE_URL"] = assets_url
 
-    def run(self, *args, check=True):
+    def run(self, *args, check=True, binary=None, timeout=300):
+        """kops ``args`` (with ``binary``, another kops release, when given) in this world's environment."""
         env = dict(os.environ)
         env.update(self.env)
         # A bounded wait: kops retries an AWS error it finds retryable for up to 10 minutes (seen with moto).
-        proc = subprocess.run([self.kops] + list(args), capture_output=True, text=True, env=env, check=False,
-                              cwd=self.workdir, timeout=300)
+        proc = subprocess.run([binary or self.kops] + list(args), capture_output=True, text=True, env=env,
+                              check=False, cwd=self.workdir, timeout=timeout)
         if check and proc.returncode != 0:
             raise RuntimeError("kops %s failed (rc %d): %s" % (" ".join(args), proc.returncode, proc.stderr[-2000:]))
         return proc
 
-    def create_cluster(self, kubernetes_version="1.29.3"):
+    def create_cluster(self, kubernetes_version="1.29.3", control_planes=1, nodes=2, sets=(), binary=None):
+        """The cluster spec in the state store (`kops create cluster --dry-run -o yaml`, `kops create -f`, `kops
+        create sshpublickey`); ``sets`` are more ``--set`` values; ``binary`` another kops release."""
         shutil.rmtree(os.path.join(self.workdir, "state"), ignore_errors=True)
-        spec = self.run("create", "cluster", "--name", CLUSTER, "--cloud", "aws", "--zones", "eu-west-1a",
+        zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"][:max(1, control_planes)]
+        extra = []
+        for value in sets:
+            extra += ["--set", value]
+        spec = self.run("create", "cluster", "--name", CLUSTER, "--cloud", "aws", "--zones", ",".join(zones),
                         "--channel", "file://" + self.channel, "--kubernetes-version", kubernetes_version,
-                        "--control-plane-count", "1", "--node-count", "2", "--control-plane-size", "t3.medium",
+                        "--control-plane-count", str(control_planes), "--node-count", str(nodes),
+                        "--control-plane-size", "t3.medium",
                         "--node-size", "t3.medium", "--image", IMAGE, "--dry-run", "-o", "yaml",
                         # kops 1.30.2 defaults to containerd 1.7.22, whose hash is not among those it knows
                         # (pkg/assets/assetdata) and would be downloaded; 1.7.13 and runc 1.1.14 are known.
                         "--set", "spec.containerd.version=1.7.13",
-                        "--set", "spec.containerd.runc.version=1.1.14").stdout
+                        "--set", "spec.containerd.runc.version=1.1.14", *extra, binary=binary).stdout
         with open(os.path.join(self.workdir, "spec.yaml"), "w") as handle:
             handle.write(spec)
-        self.run("create", "-f", os.path.join(self.workdir, "spec.yaml"))
+        self.run("create", "-f", os.path.join(self.workdir, "spec.yaml"), binary=binary)
         key = os.path.join(self.workdir, "id_ed25519")
         if not os.path.exists(key):
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
-        self.run("create", "sshpublickey", "-i", key + ".pub", "--name", CLUSTER)
+        self.run("create", "sshpublickey", "-i", key + ".pub", "--name", CLUSTER, binary=binary)

@@ -1,0 +1,779 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, clusterops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure checks of a cluster before a kOps upgrade: every reason the upgrade would stop, as findings.
+
+A finding is a dict ``{code, severity, message, objects, remedy}``: ``code`` is stable (documented in the
+upgrade_precheck module), ``severity`` is ``error`` (blocks the upgrade), ``warning`` (informs) or ``info``
+(says what was checked and found safe), ``objects`` names what is involved (``kind``, ``namespace``, ``name``),
+and ``remedy`` says what to do, in words.
+
+Every function takes API objects as plain dicts, exactly as the API serves them (camelCase keys), and returns
+plain dicts; nothing here talks to the API (see precheck_api.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
+    eligible_nodes,
+    host_ports,
+    scaled_value,
+    selector_matches,
+)
+
+SEVERITIES = ("error", "warning", "info")
+CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+
+# Kubernetes API versions removed by each release (kubernetes.io/docs/reference/using-api/deprecation-guide),
+# with the version that replaces them (empty: no replacement). Only resources that can be listed are here.
+BUILTIN_REMOVED_APIS = tuple(
+    dict(zip(("group", "version", "resource", "removed_in", "replacement"), row)) for row in (
+        ("extensions", "v1beta1", "deployments", "1.16", "apps/v1"),
+        ("extensions", "v1beta1", "daemonsets", "1.16", "apps/v1"),
+        ("extensions", "v1beta1", "replicasets", "1.16", "apps/v1"),
+        ("extensions", "v1beta1", "networkpolicies", "1.16", "networking.k8s.io/v1"),
+        ("extensions", "v1beta1", "podsecuritypolicies", "1.16", "policy/v1beta1"),
+        ("apps", "v1beta1", "deployments", "1.16", "apps/v1"),
+        ("apps", "v1beta1", "statefulsets", "1.16", "apps/v1"),
+        ("apps", "v1beta2", "deployments", "1.16", "apps/v1"),
+        ("apps", "v1beta2", "daemonsets", "1.16", "apps/v1"),
+        ("apps", "v1beta2", "replicasets", "1.16", "apps/v1"),
+        ("apps", "v1beta2", "statefulsets", "1.16", "apps/v1"),
+        ("admissionregistration.k8s.io", "v1beta1", "mutatingwebhookconfigurations", "1.22",
+         "admissionregistration.k8s.io/v1"),
+        ("admissionregistration.k8s.io", "v1beta1", "validatingwebhookconfigurations", "1.22",
+         "admissionregistration.k8s.io/v1"),
+        ("apiextensions.k8s.io", "v1beta1", "customresourcedefinitions", "1.22", "apiextensions.k8s.io/v1"),
+        ("apiregistration.k8s.io", "v1beta1", "apiservices", "1.22", "apiregistration.k8s.io/v1"),
+        ("certificates.k8s.io", "v1beta1", "certificatesigningrequests", "1.22", "certificates.k8s.io/v1"),
+        ("coordination.k8s.io", "v1beta1", "leases", "1.22", "coordination.k8s.io/v1"),
+        ("extensions", "v1beta1", "ingresses", "1.22", "networking.k8s.io/v1"),
+        ("networking.k8s.io", "v1beta1", "ingresses", "1.22", "networking.k8s.io/v1"),
+        ("networking.k8s.io", "v1beta1", "ingressclasses", "1.22", "networking.k8s.io/v1"),
+        ("rbac.authorization.k8s.io", "v1beta1", "clusterroles", "1.22", "rbac.authorization.k8s.io/v1"),
+        ("rbac.authorization.k8s.io", "v1beta1", "clusterrolebindings", "1.22", "rbac.authorization.k8s.io/v1"),
+        ("rbac.authorization.k8s.io", "v1beta1", "roles", "1.22", "rbac.authorization.k8s.io/v1"),
+        ("rbac.authorization.k8s.io", "v1beta1", "rolebindings", "1.22", "rbac.authorization.k8s.io/v1"),
+        ("scheduling.k8s.io", "v1beta1", "priorityclasses", "1.22", "scheduling.k8s.io/v1"),
+        ("storage.k8s.io", "v1beta1", "csidrivers", "1.22", "storage.k8s.io/v1"),
+        ("storage.k8s.io", "v1beta1", "csinodes", "1.22", "storage.k8s.io/v1"),
+        ("storage.k8s.io", "v1beta1", "storageclasses", "1.22", "storage.k8s.io/v1"),
+        ("storage.k8s.io", "v1beta1", "volumeattachments", "1.22", "storage.k8s.io/v1"),
+        ("batch", "v1beta1", "cronjobs", "1.25", "batch/v1"),
+        ("discovery.k8s.io", "v1beta1", "endpointslices", "1.25", "discovery.k8s.io/v1"),
+        ("events.k8s.io", "v1beta1", "events", "1.25", "events.k8s.io/v1"),
+        ("autoscaling", "v2beta1", "horizontalpodautoscalers", "1.25", "autoscaling/v2"),
+        ("policy", "v1beta1", "poddisruptionbudgets", "1.25", "policy/v1"),
+        ("policy", "v1beta1", "podsecuritypolicies", "1.25", ""),
+        ("node.k8s.io", "v1beta1", "runtimeclasses", "1.25", "node.k8s.io/v1"),
+        ("flowcontrol.apiserver.k8s.io", "v1beta1", "flowschemas", "1.26", "flowcontrol.apiserver.k8s.io/v1beta3"),
+        ("flowcontrol.apiserver.k8s.io", "v1beta1", "prioritylevelconfigurations", "1.26",
+         "flowcontrol.apiserver.k8s.io/v1beta3"),
+        ("autoscaling", "v2beta2", "horizontalpodautoscalers", "1.26", "autoscaling/v2"),
+        ("storage.k8s.io", "v1beta1", "csistoragecapacities", "1.27", "storage.k8s.io/v1"),
+        ("flowcontrol.apiserver.k8s.io", "v1beta2", "flowschemas", "1.29", "flowcontrol.apiserver.k8s.io/v1"),
+        ("flowcontrol.apiserver.k8s.io", "v1beta2", "prioritylevelconfigurations", "1.29",
+         "flowcontrol.apiserver.k8s.io/v1"),
+        ("flowcontrol.apiserver.k8s.io", "v1beta3", "flowschemas", "1.32", "flowcontrol.apiserver.k8s.io/v1"),
+        ("flowcontrol.apiserver.k8s.io", "v1beta3", "prioritylevelconfigurations", "1.32",
+         "flowcontrol.apiserver.k8s.io/v1"),
+    )
+)
+
+# Autoscalers that add nodes during the upgrade (kops#16907): matched on container image or well-known labels.
+AUTOSCALERS = (
+    ("cluster-autoscaler", re.compile(r"(^|/)cluster-autoscaler(:|@|$)")),
+    ("karpenter", re.compile(r"(^|/)karpenter/controller(:|@|$)|(^|/)karpenter(:|@|$)")),
+)
+_AUTOSCALER_LABELS = ("app.kubernetes.io/name", "k8s-app", "app")
+
+
+class PrecheckInputError(ValueError):
+    """A value the user gave cannot be understood; the message says which and why."""
+
+
+def finding(code, severity, message, objects=(), remedy=""):
+    if severity not in SEVERITIES:
+        raise ValueError("unknown severity %r" % severity)
+    return {"code": code, "severity": severity, "message": message, "objects": list(objects), "remedy": remedy}
+
+
+def ref(obj, kind=None):
+    """``{kind, namespace, name}`` of an API object (namespace left out for cluster-scoped objects)."""
+    metadata = obj.get("metadata") or {}
+    result = {"kind": kind or obj.get("kind") or "", "name": metadata.get("name", "")}
+    if metadata.get("namespace"):
+        result["namespace"] = metadata["namespace"]
+    return result
+
+
+def qualified(obj):
+    metadata = obj.get("metadata") or {}
+    if metadata.get("namespace"):
+        return "%s/%s" % (metadata["namespace"], metadata.get("name", ""))
+    return metadata.get("name", "")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Versions
+
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
+
+
+def parse_version(text, what="version"):
+    """``v1.34.4``, ``1.30``, ``v1.29.3-eks-1`` -> ``(1, 34, 4)``; raises PrecheckInputError when unreadable."""
+    match = _VERSION.match(str(text or "").strip())
+    if not match:
+        raise PrecheckInputError("%s %r is not a version like 1.30.2 or v1.30" % (what, text))
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+def minor_text(version):
+    return "%d.%d" % version[:2]
+
+
+def kubelet_skew_limit(target):
+    """How many minor versions a kubelet may be older than the API server: 3 from Kubernetes 1.28, 2 before."""
+    return 3 if target[:2] >= (1, 28) else 2
+
+
+def is_control_plane(node):
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    return any(label in labels for label in CONTROL_PLANE_LABELS)
+
+
+def kubelet_version(node):
+    return ((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion") or ""
+
+
+def check_versions(server_version, target_version, nodes, kops_version=None):
+    """Version skew: the control plane moves one minor at a time and never down; kubelets stay within the
+    supported skew of the target; no kubelet is newer than the API server; kops knows the target."""
+    findings = []
+    server = parse_version(server_version, "API server version")
+    target = parse_version(target_version, "target Kubernetes version") if target_version else None
+    by_version = {}
+    for node in nodes:
+        text = kubelet_version(node)
+        if text:
+            by_version.setdefault(text, []).append(node)
+    for text, group in sorted(by_version.items()):
+        try:
+            version = parse_version(text, "kubelet version")
+        except PrecheckInputError:
+            continue
+        refs = [ref(n, "Node") for n in group]
+        names = ", ".join(sorted(r["name"] for r in refs))
+        if version > server:
+            findings.append(finding(
+                "kubelet_newer_than_apiserver", "error",
+                "kubelet %s on %s is newer than the API server %s: Kubernetes does not support kubelets newer "
+                "than kube-apiserver" % (text, names, server_version), refs,
+                "Bring the control plane to at least %s before anything else (or replace these nodes with ones "
+                "at the API server's version)." % minor_text(version)))
+        if target and target[0] == version[0] and target[1] - version[1] > kubelet_skew_limit(target):
+            findings.append(finding(
+                "kubelet_skew", "error",
+                "kubelet %s on %s is %d minor versions behind the target %s; Kubernetes supports %d" % (
+                    text, names, target[1] - version[1], target_version, kubelet_skew_limit(target)), refs,
+                "Upgrade or replace these nodes (kops rolling-update) to within %d minor versions of %s first, "
+                "or choose a nearer target." % (kubelet_skew_limit(target), minor_text(target))))
+    if target:
+        if target < server:
+            findings.append(finding(
+                "version_downgrade", "error",
+                "target %s is older than the API server %s: kops never downgrades Kubernetes" % (
+                    target_version, server_version), [], "Choose a target at or above %s." % server_version))
+        elif target[0] != server[0] or target[1] - server[1] > 1:
+            findings.append(finding(
+                "version_minor_skip", "error",
+                "target %s is %d minor versions above the API server %s: the control plane upgrades one minor "
+                "version at a time" % (target_version, target[1] - server[1], server_version), [],
+                "Upgrade to %d.%d first, then on from there." % (server[0], server[1] + 1)))
+    if kops_version and target:
+        kops = parse_version(kops_version, "kops version")
+        if target[:2] > kops[:2]:
+            findings.append(finding(
+                "kops_too_old_for_target", "error",
+                "kops %s does not support Kubernetes %s: kops refuses versions newer than its own minor "
+                "(\"This version of kubernetes is not yet supported; upgrading kops is required\")" % (
+                    kops_version, target_version), [],
+                "Install kops %s or newer before upgrading." % minor_text(target)))
+        elif kops[1] - target[1] > 5:
+            findings.append(finding(
+                "kops_target_unsupported", "warning",
+                "kops %s may no longer support Kubernetes %s (kops 1.30 supports 1.25 and later)" % (
+                    kops_version, target_version), [],
+                "Use a kops release that supports %s, or a newer target." % minor_text(target)))
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Removed APIs
+
+def removed_api_table(extra=None):
+    """The built-in table plus the user's entries, each checked and normalised."""
+    table = [dict(entry) for entry in BUILTIN_REMOVED_APIS]
+    for index, entry in enumerate(extra or []):
+        missing = [key for key in ("version", "resource", "removed_in") if not entry.get(key)]
+        if missing or "group" not in entry:
+            raise PrecheckInputError("removed_apis[%d] needs group, version, resource and removed_in; missing %s" % (
+                index, ", ".join(missing or ["group"])))
+        parse_version(entry["removed_in"], "removed_apis[%d].removed_in" % index)
+        table.append({"group": entry["group"] or "", "version": entry["version"], "resource": entry["resource"],
+                      "removed_in": str(entry["removed_in"]), "replacement": entry.get("replacement") or ""})
+    return table
+
+
+def group_version(entry):
+    return "%s/%s" % (entry["group"], entry["version"]) if entry["group"] else entry["version"]
+
+
+def removed_apis_to_check(table, server_version, target_version, served_group_versions):
+    """Entries removed after the running version and at or before the target, whose group/version the API server
+    still serves: those are worth a list call each."""
+    server = parse_version(server_version, "API server version")[:2]
+    target = parse_version(target_version, "target Kubernetes version")[:2]
+    served = set(served_group_versions)
+    return [e for e in table
+            if server < parse_version(e["removed_in"])[:2] <= target and group_version(e) in served]
+
+
+def _written_through(obj, api_version):
+    """Field managers that wrote the object through ``api_version``, and whether kubectl's last-applied
+    configuration names it."""
+    managers = sorted({m.get("manager") or "?" for m in (obj.get("metadata") or {}).get("managedFields") or []
+                       if m.get("apiVersion") == api_version})
+    annotation = ((obj.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED_ANNOTATION) or ""
+    if '"apiVersion":"%s"' % api_version in annotation.replace(" ", ""):
+        managers.append("kubectl apply (last-applied-configuration)")
+    return managers
+
+
+def check_removed_api_objects(entry, objects, served_group_versions, target_version):
+    """Objects listed under a group/version the target removes.
+
+    Without a served replacement the objects are reachable only through that version: after the upgrade they
+    are gone from the API (error). With one, the objects stay (they are stored once, served under every
+    version), but whoever wrote them through the old version will fail after the upgrade (warning)."""
+    if not objects:
+        return []
+    gv = group_version(entry)
+    kind = entry["resource"]
+    replacement = entry.get("replacement") or ""
+    served = set(served_group_versions)
+    if not replacement or replacement not in served:
+        return [finding(
+            "removed_api_objects", "error",
+            "%d %s are served only under %s, which Kubernetes %s removes (target %s)%s" % (
+                len(objects), kind, gv, entry["removed_in"], target_version,
+                "" if not replacement else "; the replacement %s is not served yet" % replacement),
+            [dict(ref(o, kind), apiVersion=gv) for o in objects],
+            ("Migrate them to %s (upgrade to a release that serves it first)" % replacement if replacement else
+             "Export and remove them, or replace what uses them") + " before upgrading to %s." % target_version)]
+    writers = []
+    for obj in objects:
+        managers = _written_through(obj, gv)
+        if managers:
+            writers.append(dict(ref(obj, kind), apiVersion=gv, managers=managers))
+    if not writers:
+        return []
+    return [finding(
+        "removed_api_writers", "warning",
+        "%d %s were written through %s, which Kubernetes %s removes: the objects stay (served as %s) but the "
+        "clients and manifests that wrote them (%s) will fail after the upgrade" % (
+            len(writers), kind, gv, entry["removed_in"], replacement,
+            ", ".join(sorted({m for w in writers for m in w["managers"]}))),
+        writers, "Change those manifests and clients to %s." % replacement)]
+
+
+_METRIC_LINE = re.compile(r"^apiserver_requested_deprecated_apis\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)")
+_METRIC_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_deprecated_api_metric(text):
+    """The ``apiserver_requested_deprecated_apis`` series of a Prometheus text exposition, as dicts
+    ``{group, version, resource, subresource, removed_release}`` (series with value 0 are left out)."""
+    series = []
+    for line in (text or "").splitlines():
+        match = _METRIC_LINE.match(line.strip())
+        if not match:
+            continue
+        try:
+            if float(match.group("value")) == 0:
+                continue
+        except ValueError:
+            continue
+        labels = dict(_METRIC_LABEL.findall(match.group("labels")))
+        series.append({key: labels.get(key, "") for key in
+                       ("group", "version", "resource", "subresource", "removed_release")})
+    return series
+
+
+def check_deprecated_api_requests(series, target_version):
+    """Clients that called deprecated APIs, from the API server's gauge. The gauge is per API server and starts
+    empty at each restart: no series proves nothing about clients that called another API server, or before."""
+    findings = []
+    target = parse_version(target_version, "target Kubernetes version")[:2] if target_version else None
+    note = " (seen by this API server since its last restart)"
+    for item in sorted(series, key=lambda s: (s["group"], s["version"], s["resource"], s["subresource"])):
+        gv = group_version(item)
+        what = item["resource"] + ("/" + item["subresource"] if item["subresource"] else "")
+        obj = {"kind": "APIResource", "name": what, "apiVersion": gv, "removed_release": item["removed_release"]}
+        removed = None
+        if item["removed_release"]:
+            try:
+                removed = parse_version(item["removed_release"])[:2]
+            except PrecheckInputError:
+                removed = None
+        if removed and target and removed <= target:
+            findings.append(finding(
+                "removed_api_requested", "error",
+                "clients requested %s %s, which Kubernetes %s removes (target %s)%s" % (
+                    gv, what, item["removed_release"], target_version, note), [obj],
+                "Find the clients (API server audit log, annotation k8s.io/deprecated) and move them to the "
+                "replacement version before upgrading."))
+        elif item["removed_release"]:
+            findings.append(finding(
+                "deprecated_api_requested", "warning",
+                "clients requested deprecated %s %s, removed in Kubernetes %s%s" % (
+                    gv, what, item["removed_release"], note), [obj],
+                "Move those clients to the replacement version before upgrading to %s." % item["removed_release"]))
+        else:
+            # Deprecated with no removal announced (v1 Endpoints since 1.33, a CRD version marked deprecated):
+            # nothing breaks on this upgrade.
+            findings.append(finding(
+                "deprecated_api_requested", "info",
+                "clients requested deprecated %s %s (no removal release announced)%s" % (gv, what, note), [obj]))
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Drain blockers (kops drains with force, delete-emptydir-data and ignore-daemonsets; evictions honour PDBs)
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+
+
+def parse_duration(text):
+    """A Go duration (``15m``, ``1h30m``, ``90s``) or a number of seconds, as seconds (float)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    value = str(text or "").strip()
+    if re.match(r"^\d+(\.\d+)?$", value):
+        return float(value)
+    parts = _DURATION_PART.findall(value)
+    if not value or "".join(n + u for n, u in parts) != value:
+        raise PrecheckInputError("drain timeout %r is not a duration like 15m, 1h30m or 900s" % text)
+    factor = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    return sum(float(n) * factor[u] for n, u in parts)
+
+
+def _controller(pod):
+    for owner in (pod.get("metadata") or {}).get("ownerReferences") or []:
+        if owner.get("controller"):
+            return owner
+    return None
+
+
+def drainable_pods(pods):
+    """Pods a drain would evict: bound to a node, not finished, not mirror pods, not DaemonSet pods."""
+    result = []
+    for pod in pods:
+        spec, metadata = pod.get("spec") or {}, pod.get("metadata") or {}
+        if not spec.get("nodeName") or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        if MIRROR_POD_ANNOTATION in (metadata.get("annotations") or {}):
+            continue
+        owner = _controller(pod)
+        if owner and owner.get("kind") == "DaemonSet":
+            continue
+        result.append(pod)
+    return result
+
+
+def check_drain(nodes, pods, pdbs, drain_timeout, fail_on_drain_error=True):
+    """Per node: pods whose eviction a PodDisruptionBudget refuses (0 disruptions allowed: the drain retries until
+    the drain timeout, then the rolling update fails), pods no controller recreates, pods with emptyDir data,
+    pods whose grace period outlasts the drain timeout."""
+    timeout = parse_duration(drain_timeout)
+    timeout_text = str(drain_timeout)
+    blocking = {}
+    for budget in pdbs:
+        if (budget.get("status") or {}).get("disruptionsAllowed", 0) == 0:
+            blocking.setdefault(budget["metadata"].get("namespace"), []).append(budget)
+    by_node = {}
+    for pod in drainable_pods(pods):
+        by_node.setdefault(pod["spec"]["nodeName"], []).append(pod)
+    known = {n["metadata"]["name"] for n in nodes}
+    findings = []
+    for node_name in sorted(by_node):
+        node_ref = {"kind": "Node", "name": node_name}
+        if node_name not in known:
+            continue
+        refused, unmanaged, emptydir, slow = [], [], [], []
+        for pod in sorted(by_node[node_name], key=qualified):
+            metadata = pod["metadata"]
+            labels = metadata.get("labels") or {}
+            for pdb in blocking.get(metadata.get("namespace"), []):
+                if selector_matches((pdb.get("spec") or {}).get("selector"), labels):
+                    refused.append((pod, pdb))
+            if not _controller(pod):
+                unmanaged.append(pod)
+            volumes = [v["name"] for v in (pod["spec"].get("volumes") or []) if "emptyDir" in v]
+            if volumes:
+                emptydir.append((pod, volumes))
+            grace = pod["spec"].get("terminationGracePeriodSeconds")
+            if grace is not None and float(grace) > timeout:
+                slow.append((pod, grace))
+        if refused:
+            pdb_names = sorted({qualified(budget) for pod, budget in refused})
+            findings.append(finding(
+                "drain_pdb_blocks", "error" if fail_on_drain_error else "warning",
+                "draining %s: PodDisruptionBudget %s allows 0 disruptions, so evicting %s is refused; the drain "
+                "retries for the drain timeout (%s), then the rolling update %s" % (
+                    node_name, ", ".join(pdb_names), ", ".join(qualified(pod) for pod, budget in refused), timeout_text,
+                    "fails" if fail_on_drain_error else "moves on without draining"),
+                [node_ref] + [ref(pod, "Pod") for pod, budget in refused]
+                + [ref(pdb, "PodDisruptionBudget") for pdb in {qualified(budget): budget for pod, budget in refused}.values()],
+                "Before the upgrade, add replicas (or fix the unhealthy ones) so the budget allows a disruption, "
+                "or relax the budget (maxUnavailable 1) for the upgrade."))
+        if unmanaged:
+            findings.append(finding(
+                "drain_unmanaged_pods", "warning",
+                "draining %s deletes %s: no controller recreates them (kops drains with force)" % (
+                    node_name, ", ".join(qualified(p) for p in unmanaged)),
+                [node_ref] + [ref(p, "Pod") for p in unmanaged],
+                "Run them under a Deployment, StatefulSet or Job, or save what they do before the upgrade."))
+        if emptydir:
+            findings.append(finding(
+                "drain_emptydir_data", "warning",
+                "draining %s deletes the emptyDir data of %s (kops drains with delete-emptydir-data)" % (
+                    node_name, ", ".join("%s (%s)" % (qualified(p), ", ".join(v)) for p, v in emptydir)),
+                [node_ref] + [ref(pod, "Pod") for pod, volumes in emptydir],
+                "Keep data that must survive on persistent volumes."))
+        if slow:
+            findings.append(finding(
+                "drain_grace_exceeds_timeout", "warning",
+                "draining %s: %s may take longer to stop than the drain timeout (%s)" % (
+                    node_name, ", ".join("%s (terminationGracePeriodSeconds %s)" % (qualified(p), g)
+                                         for p, g in slow), timeout_text),
+                [node_ref] + [ref(pod, "Pod") for pod, grace in slow],
+                "Raise the rolling update's drain timeout above the longest grace period, or shorten it."))
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Admission webhooks that would refuse the upgrade's new kube-system pods
+
+def _rule_matches_pod_create(rule):
+    groups = rule.get("apiGroups") or []
+    resources = rule.get("resources") or []
+    operations = rule.get("operations") or []
+    return (("" in groups or "*" in groups)
+            and ("pods" in resources or "*" in resources or "*/*" in resources)
+            and ("CREATE" in operations or "*" in operations)
+            and rule.get("scope", "*") in ("*", "Namespaced"))
+
+
+def _ready_endpoints(endpoint_slices, namespace, name, port=None):
+    count = 0
+    for eps in endpoint_slices:
+        metadata = eps.get("metadata") or {}
+        if metadata.get("namespace") != namespace or \
+                (metadata.get("labels") or {}).get("kubernetes.io/service-name") != name:
+            continue
+        for endpoint in eps.get("endpoints") or []:
+            if (endpoint.get("conditions") or {}).get("ready", True) is not False:
+                count += len(endpoint.get("addresses") or [])
+    return count
+
+
+def check_webhooks(configurations, endpoint_slices, namespace_obj, pods):
+    """Webhooks with ``failurePolicy: Fail`` whose rules, namespace selector and object selector match the pods of
+    ``namespace_obj`` (kube-system) and whose service has no ready endpoint: every such pod the upgrade recreates
+    would be refused. ``configurations`` are Validating and Mutating WebhookConfigurations (with ``kind``)."""
+    labels = dict((namespace_obj.get("metadata") or {}).get("labels") or {})
+    namespace = (namespace_obj.get("metadata") or {}).get("name", "kube-system")
+    labels.setdefault("kubernetes.io/metadata.name", namespace)
+    namespace_pods = [p for p in pods if (p.get("metadata") or {}).get("namespace") == namespace]
+    findings = []
+    for config in configurations:
+        for webhook in config.get("webhooks") or []:
+            if webhook.get("failurePolicy", "Fail") != "Fail":
+                continue
+            if not any(_rule_matches_pod_create(rule) for rule in webhook.get("rules") or []):
+                continue
+            if not selector_matches(webhook.get("namespaceSelector") or {}, labels):
+                continue
+            object_selector = webhook.get("objectSelector") or {}
+            matched = [p for p in namespace_pods
+                       if selector_matches(object_selector, (p.get("metadata") or {}).get("labels") or {})]
+            if object_selector and not matched:
+                continue
+            service = (webhook.get("clientConfig") or {}).get("service")
+            if not service:
+                continue  # a URL: outside the cluster, nothing to count
+            ready = _ready_endpoints(endpoint_slices, service.get("namespace"), service.get("name"))
+            if ready:
+                continue
+            findings.append(finding(
+                "webhook_unavailable", "error",
+                "%s %s, webhook %s: failurePolicy Fail, matches %s pods%s, and its service %s/%s has no ready "
+                "endpoint: every %s pod the upgrade recreates will be refused" % (
+                    config.get("kind", "WebhookConfiguration"), config["metadata"]["name"], webhook.get("name"),
+                    namespace, (" (%d now)" % len(matched)) if object_selector else "", service.get("namespace"),
+                    service.get("name"), namespace),
+                [ref(config), {"kind": "Service", "namespace": service.get("namespace"), "name": service.get("name")}]
+                + [ref(p, "Pod") for p in matched][:20],
+                "Bring the webhook's backend up, or set failurePolicy Ignore, or exclude %s with its "
+                "namespaceSelector before the upgrade." % namespace))
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Autoscalers
+
+def find_autoscalers(deployments):
+    """cluster-autoscaler and Karpenter Deployments (by image or well-known labels)."""
+    found = []
+    for deployment in deployments:
+        template = (deployment.get("spec") or {}).get("template") or {}
+        images = [c.get("image") or "" for c in (template.get("spec") or {}).get("containers") or []]
+        labels = dict((deployment.get("metadata") or {}).get("labels") or {})
+        labels.update((template.get("metadata") or {}).get("labels") or {})
+        names = {labels.get(key) for key in _AUTOSCALER_LABELS}
+        for kind, pattern in AUTOSCALERS:
+            image_match = any(pattern.search(image.split("@")[0]) for image in images)
+            if image_match or kind in names or (kind == "cluster-autoscaler" and "aws-cluster-autoscaler" in names):
+                replicas = (deployment.get("spec") or {}).get("replicas")
+                found.append({"type": kind, "kind": "Deployment",
+                              "namespace": deployment["metadata"]["namespace"],
+                              "name": deployment["metadata"]["name"],
+                              "replicas": 1 if replicas is None else int(replicas)})
+                break
+    return sorted(found, key=lambda a: (a["namespace"], a["name"]))
+
+
+def check_autoscalers(autoscalers):
+    active = [a for a in autoscalers if a["replicas"] > 0]
+    if not active:
+        return []
+    return [finding(
+        "autoscaler_present", "warning",
+        "%s can add or remove nodes while the control plane rolls, which breaks kops' validation (kops#16907)" % (
+            ", ".join("%s %s/%s (%d replicas)" % (a["type"], a["namespace"], a["name"], a["replicas"])
+                      for a in active)),
+        [{"kind": "Deployment", "namespace": a["namespace"], "name": a["name"]} for a in active],
+        "Scale them to 0 for the upgrade and back afterwards (precheck role: precheck_pause_autoscalers: true; "
+        "the upgrade playbook restores them).")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rollouts: every control-plane-pinned workload judged from its own strategy
+
+def control_plane_names(nodes):
+    return {n["metadata"]["name"] for n in nodes if is_control_plane(n)}
+
+
+def pinned_to_control_plane(eligible, control_planes):
+    return bool(eligible) and set(eligible) <= control_planes
+
+
+def daemonset_budget(daemonset, pods_to_schedule):
+    """A DaemonSet's update strategy resolved like the controller does (surge and unavailable both round up)."""
+    spec = daemonset.get("spec") or {}
+    strategy = spec.get("updateStrategy") or {}
+    kind = strategy.get("type") or "RollingUpdate"
+    if kind != "RollingUpdate":
+        return {"type": kind, "max_surge": 0, "max_unavailable": 0}
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = rolling.get("maxSurge")
+    return {
+        "type": kind,
+        "max_surge": 0 if surge is None else scaled_value(surge, pods_to_schedule, round_up=True),
+        "max_unavailable": scaled_value(rolling.get("maxUnavailable", 1), pods_to_schedule, round_up=True),
+    }
+
+
+def eligible_nodes_cached(nodes, pod_spec, cache):
+    """eligible_nodes, computed once per distinct node selection (selector, required node affinity,
+    tolerations): DaemonSets mostly share theirs, and the check is per node."""
+    if cache is None:
+        return eligible_nodes(nodes, pod_spec)
+    key = json.dumps([pod_spec.get("nodeSelector"), ((pod_spec.get("affinity") or {}).get("nodeAffinity")),
+                      pod_spec.get("tolerations")], sort_keys=True)
+    if key not in cache:
+        cache[key] = eligible_nodes(nodes, pod_spec)
+    return cache[key]
+
+
+def predict_daemonset_deadlock(daemonset, nodes, cache=None):
+    """Would the DaemonSet's next rolling update deadlock? With maxSurge the controller starts the new pod on a
+    node before removing the old one there; if the pod claims host ports (hostNetwork makes every container port
+    one), the old pod holds them and the new pod never schedules on that node. ``cache``: a dict shared across
+    calls on the same nodes."""
+    pod_spec = (((daemonset.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    eligible = eligible_nodes_cached(nodes, pod_spec, cache)
+    scheduled = (daemonset.get("status") or {}).get("desiredNumberScheduled")
+    budget = daemonset_budget(daemonset, len(eligible) if scheduled is None else int(scheduled))
+    ports = host_ports(pod_spec)
+    prediction = {"deadlock": False, "reason": "", "strategy": budget["type"], "max_surge": budget["max_surge"],
+                  "max_unavailable": budget["max_unavailable"], "eligible_nodes": len(eligible),
+                  "eligible_node_names": eligible, "host_ports": [p[0] for p in ports]}
+    if budget["type"] != "RollingUpdate":
+        prediction["reason"] = "strategy %s: pods are replaced only when deleted" % budget["type"]
+    elif budget["max_surge"] == 0:
+        prediction["reason"] = ("maxUnavailable %d: the controller removes the old pod on a node before starting "
+                                "the new one" % budget["max_unavailable"])
+    elif not ports:
+        prediction["reason"] = "maxSurge %d without host ports: the new pod can run beside the old one" % (
+            budget["max_surge"])
+    elif not eligible:
+        prediction["reason"] = "no node admits the pod template: nothing to roll"
+    else:
+        prediction["deadlock"] = True
+        prediction["reason"] = (
+            "maxSurge %d: the new pod must start on a node before the old one there goes, but both claim host "
+            "ports %s, so the new pod never schedules" % (
+                budget["max_surge"], ", ".join("%d/%s" % p for p in ports)))
+    return prediction
+
+
+def check_rollouts(diagnoses, daemonsets, nodes, fail_on_predicted_deadlock=False):
+    """Deployments (diagnosed by rollout.diagnose_rollouts) and DaemonSets: stuck now (error), predicted to
+    deadlock on their next rollout, and, for control-plane-pinned workloads, a word that they are safe."""
+    control_planes = control_plane_names(nodes)
+    deadlock_severity = "error" if fail_on_predicted_deadlock else "warning"
+    findings = []
+    for diagnosis in diagnoses:
+        obj = {"kind": "Deployment", "namespace": diagnosis["namespace"], "name": diagnosis["name"]}
+        name = "%s/%s" % (diagnosis["namespace"], diagnosis["name"])
+        prediction = diagnosis["prediction"]
+        if diagnosis.get("verdict") in ("stuck", "blocked"):
+            findings.append(finding(
+                "rollout_stuck", "error", "Deployment %s is %s now: %s" % (
+                    name, diagnosis["verdict"], "; ".join(b.get("reason", "") for b in diagnosis.get("blockers")
+                                                          or []) or "its new pods cannot be scheduled"),
+                [obj], diagnosis.get("remedy") or "Remediate it (clusterops.kops_upgrade.remediate) first."))
+        if prediction.get("deadlock"):
+            findings.append(finding(
+                "rollout_deadlock", deadlock_severity,
+                "Deployment %s: next rollout will deadlock: %s" % (name, prediction["reason"]), [obj],
+                "Set strategy.rollingUpdate to maxSurge 0 / maxUnavailable 1 with a field manager of your own "
+                "(clusterops.kops_upgrade.remediate, remediate_prevent: true), or let the kops_upgrade role "
+                "remove the stale ReplicaSet when the rollout sticks."))
+        elif pinned_to_control_plane(prediction.get("eligible_node_names") or [], control_planes):
+            findings.append(finding(
+                "rollout_safe", "info",
+                "Deployment %s (control-plane-pinned, %d replica(s)) rolls without deadlock: %s" % (
+                    name, prediction.get("replicas", 0), prediction["reason"]), [obj]))
+    cache = {}
+    for daemonset in sorted(daemonsets, key=qualified):
+        prediction = predict_daemonset_deadlock(daemonset, nodes, cache)
+        obj = ref(daemonset, "DaemonSet")
+        if prediction["deadlock"]:
+            findings.append(finding(
+                "daemonset_deadlock", deadlock_severity,
+                "DaemonSet %s: next rolling update will deadlock: %s" % (qualified(daemonset), prediction["reason"]),
+                [obj], "Set updateStrategy.rollingUpdate to maxSurge 0 / maxUnavailable 1 before the upgrade."))
+        elif prediction["host_ports"] and pinned_to_control_plane(prediction["eligible_node_names"], control_planes):
+            findings.append(finding(
+                "daemonset_safe", "info",
+                "DaemonSet %s (control-plane-pinned, host ports) rolls without deadlock: %s" % (
+                    qualified(daemonset), prediction["reason"]), [obj]))
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------------------
+# NTH, cluster facts, inputs from the role, and the verdict
+
+NTH_SELECTOR_LABEL = ("k8s-app", "aws-node-termination-handler")
+
+
+def nth_summary(deployments, daemonsets):
+    """aws-node-termination-handler's mode (queue-processor Deployment or IMDS DaemonSet), host network and IRSA."""
+    key, value = NTH_SELECTOR_LABEL
+
+    def is_nth(obj):
+        return ((obj.get("metadata") or {}).get("labels") or {}).get(key) == value
+
+    nth_deployments = [d for d in deployments if is_nth(d)]
+    nth_daemonsets = [d for d in daemonsets if is_nth(d)]
+    chosen = (nth_deployments + nth_daemonsets)[:1]
+    if not chosen:
+        return {"present": False, "mode": "absent", "host_network": False, "irsa": False, "objects": []}
+    pod_spec = ((chosen[0].get("spec") or {}).get("template") or {}).get("spec") or {}
+    env_names = {e.get("name") for c in pod_spec.get("containers") or [] for e in c.get("env") or []}
+    host_network = bool(pod_spec.get("hostNetwork"))
+    return {
+        "present": True,
+        "mode": "queue-processor (SQS Deployment)" if nth_deployments else "IMDS (DaemonSet)",
+        "host_network": host_network,
+        "irsa": "AWS_ROLE_ARN" in env_names or not host_network,
+        "objects": [ref(d, "Deployment") for d in nth_deployments] + [ref(d, "DaemonSet") for d in nth_daemonsets],
+    }
+
+
+def kops_validation_findings(failures):
+    """`kops validate cluster` failures (as kops_validate returns them): the rolling update validates the cluster
+    before and between instance groups, so each one stops it."""
+    findings = []
+    for failure in failures or []:
+        kind = failure.get("type") or "Object"
+        findings.append(finding(
+            "kops_validation_failure", "error",
+            "kops validate cluster: %s" % (failure.get("message") or kind),
+            [{"kind": kind, "name": failure.get("name") or ""}],
+            "Make the cluster validate before upgrading (a stuck rollout: clusterops.kops_upgrade.remediate)."))
+    return findings
+
+
+def external_findings(items):
+    """Findings the role adds (tools missing, ...), checked like our own."""
+    result = []
+    for index, item in enumerate(items or []):
+        if not isinstance(item, dict) or not item.get("code") or not item.get("message"):
+            raise PrecheckInputError("extra_findings[%d] needs at least code and message" % index)
+        severity = item.get("severity", "error")
+        if severity not in SEVERITIES:
+            raise PrecheckInputError("extra_findings[%d].severity must be one of %s, got %r" % (
+                index, ", ".join(SEVERITIES), severity))
+        result.append(finding(item["code"], severity, item["message"], item.get("objects") or [],
+                              item.get("remedy") or ""))
+    return result
+
+
+def cluster_facts(server_version, nodes):
+    kubelets = {}
+    for node in nodes:
+        kubelets.setdefault(kubelet_version(node) or "unknown", []).append(node["metadata"]["name"])
+    return {
+        "server_version": server_version,
+        "nodes": len(nodes),
+        "control_plane_nodes": len(control_plane_names(nodes)),
+        "kubelet_versions": {version: sorted(names) for version, names in sorted(kubelets.items())},
+    }
+
+
+_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def verdict(findings):
+    """Sort the findings (errors first) and sum them up: ``fail`` when any error, ``warn`` when any warning,
+    else ``pass``."""
+    ordered = sorted(findings, key=lambda f: (_ORDER[f["severity"]], f["code"], f["message"]))
+    errors = [f for f in ordered if f["severity"] == "error"]
+    warnings = [f for f in ordered if f["severity"] == "warning"]
+    return {
+        "verdict": "fail" if errors else ("warn" if warnings else "pass"),
+        "findings": ordered,
+        "error_messages": ["%s: %s" % (f["code"], f["message"]) for f in errors],
+        "warning_messages": ["%s: %s" % (f["code"], f["message"]) for f in warnings],
+        "counts": {s: sum(1 for f in ordered if f["severity"] == s) for s in SEVERITIES},
+        "codes": sorted({f["code"] for f in ordered}),
+    }

@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`ansible-playbook clusterops.kops_upgrade.upgrade` from start to end with real kops releases: a cluster
+created by kops 1.30.2 on Kubernetes 1.30 with aws-node-termination-handler pinned to v1.18.3 (the image kOps 1.29
+ships), upgraded with kops 1.31.0 to Kubernetes 1.31 (NTH unpinned: kops' default v1.22.0, the kops#16870
+deadlock on one control-plane node), then with kops 1.32.0 to Kubernetes 1.32; and the same on three
+control-plane nodes, where nothing deadlocks and nothing is removed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from kubernetes import client, config
+
+from conftest import kops_cloud, run_playbook
+
+NTH = "aws-node-termination-handler"
+OLD, MIDDLE, NEW = ("v1.30.2", "1.30.5"), ("v1.31.0", "1.31.3"), ("v1.32.0", "1.32.0")
+
+
+@pytest.fixture(scope="module")
+def one_cp(tmp_path_factory):
+    yield from kops_cloud(tmp_path_factory, "1cp", 1)
+
+
+@pytest.fixture(scope="module")
+def three_cp(tmp_path_factory):
+    yield from kops_cloud(tmp_path_factory, "3cp", 3)
+
+
+def api(cloud):
+    return config.new_client_from_config(config_file=cloud.admin)
+
+
+def kubelet_versions(cloud):
+    nodes = client.CoreV1Api(api(cloud)).list_node(label_selector="clusterops.io/node-agent=true").items
+    return {n.metadata.name: n.status.node_info.kubelet_version for n in nodes}
+
+
+def nth_image(cloud):
+    deployment = client.AppsV1Api(api(cloud)).read_namespaced_deployment(NTH, "kube-system")
+    return deployment.spec.template.spec.containers[0].image
+
+
+def unpin_nth(cloud, kops_version):
+    """What the operator changes with the upgrade: NTH back to kops' default (v1.22.0)."""
+    spec = cloud.cluster_spec(kops_version)
+    spec["spec"].get("nodeTerminationHandler", {}).pop("version", None)
+    cloud.replace_cluster_spec(kops_version, spec)
+
+
+def summary_line(output, phase):
+    found = re.findall(r'"%s: ([^"]*)"' % re.escape(phase), output)
+    assert found, "no %s line in the summary" % phase
+    return found[-1]
+
+
+def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
+    cloud = one_cp
+    cloud.create(OLD[0], OLD[1], nth_version="v1.18.3")
+    cloud.wait_valid(OLD[0])
+    assert set(kubelet_versions(cloud).values()) == {"v" + OLD[1]}
+    assert nth_image(cloud).endswith(":v1.18.3")
+
+    # 1.30.2 -> 1.31.0, Kubernetes 1.30 -> 1.31, NTH v1.18.3 -> v1.22.0 on one control-plane node.
+    unpin_nth(cloud, OLD[0])
+    rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1])
+    cloud.timings["playbook %s -> %s (1 control plane)" % (OLD[0], MIDDLE[0])] = seconds
+    assert rc == 0, output[-5000:]
+    # kops >= 1.31: reconcile (auto), control plane updated first, the addon watch before any instance goes.
+    assert "applied with kops reconcile cluster" in " ".join(output.split())
+    assert NTH in summary_line(output, "precheck")  # predicted deadlock
+    assert "stuck: %s" % NTH in summary_line(output, "remediation")
+    assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
+    assert "cluster valid" in summary_line(output, "validation")
+    assert set(kubelet_versions(cloud).values()) == {"v" + MIDDLE[1]}
+    assert nth_image(cloud).endswith(":v1.22.0")
+
+    # 1.31.0 -> 1.32.0: the NTH manifest is the same, the other addons roll without getting stuck.
+    rc, output, seconds = run_playbook(cloud, NEW[0], NEW[1])
+    cloud.timings["playbook %s -> %s (1 control plane)" % (MIDDLE[0], NEW[0])] = seconds
+    assert rc == 0, output[-5000:]
+    assert "applied with kops reconcile cluster" in " ".join(output.split())
+    assert "not needed" in summary_line(output, "remediation")
+    assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
+    assert "cluster valid" in summary_line(output, "validation")
+    assert set(kubelet_versions(cloud).values()) == {"v" + NEW[1]}
+
+
+def test_three_control_planes_nothing_stuck_nothing_removed(three_cp):
+    cloud = three_cp
+    cloud.create(OLD[0], OLD[1], nth_version="v1.18.3")
+    cloud.wait_valid(OLD[0])
+    unpin_nth(cloud, OLD[0])
+    rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1])
+    cloud.timings["playbook %s -> %s (3 control planes)" % (OLD[0], MIDDLE[0])] = seconds
+    assert rc == 0, output[-5000:]
+    assert "predicted deadlocks: none" in summary_line(output, "precheck")
+    assert "not needed" in summary_line(output, "remediation")
+    assert set(kubelet_versions(cloud).values()) == {"v" + MIDDLE[1]}
+    assert nth_image(cloud).endswith(":v1.22.0")
