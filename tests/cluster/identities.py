@@ -34,8 +34,16 @@ def shipped_rbac():
 
 
 def grants(role):
-    return {(group, resource, verb) for rule in role["rules"] for group in rule["apiGroups"]
-            for resource in rule["resources"] for verb in rule["verbs"]}
+    """(apiGroup, resource, verb) of every rule; a non-resource URL is ("nonResourceURL", url, verb)."""
+    return {(group, resource, verb) for rule in role["rules"]
+            for group in rule.get("apiGroups") or ["nonResourceURL"]
+            for resource in rule.get("resources") or rule.get("nonResourceURLs") for verb in rule["verbs"]}
+
+
+def _matches(rule, group, resource):
+    if group == "nonResourceURL":
+        return resource in rule.get("nonResourceURLs", [])
+    return group in rule.get("apiGroups", []) and resource in rule.get("resources", [])
 
 
 def without(role, group, resource, verb):
@@ -43,13 +51,14 @@ def without(role, group, resource, verb):
     role = copy.deepcopy(role)
     rules = []
     for rule in role["rules"]:
-        if group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]:
-            others = [r for r in rule["resources"] if r != resource]
+        if _matches(rule, group, resource) and verb in rule["verbs"]:
+            key = "nonResourceURLs" if group == "nonResourceURL" else "resources"
+            others = [r for r in rule[key] if r != resource]
             if others:
-                rules.append(dict(rule, resources=others))
+                rules.append(dict(rule, **{key: others}))
             verbs = [v for v in rule["verbs"] if v != verb]
             if verbs:
-                rules.append(dict(rule, resources=[resource], verbs=verbs))
+                rules.append(dict(rule, **{key: [resource], "verbs": verbs}))
         else:
             rules.append(rule)
     role["rules"] = rules
@@ -105,7 +114,7 @@ class Identities:
 
     def _wait_authorised(self, user, role):
         """RBAC reaches the authorizer through an informer: wait until the first grant is in effect."""
-        group, resource, verb = sorted(grants(role))[0]
+        group, resource, verb = sorted(g for g in grants(role) if g[0] != "nonResourceURL")[0]
         review = {"spec": {"user": user, "resourceAttributes": {"group": group, "resource": resource, "verb": verb}}}
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
