@@ -349,7 +349,7 @@ def reconcile_phases(stdout, log_text):
     if not any(p["phase"].endswith("rolling update") for p in phases):
         lines = [line.strip() for line in (stdout or "").splitlines() if line.strip() and not line.startswith(" ")]
         raise KopsError("kops reconcile cluster printed none of the phases this collection knows (%s); this kops "
-                        "output is not understood: %s" % (", ".join(h for h, _ in RECONCILE_PHASES),
+                        "output is not understood: %s" % (", ".join(phase[0] for phase in RECONCILE_PHASES),
                                                           " | ".join(lines[:8]) or "(nothing)"))
     return phases
 
