@@ -11,6 +11,11 @@ cp -r "$files/kind/." "$rootfs/kind/"
 chmod -R u=rwX,go=rX "$rootfs/kind" && chmod 0755 "$rootfs"/kind/bin/*
 install -m 0644 "$files"/LICENSES/* "$rootfs/LICENSES/"
 (cd "$files/etc" && find . -type f) | while read -r f; do install -D -m 0644 "$files/etc/$f" "$rootfs/etc/$f"; done
+here=$(cd "$(dirname "$0")" && pwd)
+install -m 0755 "$here/containerd-oom-guard" "$rootfs/usr/local/bin/containerd-oom-guard"
+mkdir -p "$rootfs/etc/systemd/system/containerd.service.d"
+printf '[Service]\nExecStartPre=/usr/local/bin/containerd-oom-guard\n' \
+  > "$rootfs/etc/systemd/system/containerd.service.d/10-clusterops-oom-guard.conf"
 chroot "$rootfs" sh -eu <<'CHROOT'
 find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.service -delete
 rm -f /lib/systemd/system/multi-user.target.wants/* /etc/systemd/system/*.wants/*

@@ -68,15 +68,41 @@ build_standins() {
   for name in "$@"; do
     [ -x "$bindir/$name-standin-$standins_hash" ] && continue
     log "building the $name stand-in"
-    (cd "$here/standins" && flock "$lock" go build -trimpath -ldflags "-s -w" -o "$bindir/$name-standin-$standins_hash.tmp" "./$name")
+    (cd "$here/standins" && locked go build -trimpath -ldflags "-s -w" -o "$bindir/$name-standin-$standins_hash.tmp" "./$name")
     mv "$bindir/$name-standin-$standins_hash.tmp" "$bindir/$name-standin-$standins_hash"
   done
 }
 
+# locked COMMAND...: run COMMAND holding the machine's heavy-build lock (unless this process holds it already).
+locked() {
+  if [ -n "${lock_fd:-}" ]; then "$@"; else flock "$lock" "$@"; fi
+}
+
 build_binaries() {
-  log "Go binaries (waiting for $lock)"
-  flock "$lock" "$root/tools/localcluster/build.sh" kubernetes etcd kubernetes-node kind crictl coredns
-  build_standins nth kindnet
+  standins_hash=$(hash_of "$here"/standins/go.mod "$here"/standins/go.sum "$here"/standins/*/main.go)
+  local want=(etcd-$ETCD_VERSION kind-$KIND_VERSION crictl-$CRI_TOOLS_VERSION coredns-$COREDNS_VERSION
+              nth-standin-$standins_hash kindnet-standin-$standins_hash pause-$KUBERNETES_VERSION) b
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kubeadm kubectl kube-proxy; do
+    want+=("$b-$KUBERNETES_VERSION")
+  done
+  for b in "${want[@]}"; do [ -x "$bindir/$b" ] || break; done
+  if [ -x "$bindir/$b" ]; then
+    log "binaries cached"
+  else
+    log "Go binaries (waiting for $lock)"
+    exec {lock_fd}>"$lock"
+    flock "$lock_fd"
+    "$root/tools/localcluster/build.sh" kubernetes etcd kubernetes-node kind crictl coredns
+    build_standins nth kindnet
+    build_pause
+    flock -u "$lock_fd" && exec {lock_fd}>&- && lock_fd=""
+  fi
+  mkdir -p "$work/path"
+  ln -sf "$bindir/kind-$KIND_VERSION" "$work/path/kind"
+  ln -sf "$bindir/kubectl-$KUBERNETES_VERSION" "$work/path/kubectl"
+}
+
+build_pause() {
   # pause: the C program of the Kubernetes release (build/pause/linux/pause.c), linked statically.
   if [ ! -x "$bindir/pause-$KUBERNETES_VERSION" ]; then
     log "building pause from k8s.io/kubernetes@$KUBERNETES_VERSION/build/pause"
@@ -86,9 +112,6 @@ build_binaries() {
     strip "$bindir/pause-$KUBERNETES_VERSION.tmp"
     mv "$bindir/pause-$KUBERNETES_VERSION.tmp" "$bindir/pause-$KUBERNETES_VERSION"
   fi
-  mkdir -p "$work/path"
-  ln -sf "$bindir/kind-$KIND_VERSION" "$work/path/kind"
-  ln -sf "$bindir/kubectl-$KUBERNETES_VERSION" "$work/path/kubectl"
 }
 
 # --- images ------------------------------------------------------------------------------------------------------
@@ -124,7 +147,7 @@ debian_rootfs() {
 # The node's base: kind's images/base/Dockerfile, with Debian packages where kind builds from source.
 base_image() {
   local kind_dir=$1 key
-  key=$(hash_of "$here/base-rootfs-hook.sh" <(echo "$DEBIAN_SUITE $KIND_VERSION $BASE_PACKAGES"))
+  key=$(hash_of "$here/base-rootfs-hook.sh" "$here/containerd-oom-guard" <(echo "$DEBIAN_SUITE $KIND_VERSION $BASE_PACKAGES"))
   base="clusterops.local/kind-base:$KIND_VERSION-$key"
   image_exists "$base" && { log "base image $base cached"; return; }
   local tarball
@@ -199,8 +222,8 @@ image = re.search(r'const kindnetdImage = "([^"]+)"', source).group(1)
 if sys.argv[2] == "image":
     print(image)
 else:
-    manifest = re.search(r"const defaultCNIManifest = `(.*?)`\n", source, re.S).group(1)
-    print(manifest.replace("` + kindnetdImage + `", image), end="")
+    source = source.replace("` + kindnetdImage + `", image)
+    print(re.search(r"const defaultCNIManifest = `(.*?)`\n", source, re.S).group(1), end="")
 EOF
 }
 
@@ -226,7 +249,9 @@ node_image() {
     for i in $(seq 1 30); do ctr version >/dev/null 2>&1 && exit 0; sleep 1; done; cat /var/log/containerd-build.log; exit 1'
   docker save "${preload[@]}" | docker exec -i "$id" ctr --namespace=k8s.io images import \
     --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests - >/dev/null
-  docker exec "$id" sh -c 'pkill containerd; while pgrep -x containerd >/dev/null; do sleep 0.2; done; rm -f /var/log/containerd-build.log'
+  # sleep is the container's pid 1 and reaps nothing: containerd stays a zombie once it has exited.
+  docker exec "$id" sh -c 'pkill -x containerd; while ps -o stat= -C containerd | grep -qv "^Z"; do sleep 0.2; done
+    rm -f /var/log/containerd-build.log'
   log "committing $node"
   docker commit --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' "$id" "$node" >/dev/null
   docker rm -f -v "$id" >/dev/null
