@@ -66,10 +66,10 @@ e2e-test: collection ## The upgrade playbook end to end: kops 1.30.2 -> 1.31.0 -
 	@tools/localcluster/build.sh kops-releases
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s tests/e2e
 
-molecule: collection ## Molecule scenarios against the local control plane
+molecule: collection ## Molecule scenarios: local control plane (default, prevention), then kind (molecule-kind)
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s prevention
-	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml syntax -s kind
+	@$(MAKE) --no-print-directory molecule-kind
 
 oracle: collection ## The real scheduler judges ORACLE_CASES (default 60) generated stuck/blocked verdicts (ORACLE_SEED=...)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ORACLE_CASES=$${ORACLE_CASES:-60} "$(VENV)/bin/python" -m pytest -q -s tests/cluster/test_oracle.py

@@ -17,6 +17,9 @@ sock="$run/docker.sock"
 pidfile="$run/dockerd.pid"
 export DOCKER_HOST="unix://$sock"
 
+# shellcheck source=apt.sh
+. "$here/apt.sh"
+
 log() { printf '[engine %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -25,14 +28,8 @@ responding() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 ensure_dockerd() {
   command -v dockerd >/dev/null && command -v docker >/dev/null && return
-  if [ "$(id -u)" -ne 0 ]; then
-    die "dockerd (or the docker client) is missing and this is not root: install Docker Engine (Debian: apt-get install docker.io), or run as root so this script installs it"
-  fi
-  command -v apt-get >/dev/null || die "dockerd is missing and there is no apt-get: install Docker Engine"
-  log "installing docker.io with apt-get (dockerd is missing)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >&2 ||
-    { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >&2; } ||
-    die "apt-get install docker.io failed"
+  apt_install docker.io ||
+    die "dockerd (or the docker client) is missing: install Docker Engine (Debian: apt-get install docker.io), or run this as root on Debian so it installs it"
 }
 
 missing_capabilities() {
@@ -61,8 +58,8 @@ up() {
   fi
   log "starting dockerd (data root $cache/docker, socket $sock, log $run/dockerd.log)"
   setsid dockerd "${args[@]}" >"$run/dockerd.log" 2>&1 < /dev/null &
-  local i
-  for i in $(seq 1 60); do
+
+  for _ in $(seq 1 60); do
     responding && break
     kill -0 $! 2>/dev/null || { tail -20 "$run/dockerd.log" >&2; die "dockerd exited; see $run/dockerd.log"; }
     sleep 1
@@ -74,11 +71,11 @@ up() {
 
 down() {
   if ! running; then log "nothing running"; return; fi
-  local pid i
+  local pid
   pid=$(cat "$pidfile")
   log "stopping dockerd (pid $pid)"
   kill "$pid"
-  for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
   if kill -0 "$pid" 2>/dev/null; then log "dockerd still running after 60 s; killing it"; kill -9 "$pid"; fi
   rm -f "$pidfile"
 }

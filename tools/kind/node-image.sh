@@ -36,6 +36,9 @@ NTH_STANDIN_REPOSITORY=clusterops.local/aws-node-termination-handler-standin
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 mkdir -p "$bindir" "$work"
 
+# shellcheck source=apt.sh
+. "$here/apt.sh"
+
 log() { printf '[kind-image %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -49,10 +52,7 @@ preflight() {
   for tool in mmdebstrap gcc; do command -v "$tool" >/dev/null || need+=("$tool"); done
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/libc.a ] || need+=(libc6-dev)
   [ ${#need[@]} -eq 0 ] && return
-  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null ||
-    die "missing ${need[*]}: install them (Debian: apt-get install mmdebstrap gcc libc6-dev)"
-  log "installing ${need[*]/mmdebstrap/mmdebstrap} with apt-get"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q mmdebstrap gcc libc6-dev >&2
+  apt_install mmdebstrap gcc libc6-dev || die "missing ${need[*]}: install them (Debian: apt-get install mmdebstrap gcc libc6-dev)"
 }
 
 module_dir() {
@@ -80,8 +80,8 @@ locked() {
 
 build_binaries() {
   standins_hash=$(hash_of "$here"/standins/go.mod "$here"/standins/go.sum "$here"/standins/*/main.go)
-  local want=(etcd-$ETCD_VERSION kind-$KIND_VERSION crictl-$CRI_TOOLS_VERSION coredns-$COREDNS_VERSION
-              nth-standin-$standins_hash kindnet-standin-$standins_hash pause-$KUBERNETES_VERSION) b
+  local want=("etcd-$ETCD_VERSION" "kind-$KIND_VERSION" "crictl-$CRI_TOOLS_VERSION" "coredns-$COREDNS_VERSION"
+              "nth-standin-$standins_hash" "kindnet-standin-$standins_hash" "pause-$KUBERNETES_VERSION") b
   for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kubeadm kubectl kube-proxy; do
     want+=("$b-$KUBERNETES_VERSION")
   done
