@@ -278,5 +278,10 @@ base_image "$kind_dir"
 component_images
 nth_images
 node_image "$kind_dir"
+# Older builds of the base and node images (their inputs changed) only take space in the engine's data root.
+for stale in $(docker images --format '{{.Repository}}:{{.Tag}}' --filter reference='clusterops.local/kind-node' \
+               --filter reference='clusterops.local/kind-base'); do
+  case "$stale" in "$node"|"$base") ;; *) log "removing $stale (superseded)"; docker rmi "$stale" >/dev/null ;; esac
+done
 log "done in $(( $(date +%s) - start ))s"
 echo "KIND_NODE_IMAGE=$node"
