@@ -18,9 +18,10 @@ started=yes
 DOCKER_HOST=$("$here/engine.sh" env | cut -d= -f2-) docker version >/dev/null 2>&1 && started=""
 engine=$("$here/engine.sh" up | tail -1)
 export "${engine?}"
+# shellcheck disable=SC2317  # called by the EXIT trap
 stop_engine() {
   local rc=$?
-  [ -n "$started" ] && "$here/engine.sh" down || true
+  if [ -n "$started" ]; then "$here/engine.sh" down || true; fi
   exit "$rc"
 }
 trap stop_engine EXIT
