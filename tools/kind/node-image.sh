@@ -169,6 +169,7 @@ kube_proxy_image() {
   local image="registry.k8s.io/kube-proxy:$KUBERNETES_VERSION"
   image_exists "$image" && return
   local tarball
+  # shellcheck disable=SC2016  # $1 is the hook's argument, expanded by mmdebstrap's shell
   tarball=$(debian_rootfs kube-proxy-rootfs iptables,conntrack,nftables \
     --customize-hook="install -m 0755 '$bindir/kube-proxy-$KUBERNETES_VERSION' \"\$1/usr/local/bin/kube-proxy-binary\"" \
     --customize-hook="install -m 0755 '$here/iptables-wrapper' \"\$1/usr/local/bin/kube-proxy\"" \
@@ -245,7 +246,6 @@ node_image() {
   printf '%s' "$KUBERNETES_VERSION" | docker exec -i "$id" sh -c 'mkdir -p /kind/manifests && cat > /kind/version'
   kind_cni_manifest "$kind_dir" manifest | docker exec -i "$id" sh -c 'cat > /kind/manifests/default-cni.yaml'
   log "preloading ${#preload[@]} images into the node's containerd"
-  # shellcheck disable=SC2016  # expanded by the container's bash
   docker exec "$id" bash -c 'nohup containerd > /var/log/containerd-build.log 2>&1 &
     for i in $(seq 1 30); do ctr version >/dev/null 2>&1 && exit 0; sleep 1; done; cat /var/log/containerd-build.log; exit 1'
   docker save "${preload[@]}" | docker exec -i "$id" ctr --namespace=k8s.io images import \
