@@ -17,7 +17,7 @@ export ANSIBLE_HOME := $(COLLECTION_ROOT)-home/ansible
 export ANSIBLE_LOCAL_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 
-.PHONY: versions lowest e2e-test build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule demo cluster-up cluster-down binaries ee
+.PHONY: versions lowest e2e-test build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -72,13 +72,20 @@ e2e-test: collection ## The upgrade playbook end to end: kops 1.30.2 -> 1.31.0 -
 	@tools/localcluster/build.sh kops-releases
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s tests/e2e
 
-molecule: collection ## Molecule scenarios against the local control plane
+molecule: collection ## Molecule scenarios: local control plane (default, prevention), then kind (molecule-kind)
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s prevention
-	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml syntax -s kind
+	@$(MAKE) --no-print-directory molecule-kind
 
 oracle: collection ## The real scheduler judges ORACLE_CASES (default 60) generated stuck/blocked verdicts (ORACLE_SEED=...)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" ORACLE_CASES=$${ORACLE_CASES:-60} "$(VENV)/bin/python" -m pytest -q -s tests/cluster/test_oracle.py
+
+molecule-kind: collection ## The kind scenario for real: own Docker engine, offline node image (tools/kind), then molecule
+	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" $(COLLECTION_DIR)/tools/kind/run.sh \
+		molecule -c molecule/config.yml test -s kind
+
+kind-image: ## Build (or reuse) the offline kind node image (starts and stops its own Docker engine when none runs)
+	@tools/kind/run.sh true
 
 bench: collection ## Benchmarks: pure diagnosis and precheck scaling; rollout_status over 100/1000/2000 Deployments on kwok vs per-Deployment
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py

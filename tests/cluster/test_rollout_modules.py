@@ -169,10 +169,13 @@ def test_limited_identity_gets_a_403_that_names_verb_and_resource(cluster, names
     stuck_nth(cluster, namespace, host_ports)
     status = nth_status(cluster, namespace, kubeconfig=cluster.limited_kubeconfig)
     assert status["deployments"][0]["verdict"] == "stuck"
+    before = workloads.footprint(cluster.api, namespace)
     result = run_module("clusterops.kops_upgrade.stale_replicasets", {"name": NTH, "namespace": namespace},
                         cluster.limited_kubeconfig)
     assert result.get("failed") is True
-    assert result["msg"].startswith("403 Forbidden: not allowed to delete pods"), result["msg"]
+    # The ReplicaSet's preconditions are checked (a dry-run patch) before any pod is deleted.
+    assert result["msg"].startswith("403 Forbidden: not allowed to patch replicasets"), result["msg"]
+    assert workloads.footprint(cluster.api, namespace) == before
     assert "Traceback" not in result.get("module_stderr", "") + result["msg"]
 
 
