@@ -17,7 +17,7 @@ export ANSIBLE_HOME := $(COLLECTION_ROOT)-home/ansible
 export ANSIBLE_LOCAL_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 
-.PHONY: e2e-test build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
+.PHONY: versions lowest e2e-test build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -56,6 +56,12 @@ cluster-down: ## Stop the local control plane (by process id); fine when nothing
 cluster-test: collection ## Module tests against the real local control plane (starts and stops it)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/cluster
 
+versions: collection ## Unit and module tests on the lowest and the newest ansible-core and kubernetes client declared (nox)
+	@COLLECTION_ROOT="$(COLLECTION_ROOT)" tools/nox.sh -s unit-lowest unit-newest modules-lowest modules-newest
+
+lowest: collection ## Unit and module tests on the lowest versions declared (the newest are the project venv's)
+	@COLLECTION_ROOT="$(COLLECTION_ROOT)" tools/nox.sh -s unit-lowest modules-lowest
+
 kops-test: collection ## kops module tests against the real kops binary
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/kops
 
@@ -81,12 +87,13 @@ molecule-kind: collection ## The kind scenario for real: own Docker engine, offl
 kind-image: ## Build (or reuse) the offline kind node image (starts and stops its own Docker engine when none runs)
 	@tools/kind/run.sh true
 
-bench: collection ## Benchmarks: pure diagnosis and precheck scaling (and, with the cluster, API calls per run)
+bench: collection ## Benchmarks: pure diagnosis and precheck scaling; rollout_status over 100/1000/2000 Deployments on kwok vs per-Deployment
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py
 	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_precheck.py
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tests/benchmark/bench_scale.py
 
 demo: collection ## The main job: NTH deadlock on a local cluster, remediated (CLUSTER_KUBECONFIG=... for yours)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \
 		$(if $(CLUSTER_KUBECONFIG),--kubeconfig "$(CLUSTER_KUBECONFIG)") $(if $(CLUSTER_CONTEXT),--context "$(CLUSTER_CONTEXT)")
 
-test: unit sanity lint build-check cluster-test kops-test ee molecule ## Every test; what .ci/run calls
+test: unit sanity lint build-check cluster-test lowest kops-test ee molecule ## Every test; what .ci/run calls

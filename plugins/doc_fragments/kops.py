@@ -25,12 +25,28 @@ options:
   environment:
     description:
       - Extra environment for kops, for example C(AWS_PROFILE), C(AWS_REGION) or C(AWS_ENDPOINT_URL).
-      - The values of keys that name a credential (containing C(SECRET), C(TOKEN), C(PASSWORD), C(CREDENTIAL),
-        C(ACCESS_KEY), C(PRIVATE) or C(AUTH), for example C(AWS_SECRET_ACCESS_KEY) and C(AWS_SESSION_TOKEN)) are
-        masked wherever they would appear in the output and logs. Other values (region, profile, endpoint) are
-        not, so that kops' output keeps its zone and resource names.
+      - The option is C(no_log), so the module's syslog or journal line says C(environment=NOT_LOGGING_PARAMETER),
+        and every value is masked from the moment the module starts, so a failure before kops runs (say, kops not
+        found) shows none of them.
+      - In results (including C(invocation), C(--diff) output and failures), the values of keys that name a
+        credential (containing C(SECRET), C(TOKEN), C(PASSWORD), C(CREDENTIAL), C(ACCESS_KEY), C(PRIVATE) or
+        C(AUTH), for example C(AWS_SECRET_ACCESS_KEY) and C(AWS_SESSION_TOKEN)) stay masked wherever they appear.
+        Other values (region, profile, endpoint) are unmasked once the module has started, so that kops' output
+        keeps its zone and resource names.
+      - With E(ANSIBLE_DEBUG) set, ansible-core itself prints every task's arguments on the controller, C(no_log)
+        options included. To keep credentials out of that too, give them to the controller's environment (for
+        example an AWX cloud credential, or E(AWS_PROFILE)) instead of this option; kops inherits it.
     type: dict
     default: {}
+  command_timeout:
+    description:
+      - Seconds one kops command may run. When it is up, kops and whatever it started are stopped (SIGTERM, then
+        SIGKILL 10 seconds later) and the module fails saying so, with C(timed_out=true) and what kops printed.
+      - Unset, it is 300 for each attempt of M(clusterops.kops_upgrade.kops_validate), 600 for
+        M(clusterops.kops_upgrade.kops_upgrade), 1800 for M(clusterops.kops_upgrade.kops_update) and 14400 (four
+        hours) for M(clusterops.kops_upgrade.kops_rolling_update). At most 86400.
+      - A kops ended by a signal from elsewhere (say, killed by the OOM killer) fails the module with the signal's name.
+    type: int
   kubeconfig:
     description: Kubeconfig kops uses to reach the cluster (passed as E(KUBECONFIG)); its context must be named after the cluster.
     type: path

@@ -17,6 +17,7 @@ import os
 
 try:
     import kubernetes
+    import yaml
     from kubernetes.client.rest import ApiException
     import urllib3
 
@@ -129,9 +130,9 @@ def _load_kubeconfig(settings, configuration):
             )
             return
         if isinstance(kubeconfig, str):
-            for path in kubeconfig.split(os.pathsep):
-                if not os.path.exists(os.path.expanduser(path)):
-                    raise K8sConnectionError("kubeconfig file %s does not exist" % path)
+            paths = kubeconfig.split(os.pathsep)
+            for path in paths:
+                _check_kubeconfig_file(path, context or len(paths) > 1)
         elif kubeconfig is not None:
             raise K8sConnectionError("kubeconfig must be a path or a dict, got %s" % type(kubeconfig).__name__)
         kubernetes.config.load_kube_config(
@@ -142,6 +143,31 @@ def _load_kubeconfig(settings, configuration):
         if context and "context" in message.lower():
             raise K8sConnectionError("context %r not found in kubeconfig: %s" % (context, message))
         raise K8sConnectionError("could not load kubeconfig: %s" % message)
+
+
+def _check_kubeconfig_file(path, context_elsewhere):
+    """One sentence for a kubeconfig file that cannot be one: missing, a directory, unreadable, not YAML, not a
+    mapping, or without a current context when no other gives one (``context_elsewhere``: the context option,
+    or other files merged with it)."""
+    expanded = os.path.expanduser(path)
+    if not os.path.exists(expanded):
+        raise K8sConnectionError("kubeconfig file %s does not exist" % path)
+    if os.path.isdir(expanded):
+        raise K8sConnectionError("kubeconfig %s is a directory, not a kubeconfig file" % path)
+    try:
+        with open(expanded) as handle:
+            loaded = yaml.safe_load(handle)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise K8sConnectionError("kubeconfig file %s cannot be read: %s" % (path, exc))
+    except yaml.YAMLError as exc:
+        raise K8sConnectionError("kubeconfig file %s is not YAML: %s" % (path, " ".join(str(exc).split())))
+    if loaded is None:
+        raise K8sConnectionError("kubeconfig file %s is empty" % path)
+    if not isinstance(loaded, dict):
+        raise K8sConnectionError("kubeconfig file %s is not a kubeconfig: a mapping with clusters, contexts and users "
+                                 "was expected, found a %s" % (path, type(loaded).__name__))
+    if not context_elsewhere and not loaded.get("current-context"):
+        raise K8sConnectionError("kubeconfig file %s has no current-context: set context (or K8S_AUTH_CONTEXT)" % path)
 
 
 def build_configuration(settings):
@@ -167,21 +193,33 @@ def build_configuration(settings):
                 )
             if not settings.get("host"):
                 _load_kubeconfig(settings, configuration)
-    for option, attribute in _CONFIGURATION_ATTRIBUTE.items():
-        value = settings.get(option)
-        if value is None:
-            continue
-        if option == "api_key":
-            # The kubeconfig loader installs a hook that would put the kubeconfig's token back before each request.
-            configuration.refresh_api_key_hook = None
-            configuration.api_key = {"BearerToken": "Bearer " + value, "authorization": "Bearer " + value}
-        else:
-            setattr(configuration, attribute, value)
+    _apply_options(configuration, settings)
+    hook = getattr(configuration, "refresh_api_key_hook", None)
+    if hook is not None:
+        # The kubeconfig loader installs a hook that reloads the kubeconfig (server, token) before each request
+        # (kubernetes client 25 and later); the options given must win over it every time, not only at start.
+        def refresh(config, reload=hook):
+            reload(config)
+            _apply_options(config, settings)
+
+        configuration.refresh_api_key_hook = refresh
     if settings.get("proxy_headers"):
         configuration.proxy_headers = urllib3.util.make_headers(
             **dict((k, v) for k, v in settings["proxy_headers"].items() if v is not None)
         )
     return configuration
+
+
+def _apply_options(configuration, settings):
+    """Set what the options say on ``configuration``, over what a kubeconfig said."""
+    for option, attribute in _CONFIGURATION_ATTRIBUTE.items():
+        value = settings.get(option)
+        if value is None:
+            continue
+        if option == "api_key":
+            configuration.api_key = {"BearerToken": "Bearer " + value, "authorization": "Bearer " + value}
+        else:
+            setattr(configuration, attribute, value)
 
 
 class CountingApiClient(kubernetes.client.ApiClient if HAS_KUBERNETES else object):
@@ -220,6 +258,12 @@ class _RepeatedHeaderName(str):
         return self is not other
 
 
+# The rights the collection needs ship as files: lists in rbac/diagnose.yml, changes and the watch in
+# rbac/remediate.yml.
+_REMEDIATE_VERBS = ("create", "update", "patch", "delete", "deletecollection", "watch")
+_RBAC_HINT = "the collection's rbac/%s.yml grants it"
+
+
 def explain_api_error(exc, verb, resource, namespace=None, name=None):
     """Turn an exception from the API into one sentence that names what was refused and why."""
     target = resource
@@ -233,7 +277,8 @@ def explain_api_error(exc, verb, resource, namespace=None, name=None):
         if status == 401:
             return "401 Unauthorized: the API server did not accept the credentials (%s)" % detail
         if status == 403:
-            return "403 Forbidden: not allowed to %s %s: %s" % (verb, target, detail)
+            return "403 Forbidden: not allowed to %s %s (%s): %s" % (verb, target, _RBAC_HINT % (
+                "remediate" if verb in _REMEDIATE_VERBS else "diagnose"), detail)
         if status == 404:
             return "404 Not Found: %s: %s" % (target, detail)
         if status == 409:

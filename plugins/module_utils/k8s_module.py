@@ -6,10 +6,13 @@
 from __future__ import annotations
 
 import copy
-import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
+    dns1123_label,
+    dns1123_subdomain,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
     AUTH_ARG_SPEC,
     HAS_KUBERNETES,
@@ -24,7 +27,22 @@ def k8s_module(argument_spec, **kwargs):
     """An AnsibleModule whose spec is ``argument_spec`` plus the kubernetes.core auth options."""
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(argument_spec)
-    module = AnsibleModule(argument_spec=spec, **kwargs)
+    try:
+        module = AnsibleModule(argument_spec=spec, **kwargs)
+    except TypeError:
+        # ansible-core (2.16 to 2.21 at least) crashes with a TypeError in its sub-option validation when a dict
+        # option with sub-options (proxy_headers) is given a list: take such options as they are, masked (their
+        # sub-options may be credentials), and refuse a list with a sentence.
+        nested = dict((option, sorted(option_spec["options"])) for option, option_spec in spec.items()
+                      if option_spec.get("type") == "dict" and option_spec.get("options"))
+        for option in nested:
+            spec[option] = dict(type="raw", no_log=True, aliases=spec[option].get("aliases", []))
+        module = AnsibleModule(argument_spec=spec, **kwargs)
+        malformed = [option for option in sorted(nested) if not isinstance(module.params.get(option), (dict, type(None)))]
+        if not malformed:
+            raise
+        module.fail_json(msg="; ".join("%s: must be a dict (%s), got %s" % (
+            option, ", ".join(nested[option]), type(module.params[option]).__name__) for option in malformed))
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
     return module
@@ -42,22 +60,11 @@ def connect(module):
         module.fail_json(msg="could not configure the Kubernetes client: %s" % exc)
 
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-
 def object_name_problems(option, value, required=False, label=False):
     """Why ``value`` is not a valid object name (a DNS-1123 subdomain, or label for namespaces), as messages
-    naming the option; an empty list when it is fine. ``None`` is fine unless ``required``."""
+    naming the option; an empty list when it is fine. ``None`` is fine unless ``required``.
+    The checks are module_utils.validation's, shared with every module."""
     if value is None:
         return ["%s is required and must be a non-empty name" % option] if required else []
-    if value == "" or not value.strip():
-        return ["%s must be a non-empty name, got %r" % (option, value)]
-    limit, pattern, kind = (63, _DNS_LABEL, "DNS-1123 label") if label else (253, _DNS_SUBDOMAIN,
-                                                                             "DNS-1123 subdomain")
-    if len(value) > limit:
-        return ["%s must be at most %d characters, got %d" % (option, limit, len(value))]
-    if not pattern.match(value):
-        return ["%s must be a %s (lower-case letters, digits, '-'%s), got %r" % (
-            option, kind, "" if label else ", '.'", value)]
-    return []
+    problem = (dns1123_label if label else dns1123_subdomain)(value)
+    return ["%s %s" % (option, problem)] if problem else []

@@ -11,18 +11,44 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
 import time
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
+    dns1123_subdomain,
+    environment_variables,
+    existing_file,
+    int_range,
+    not_an_option,
+    state_store,
+    validate,
+)
 
 KOPS_ARG_SPEC = dict(
     cluster_name=dict(type="str", required=True, aliases=["name"]),
     state_store=dict(type="str", aliases=["state"]),
     kops_binary=dict(type="str", default="kops"),
-    # Not no_log as a whole: that would mask every value (AWS_REGION=eu-west-1 turns each zone name in kops'
-    # output into "********a"). The values of secret-looking keys are masked instead (Kops.__init__).
-    environment=dict(type="dict", default={}),
+    # no_log, so that ansible-core keeps the whole dict out of the module's syslog/journal "Invoked with" line and
+    # masks every value from the first moment (even a failure while the module starts). Right after start,
+    # kops_module() unmasks the values of keys that do not name a credential: masking AWS_REGION=eu-west-1 would
+    # turn each zone name in kops' output into "********a".
+    environment=dict(type="dict", default={}, no_log=True),
     kubeconfig=dict(type="path"),
+    command_timeout=dict(type="int"),
+)
+KOPS_RULES = (
+    ("cluster_name", dns1123_subdomain),
+    ("state_store", state_store),
+    ("kops_binary", not_an_option),
+    ("environment", environment_variables),
+    ("kubeconfig", existing_file),
+    ("command_timeout", int_range(1, 86400)),
 )
 MIN_KOPS_VERSION = (1, 26, 0)
+# Seconds: `kops version`; any other kops command unless the module or the user says otherwise.
+VERSION_TIMEOUT = 60
+DEFAULT_COMMAND_TIMEOUT = 1800
 _SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 # Environment variables whose values are credentials: AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ACCESS_KEY_ID,
 # GOOGLE_APPLICATION_CREDENTIALS, DIGITALOCEAN_ACCESS_TOKEN, OS_PASSWORD, ...
@@ -323,7 +349,7 @@ def reconcile_phases(stdout, log_text):
     if not any(p["phase"].endswith("rolling update") for p in phases):
         lines = [line.strip() for line in (stdout or "").splitlines() if line.strip() and not line.startswith(" ")]
         raise KopsError("kops reconcile cluster printed none of the phases this collection knows (%s); this kops "
-                        "output is not understood: %s" % (", ".join(h for h, _ in RECONCILE_PHASES),
+                        "output is not understood: %s" % (", ".join(phase[0] for phase in RECONCILE_PHASES),
                                                           " | ".join(lines[:8]) or "(nothing)"))
     return phases
 
@@ -347,37 +373,77 @@ def group_timings(log_text, groups):
 # Runner
 
 
-def kops_module(argument_spec, **kwargs):
-    """An AnsibleModule with the shared kops options plus ``argument_spec``, and a Kops runner for it; any
-    problem with kops itself (missing, too old, no state store) ends the module with one message."""
+def secret_environment_values(environment):
+    """The values of ``environment`` (a dict) whose keys name a credential, as the strings kops will see."""
+    return set(str(v) for k, v in (environment or {}).items() if _SECRET_KEY.search(str(k)) and str(v))
+
+
+def readable_environment_values(environment):
+    """The values of ``environment`` that need no masking: those of keys that do not name a credential, unless
+    the same text is also a credential's value."""
+    readable = set(str(v) for k, v in (environment or {}).items() if not _SECRET_KEY.search(str(k)))
+    return readable - secret_environment_values(environment)
+
+
+def kops_module(argument_spec, rules=(), default_timeout=DEFAULT_COMMAND_TIMEOUT, **kwargs):
+    """An AnsibleModule with the shared kops options plus ``argument_spec``, and a Kops runner for it. Option
+    values are checked first (the shared options' rules plus ``rules``, see module_utils.validation); any
+    problem with them or with kops itself (missing, too old, no state store) ends the module with one message."""
     from ansible.module_utils.basic import AnsibleModule
 
     spec = dict(KOPS_ARG_SPEC)
     spec.update(argument_spec)
     module = AnsibleModule(argument_spec=spec, **kwargs)
+    if isinstance(module.params.get("environment"), dict):
+        module.no_log_values -= readable_environment_values(module.params["environment"])
+    validate(module, list(KOPS_RULES) + list(rules))
     try:
-        return module, Kops(module)
+        return module, Kops(module, default_timeout)
     except KopsError as exc:
         module.fail_json(msg=str(exc))
+
+
+def _text(data):
+    return (data or b"").decode("utf-8", "replace")
+
+
+def signal_name(number):
+    try:
+        return "%s (%d)" % (signal.Signals(number).name, number)
+    except ValueError:
+        return str(number)
+
+
+def stop_process_group(proc, grace=10):
+    """TERM the process group of ``proc`` (kops and anything it started), KILL it after ``grace`` seconds;
+    says which it took."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+        return "SIGTERM"
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return "SIGKILL after %d s" % grace
+    except ProcessLookupError:
+        return "it had just exited"
 
 
 class Kops(object):
     """Runs kops for a module: finds the binary, checks its version, passes state store, cluster name,
     kubeconfig and extra environment, and never lets a credential reach the logs."""
 
-    def __init__(self, module):
+    def __init__(self, module, default_timeout=DEFAULT_COMMAND_TIMEOUT):
         self.module = module
         params = module.params
         self.cluster_name = params["cluster_name"]
+        self.timeout = params.get("command_timeout") or default_timeout
         self.binary = module.get_bin_path(params["kops_binary"]) if not os.path.isabs(params["kops_binary"]) \
             else params["kops_binary"]
         if not self.binary or not os.access(self.binary, os.X_OK):
             raise KopsError("kops not found: %r is not an executable on PATH or a path; install kops or set "
                             "kops_binary" % params["kops_binary"])
         self.environ = dict((k, str(v)) for k, v in (params.get("environment") or {}).items())
-        for key, value in self.environ.items():
-            if _SECRET_KEY.search(key) and value:
-                module.no_log_values.add(value)
         if params.get("state_store"):
             self.environ["KOPS_STATE_STORE"] = params["state_store"]
         elif not os.environ.get("KOPS_STATE_STORE") and "KOPS_STATE_STORE" not in self.environ:
@@ -388,9 +454,9 @@ class Kops(object):
         self.version = self._version()
 
     def _version(self):
-        rc, out, err = self.module.run_command([self.binary, "version", "--short"], environ_update=self.environ)
+        rc, out, err, dummy = self._execute([self.binary, "version", "--short"], VERSION_TIMEOUT)
         if rc != 0:
-            rc, out, err = self.module.run_command([self.binary, "version"], environ_update=self.environ)
+            rc, out, err, dummy = self._execute([self.binary, "version"], VERSION_TIMEOUT)
         version = parse_version(out)
         if rc != 0 or version is None:
             raise KopsError("cannot tell the version of %s (rc %s): %s" % (self.binary, rc, (err or out).strip()))
@@ -401,11 +467,42 @@ class Kops(object):
 
     def run(self, *args):
         """Run ``kops <args> --name <cluster>``; returns (rc, stdout, stderr, seconds). Exit codes are results
-        here, not errors: each module decides what they mean."""
+        here, not errors: each module decides what they mean. A kops that does not finish within the module's
+        command_timeout, or that a signal ends, fails the module with a message that says which."""
         argv = [self.binary] + list(args) + ["--name", self.cluster_name]
+        return self._execute(argv, self.timeout)
+
+    def _execute(self, argv, timeout):
+        """Run ``argv`` with the kops environment in a session of its own, for at most ``timeout`` seconds."""
+        env = dict(os.environ)
+        env.update(self.environ)
+        what = "kops %s" % " ".join(argv[1:3])
         started = time.monotonic()
-        rc, out, err = self.module.run_command(argv, environ_update=self.environ)
-        return rc, out, err, round(time.monotonic() - started, 2)
+        try:
+            # Not run_command: it has no timeout, and a wedged kops (or what it started, holding its pipes) must be
+            # stopped as a whole, so kops gets a session (process group) of its own.
+            proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                start_new_session=True)
+        except OSError as exc:
+            raise KopsError("cannot run %s: %s" % (self.binary, exc))
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            how = stop_process_group(proc)
+            out, err = proc.communicate()
+            self.module.fail_json(
+                msg="%s did not finish within %d s (command_timeout) and was stopped (%s); it may be waiting on the "
+                    "state store, the cloud API or the cluster: see stderr" % (what, timeout, how),
+                timed_out=True, seconds=round(time.monotonic() - started, 1),
+                stdout=_text(out)[-4000:], stderr=_text(err)[-4000:])
+        seconds = round(time.monotonic() - started, 2)
+        if proc.returncode < 0:
+            self.module.fail_json(
+                msg="%s was killed by signal %s after %.1f s (not by this module): %s" % (
+                    what, signal_name(-proc.returncode), seconds, (_text(err) or _text(out)).strip()[-500:]),
+                timed_out=False, seconds=seconds, stdout=_text(out)[-4000:], stderr=_text(err)[-4000:])
+        return proc.returncode, _text(out), _text(err), seconds
 
     def supports(self, version):
         return self.version >= version

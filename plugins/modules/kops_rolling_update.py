@@ -152,9 +152,17 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     rolling_failure_message,
     rolling_update_validation,
 )
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
+    dns1123_subdomain,
+    each,
+    go_duration,
+    int_range,
+    not_an_option,
+)
 
 _VALUE_FLAGS = ("validation_timeout", "validate_count", "control_plane_interval", "node_interval",
                 "bastion_interval", "drain_timeout", "post_drain_delay")
+_DURATIONS = tuple(name for name in _VALUE_FLAGS if name != "validate_count")
 _BOOL_FLAGS = ("fail_on_validate_error", "fail_on_drain_error")
 
 
@@ -173,7 +181,9 @@ def main():
         bastion_interval=dict(type="str"),
         drain_timeout=dict(type="str"),
         post_drain_delay=dict(type="str"),
-    ), supports_check_mode=True)
+    ), rules=[("instance_groups", each(dns1123_subdomain)), ("instance_group_roles", each(not_an_option)),
+              ("validate_count", int_range(0, 100))] + [(name, go_duration) for name in _DURATIONS],
+        default_timeout=14400, supports_check_mode=True)
     params = module.params
     args = ["rolling-update", "cluster"]
     for group in params["instance_groups"]:

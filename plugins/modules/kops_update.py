@@ -89,6 +89,12 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     kops_module,
     update_outcome,
 )
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
+    dns1123_subdomain,
+    each,
+    go_duration,
+    not_an_option,
+)
 
 
 def main():
@@ -98,7 +104,8 @@ def main():
         instance_groups=dict(type="list", elements="str", default=[]),
         instance_group_roles=dict(type="list", elements="str", default=[]),
         allow_kops_downgrade=dict(type="bool", default=False),
-    ), supports_check_mode=True)
+    ), rules=[("admin", go_duration), ("instance_groups", each(dns1123_subdomain)),
+              ("instance_group_roles", each(not_an_option))], default_timeout=1800, supports_check_mode=True)
     params = module.params
     args = ["update", "cluster"]
     if params["instance_groups"] or params["instance_group_roles"]:

@@ -75,11 +75,16 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     kops_module,
     parse_upgrade_plan,
 )
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
+    not_an_option,
+    semantic_version,
+)
 
 
 def main():
     module, kops = kops_module(dict(kubernetes_version=dict(type="str"), channel=dict(type="str")),
-                               supports_check_mode=True)
+                               rules=[("kubernetes_version", semantic_version), ("channel", not_an_option)],
+                               default_timeout=600, supports_check_mode=True)
     args = ["upgrade", "cluster"]
     if module.params["kubernetes_version"]:
         args += ["--kubernetes-version", module.params["kubernetes_version"]]

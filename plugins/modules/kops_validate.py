@@ -117,6 +117,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     parse_json_documents,
     summarise_validation,
 )
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import int_range
 
 
 def main():
@@ -125,12 +126,9 @@ def main():
         interval=dict(type="int", default=30),
         count=dict(type="int", default=1),
         fail_on_invalid=dict(type="bool", default=True),
-    ), supports_check_mode=True)
+    ), rules=[("timeout", int_range(0, 86400)), ("interval", int_range(1, 3600)), ("count", int_range(1, 100))],
+        default_timeout=300, supports_check_mode=True)
     params = module.params
-    for name in ("timeout", "interval", "count"):
-        if params[name] < (1 if name != "timeout" else 0):
-            module.fail_json(msg="%s must be %s, got %d" % (name, "0 or more" if name == "timeout" else "1 or more",
-                                                            params[name]))
     started = time.monotonic()
     attempts, streak, last = [], 0, None
     while True:

@@ -8,6 +8,7 @@ Fixtures (see tools/localcluster/README.md):
 - ``local_cluster`` (alias ``cluster``): 1 control-plane node + 2 workers, the topology that deadlocks.
 - ``two_cp_cluster``: 2 control-plane nodes + 1 worker (NTH replicas 2: deadlocks too).
 - ``three_cp_cluster``: 3 control-plane nodes + 1 worker (NTH replicas 2: the rollout completes).
+- ``audit_cluster``: as ``local_cluster``, with kube-apiserver's audit log (``audit_log``).
   Each yields a ``LocalCluster``: name, kubeconfig, limited_kubeconfig, api (kubernetes ApiClient, admin),
   limited_api (ApiClient as the limited identity), control_plane_nodes, workers, state_dir.
 - ``precheck_cluster``: 1 control-plane node + 2 workers of its own, for the upgrade precheck tests, which create
@@ -69,9 +70,10 @@ def cluster_name(suffix):
     return "%s-%s" % (os.environ.get("CLUSTEROPS_TEST_CLUSTER_PREFIX", "pytest"), suffix)
 
 
-def _cluster(request, suffix, control_planes, workers):
+def _cluster(request, suffix, control_planes, workers, **extra_env):
     name = cluster_name(suffix)
-    env = dict(os.environ, CLUSTER_NAME=name, CONTROL_PLANE_NODES=str(control_planes), WORKER_NODES=str(workers))
+    env = dict(os.environ, CLUSTER_NAME=name, CONTROL_PLANE_NODES=str(control_planes), WORKER_NODES=str(workers),
+               **extra_env)
     up = subprocess.run(["bash", os.path.join(TOOLS, "up.sh")], env=env, capture_output=True, text=True,
                         check=False)
     if up.returncode != 0:
@@ -96,6 +98,16 @@ def local_cluster(request):
 def cluster(local_cluster):
     """Alias of local_cluster."""
     return local_cluster
+
+
+@pytest.fixture(scope="session")
+def audit_cluster(request):
+    """The one-control-plane topology with kube-apiserver's audit log on (tests/cluster/audit-policy.yaml):
+    ``audit_log`` is its path."""
+    policy = os.path.join(os.path.dirname(__file__), "audit-policy.yaml")
+    for cluster in _cluster(request, "audit", 1, 2, AUDIT_POLICY=policy):
+        cluster.audit_log = os.path.join(cluster.state_dir, "logs", "audit.log")
+        yield cluster
 
 
 @pytest.fixture(scope="session")

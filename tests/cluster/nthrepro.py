@@ -34,6 +34,13 @@ def api(kubeconfig):
     return config.new_client_from_config(config_file=kubeconfig)
 
 
+_APPLY_PATHS = {
+    "ServiceAccount": "/api/v1/namespaces/%s/serviceaccounts/%s",
+    "Deployment": "/apis/apps/v1/namespaces/%s/deployments/%s",
+    "PodDisruptionBudget": "/apis/policy/v1/namespaces/%s/poddisruptionbudgets/%s",
+}
+
+
 def server_side_apply(api_client, obj, field_manager="kops", force=True):
     """Server-side apply, as kOps' channels tool applies addon manifests (field manager kops, with force)."""
     patchers = {
@@ -41,10 +48,21 @@ def server_side_apply(api_client, obj, field_manager="kops", force=True):
         "Deployment": client.AppsV1Api(api_client).patch_namespaced_deployment,
         "PodDisruptionBudget": client.PolicyV1Api(api_client).patch_namespaced_pod_disruption_budget,
     }
-    result = patchers[obj["kind"]](obj["metadata"]["name"], obj["metadata"]["namespace"], obj,
-                                   field_manager=field_manager, force=force,
-                                   _content_type="application/apply-patch+yaml")
-    return api_client.sanitize_for_serialization(result)
+    try:
+        result = patchers[obj["kind"]](obj["metadata"]["name"], obj["metadata"]["namespace"], obj,
+                                       field_manager=field_manager, force=force,
+                                       _content_type="application/apply-patch+yaml")
+        return api_client.sanitize_for_serialization(result)
+    except TypeError:
+        # The typed methods take _content_type from client 25 on; before, call_api with the path does it (the
+        # lowest client the collection supports is 24, see noxfile.py).
+        path = _APPLY_PATHS[obj["kind"]] % (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        response = api_client.call_api(
+            path, "PATCH", query_params=[("fieldManager", field_manager), ("force", "true" if force else "false")],
+            header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
+            body=json.dumps(obj), auth_settings=["BearerToken"], _preload_content=False,
+            _return_http_data_only=True)
+        return json.loads(response.data)
 
 
 def deploy_nth(api_client, namespace, image_tag, replicas=1, liveness_port=8080, metrics_port=9092,

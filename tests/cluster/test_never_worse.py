@@ -318,8 +318,8 @@ def test_old_replicaset_scaled_down_by_the_controller_first_is_a_done_step(local
     pod deletion and its patch happens on every fast rollout here: the cpu test asserts it is no conflict.)"""
     api, diagnosis = stuck_single(local_cluster, namespace, pool)
     old = diagnosis["plan"]["replicasets"][0]
-    client.AppsV1Api(local_cluster.api).patch_namespaced_replica_set(old["name"], namespace,
-                                                                    {"spec": {"replicas": 0}})
+    client.AppsV1Api(local_cluster.api).patch_namespaced_replica_set(
+        old["name"], namespace, {"spec": {"replicas": 0}})
     outcome = api.apply_step(namespace, diagnosis["plan"], "scale_down")
     assert outcome["conflicts"] == []
     assert [(rs["action"], rs["pods"]) for rs in outcome["replicasets"]] == [("scaled by the deployment controller",

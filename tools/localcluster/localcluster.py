@@ -2,7 +2,8 @@
 """A real Kubernetes control plane as plain processes: etcd, kube-apiserver, kube-controller-manager and
 kube-scheduler built from Go modules (build.sh), with kwok playing the kubelets of fake nodes.
 
-    localcluster.py up   [--name NAME] [--control-plane-nodes N] [--workers N]   # last line: KUBECONFIG=<path>
+    localcluster.py up   [--name NAME] [--control-plane-nodes N] [--workers N] [--audit-policy FILE]
+                                                                              # last line: KUBECONFIG=<path>
     localcluster.py down [--name NAME]
     localcluster.py status [--name NAME]
 
@@ -10,6 +11,8 @@ State lives in $CLUSTEROPS_CACHE/clusters/<name>: certificates, tokens, kubeconf
 limited.kubeconfig), data, logs and one pid file per process. `up` on a healthy running cluster only prints its
 KUBECONFIG; `down` stops the processes by their pid files (TERM, then KILL) and is fine when nothing runs.
 Only loopback addresses are used; ports are picked free at start and recorded in ports.json.
+With --audit-policy (or AUDIT_POLICY), kube-apiserver writes an audit log (JSON lines) to logs/audit.log under
+that policy; `up` restarts a running cluster whose audit policy differs from the one asked for.
 """
 
 from __future__ import annotations
@@ -417,6 +420,14 @@ class Cluster:
             return None
 
     # --- commands ----------------------------------------------------------------------------------------
+    def audit_policy(self):
+        """The audit policy the running cluster was started with (its text), or None."""
+        try:
+            with open(self.path("audit-policy.yaml")) as handle:
+                return handle.read()
+        except OSError:
+            return None
+
     def service_cidr(self):
         try:
             with open(self.path("service-cidr")) as handle:
@@ -424,8 +435,16 @@ class Cluster:
         except OSError:
             return DEFAULT_SERVICE_CIDR
 
-    def up(self, control_planes, workers, service_cidr=DEFAULT_SERVICE_CIDR, ca=None, sans=()):
+    def up(self, control_planes, workers, service_cidr=DEFAULT_SERVICE_CIDR, ca=None, sans=(), audit_policy=None):
         started = time.monotonic()
+        wanted_policy = None
+        if audit_policy:
+            with open(audit_policy) as handle:
+                wanted_policy = handle.read()
+        if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy() \
+                and self.audit_policy() != wanted_policy:
+            log("cluster %s runs with another audit policy; restarting it" % self.name)
+            self.stop()
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy() \
                 and self.launch() != LAUNCH:
             log("cluster %s runs with an older launch (%s, now %d); restarting it" % (self.name, self.launch(), LAUNCH))
@@ -439,6 +458,9 @@ class Cluster:
             self.stop()
         if os.path.exists(self.path("ports.json")) and self.running() == list(COMPONENTS) and self.healthy():
             log("cluster %s already running (%s)" % (self.name, self.dir))
+            # Identities' rights as this version of the file says (a kept cluster may predate a change of them).
+            for obj in LIMITED_RBAC:
+                self.apply(obj)
             if self.topology() != (control_planes, workers):
                 log("changing its topology to %d control-plane + %d worker nodes" % (control_planes, workers))
                 self.reconcile_nodes(control_planes, workers, started)
@@ -456,6 +478,17 @@ class Cluster:
         self.make_pki(ca, sans)
         with open(self.path("launch"), "w") as handle:
             handle.write("%d\n" % LAUNCH)
+        audit = []
+        if wanted_policy is None:
+            if os.path.exists(self.path("audit-policy.yaml")):
+                os.remove(self.path("audit-policy.yaml"))
+        else:
+            with open(self.path("audit-policy.yaml"), "w") as handle:
+                handle.write(wanted_policy)
+            os.makedirs(self.path("logs"), exist_ok=True)
+            audit = ["--audit-policy-file", self.path("audit-policy.yaml"),
+                     "--audit-log-path", self.path("logs", "audit.log"), "--audit-log-format", "json",
+                     "--audit-log-maxsize", "200", "--audit-log-maxbackup", "1"]
         with open(self.path("service-cidr"), "w") as handle:
             handle.write(service_cidr + "\n")
         ports = self.pick_ports()
@@ -485,13 +518,18 @@ class Cluster:
             "--service-account-key-file", os.path.join(pki, "sa.pub"),
             "--service-account-signing-key-file", os.path.join(pki, "sa.key"),
             "--service-cluster-ip-range", service_cidr, "--allow-privileged=true",
-            "--enable-priority-and-fairness=false"])
+            "--enable-priority-and-fairness=false"] + audit)
         self.wait("kube-apiserver /readyz", self.healthy, timeout=90)
         log("kube-apiserver ready on 127.0.0.1:%d (%.1fs)" % (ports["apiserver"], time.monotonic() - started))
         for obj in LIMITED_RBAC:
             self.apply(obj)
         log("starting kube-controller-manager, kube-scheduler, kwok")
         common = ["--leader-elect=false", "--bind-address", "127.0.0.1"]
+        if os.environ.get("CONTROLLER_API_QPS"):
+            # Many objects at once (the scale benchmark): the controllers' and scheduler's client rate limits
+            # (20 and 50 requests/s by default) would make creating thousands of pods take minutes.
+            qps = int(os.environ["CONTROLLER_API_QPS"])
+            common += ["--kube-api-qps", str(qps), "--kube-api-burst", str(2 * qps)]
         kcm = self.path("kube-controller-manager.kubeconfig")
         self.start("kube-controller-manager", [
             bins["kube-controller-manager"], "--kubeconfig", kcm, "--authentication-kubeconfig", kcm,
@@ -536,6 +574,8 @@ def main():
     parser.add_argument("--san", action="append", default=[], help="extra DNS name in the serving certificate")
     parser.add_argument("--service-cidr", default=os.environ.get("SERVICE_CIDR", DEFAULT_SERVICE_CIDR),
                         help="kube-apiserver's --service-cluster-ip-range (a kOps cluster's is 100.64.0.0/13)")
+    parser.add_argument("--audit-policy", default=os.environ.get("AUDIT_POLICY") or None,
+                        help="kube-apiserver audit policy file; the log goes to <state dir>/logs/audit.log")
     args = parser.parse_args()
     cluster = Cluster(args.name)
     if args.command == "up":
@@ -543,7 +583,8 @@ def main():
             for attempt in (1, 2):
                 try:
                     kubeconfig = cluster.up(args.control_plane_nodes, args.workers, args.service_cidr,
-                                            (args.ca_cert, args.ca_key) if args.ca_cert else None, args.san)
+                                            (args.ca_cert, args.ca_key) if args.ca_cert else None, args.san,
+                                            args.audit_policy)
                     break
                 except BaseException as exc:
                     # Leave nothing half started behind; the logs stay in the state directory.

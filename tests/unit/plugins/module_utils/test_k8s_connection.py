@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import urllib3
@@ -56,6 +57,33 @@ def test_kubeconfig_as_dict_and_api_key_override():
     assert configuration.auth_settings()["BearerToken"]["value"] == "Bearer other"
 
 
+def test_options_stay_over_the_kubeconfig_after_each_refresh(tmp_path):
+    """The kubeconfig loader's refresh hook (client >= 25) reloads server and token before each request: the
+    host and api_key options must still win afterwards."""
+    path = tmp_path / "config"
+    path.write_text(json.dumps(KUBECONFIG))
+    configuration = build_configuration(auth_settings(
+        {"kubeconfig": str(path), "context": "two", "host": "https://10.0.0.1:443", "api_key": "other"}, {}))
+    # Each auth_settings() runs the refresh hook, as each request does.
+    assert [configuration.auth_settings()["BearerToken"]["value"] for request in (1, 2)] == ["Bearer other"] * 2
+    assert configuration.host == "https://10.0.0.1:443"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty"),
+    ("{{{: [", "is not YAML"),
+    ("[1, 2]", "is not a kubeconfig: a mapping with clusters, contexts and users was expected, found a list"),
+    (json.dumps(dict(KUBECONFIG, **{"current-context": ""})), "has no current-context: set context"),
+])
+def test_a_file_that_is_no_kubeconfig_is_one_clear_message(tmp_path, content, message):
+    path = tmp_path / "config"
+    path.write_text(content)
+    with pytest.raises(K8sConnectionError, match=re.escape(message)):
+        build_configuration(auth_settings({"kubeconfig": str(path)}, {}))
+    with pytest.raises(K8sConnectionError, match="is a directory, not a kubeconfig file"):
+        build_configuration(auth_settings({"kubeconfig": str(tmp_path)}, {}))
+
+
 def test_missing_kubeconfig_is_one_clear_message(tmp_path):
     with pytest.raises(K8sConnectionError, match="kubeconfig file .*/nope does not exist"):
         build_configuration(auth_settings({"kubeconfig": str(tmp_path / "nope")}, {}))
@@ -96,7 +124,10 @@ def test_forbidden_names_verb_and_resource():
     exc = api_exception(403, "Forbidden", 'replicasets.apps "x" is forbidden: User "limited" cannot delete '
                                           'resource "replicasets" in API group "apps"')
     text = explain_api_error(exc, "delete", "replicasets", "kube-system", "x")
-    assert text.startswith("403 Forbidden: not allowed to delete replicasets x in namespace kube-system")
+    assert text.startswith("403 Forbidden: not allowed to delete replicasets x in namespace kube-system (the "
+                           "collection's rbac/remediate.yml grants it): replicasets.apps")
+    text = explain_api_error(exc, "list", "nodes")
+    assert text.startswith("403 Forbidden: not allowed to list nodes (the collection's rbac/diagnose.yml grants it)")
 
 
 @pytest.mark.parametrize("status, start", [(401, "401 Unauthorized"), (404, "404 Not Found"),

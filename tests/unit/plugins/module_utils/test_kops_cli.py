@@ -20,10 +20,12 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     parse_table,
     parse_upgrade_plan,
     parse_version,
+    readable_environment_values,
     reconcile_phases,
     rolled_groups,
     rolling_failure_message,
     rolling_update_validation,
+    secret_environment_values,
     summarise_validation,
     update_outcome,
 )
@@ -279,3 +281,12 @@ def test_reconcile_output_without_known_phases_is_a_clear_error():
         reconcile_phases("Reconciling the control plane\nReconciling nodes\n", "")
     assert "printed none of the phases this collection knows" in str(error.value)
     assert "Reconciling the control plane | Reconciling nodes" in str(error.value)
+
+
+def test_only_credential_values_stay_masked():
+    environment = {"AWS_SECRET_ACCESS_KEY": "abc", "AWS_SESSION_TOKEN": "tok", "AWS_ACCESS_KEY_ID": "AKIA1",
+                   "AWS_REGION": "eu-west-1", "AWS_PROFILE": "abc", "RETRIES": 3, "EMPTY_TOKEN": ""}
+    assert secret_environment_values(environment) == {"abc", "tok", "AKIA1"}
+    # A readable key with the same text as a credential keeps it masked; numbers are compared as kops sees them.
+    assert readable_environment_values(environment) == {"eu-west-1", "3"}
+    assert readable_environment_values(None) == set()
