@@ -432,7 +432,7 @@ PRECHECK_PLAYBOOK = """
 def test_precheck_role_with_the_real_kops(precheck_cluster, tmp_path):
     """kops' own version reaches upgrade_precheck (kops 1.30 cannot take a cluster to 1.35), and a `kops validate`
     that cannot read the state store is an error finding, not a silent skip: one summary, the role fails."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "kops"))
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "kopscloud"))
     import kopsenv  # pylint: disable=import-outside-toplevel
 
     kops, version = kopsenv.kops_binary()
