@@ -8,7 +8,11 @@ key=$(cat "$root/tests/constraints.txt" "$root/test-requirements.txt" "$root/req
 venv="$cache/venv-$key"
 if [ ! -x "$venv/bin/ansible-test" ] || [ ! -f "$venv/.complete" ]; then
   py=""
-  for cand in "${PYTHON:-}" python3.13 python3.12 "$HOME/.pyenv/versions/3.12.1/bin/python3" "$HOME/.pyenv/versions/3.13.0/bin/python3"; do
+  # pyenv's shims look for versions under $HOME/.pyenv; with another HOME, find pyenv's root from its binary.
+  pyenv_root=""
+  if command -v pyenv >/dev/null 2>&1; then pyenv_root=$(cd "$(dirname "$(readlink -f "$(command -v pyenv)")")/.." && pwd); fi
+  for cand in "${PYTHON:-}" python3.13 python3.12 "$pyenv_root"/versions/3.1[23]*/bin/python3 \
+      "$HOME"/.pyenv/versions/3.1[23]*/bin/python3; do
     [ -n "$cand" ] || continue
     if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then py=$cand; break; fi
   done
