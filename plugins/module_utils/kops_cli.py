@@ -18,11 +18,11 @@ import time
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
     dns1123_subdomain,
     environment_variables,
-    existing_file,
     int_range,
     not_an_option,
     state_store,
     validate,
+    writable_file,
 )
 
 KOPS_ARG_SPEC = dict(
@@ -42,7 +42,8 @@ KOPS_RULES = (
     ("state_store", state_store),
     ("kops_binary", not_an_option),
     ("environment", environment_variables),
-    ("kubeconfig", existing_file),
+    # kops reads it, or (update --admin, --create-kube-config) writes it: it may not exist yet.
+    ("kubeconfig", writable_file),
     ("command_timeout", int_range(1, 86400)),
 )
 MIN_KOPS_VERSION = (1, 26, 0)

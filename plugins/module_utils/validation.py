@@ -114,6 +114,17 @@ def existing_file(value):
     return None
 
 
+def writable_file(value):
+    """A path to a file that exists or can be created in an existing directory (kops writes its kubeconfig)."""
+    if not isinstance(value, str) or not value:
+        return "must be a path to a file"
+    if os.path.isdir(value):
+        return "must be a file, got the directory %s" % _text(value)
+    if not os.path.exists(value) and not os.path.isdir(os.path.dirname(os.path.abspath(value))):
+        return "must be a file in a directory that exists, got %s" % _text(value)
+    return None
+
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

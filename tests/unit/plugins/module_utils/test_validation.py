@@ -12,6 +12,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation
     each,
     environment_variables,
     existing_file,
+    writable_file,
     go_duration,
     int_range,
     not_an_option,
@@ -114,3 +115,10 @@ def test_existing_file(tmp_path):
     assert "must be a file that exists" in existing_file(str(tmp_path / "nope"))
     assert "must be a file, got the directory" in existing_file(str(tmp_path))
     assert existing_file("") == "must be a path to a file"
+
+
+def test_writable_file(tmp_path):
+    assert writable_file(str(tmp_path / "new.kubeconfig")) is None  # kops writes it
+    assert "must be a file, got the directory" in writable_file(str(tmp_path))
+    assert "in a directory that exists" in writable_file(str(tmp_path / "no" / "such" / "file"))
+    assert writable_file("") == "must be a path to a file"
