@@ -80,7 +80,7 @@ def test_host_port_held_by_a_daemonset_on_every_node_is_blocked(local_cluster, n
     port = [{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}]
     workloads.create_daemonset(local_cluster.api, namespace, "exporter",
                                workloads.pod_spec(pool.name, cpu="10m", ports=port))
-    workloads.wait_daemonset_ready(local_cluster.api, namespace, "exporter")
+    workloads.wait_daemonset_ready(local_cluster.api, namespace, "exporter", nodes=2)
     single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name))
     workloads.roll_out(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name, ports=port))
     workloads.wait_new_pod_unschedulable(local_cluster.api, namespace, APP)

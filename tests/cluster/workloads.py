@@ -101,7 +101,9 @@ def create_daemonset(api_client, namespace, name, spec):
                  "template": {"metadata": {"labels": labels}, "spec": spec}}})
 
 
-def wait_daemonset_ready(api_client, namespace, name, timeout=60):
+def wait_daemonset_ready(api_client, namespace, name, timeout=60, nodes=None):
+    """Until every pod of the DaemonSet is Ready, and with ``nodes``, until it runs on that many nodes (right
+    after nodes are added the controller may not count them all yet)."""
     apps = client.AppsV1Api(api_client)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -109,7 +111,8 @@ def wait_daemonset_ready(api_client, namespace, name, timeout=60):
                                           field_selector="metadata.name=%s" % name,
                                           timeout_seconds=max(1, int(deadline - time.monotonic()))):
             status = event["object"].status
-            if status.desired_number_scheduled and status.number_ready == status.desired_number_scheduled:
+            if status.desired_number_scheduled and status.number_ready == status.desired_number_scheduled and (
+                    nodes is None or status.desired_number_scheduled == nodes):
                 return
     raise TimeoutError("DaemonSet %s/%s not ready" % (namespace, name))
 
