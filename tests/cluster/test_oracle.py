@@ -160,7 +160,8 @@ def run_case(cluster, rng, index):
             ds_spec = workloads.pod_spec(pool, cpu="100m", ports=[{"containerPort": DS_PORT, "hostPort": DS_PORT}],
                                          extra={"tolerations": case["tolerations"]})
             workloads.create_daemonset(cluster.api, namespace, "ds", ds_spec)
-            workloads.wait_daemonset_ready(cluster.api, namespace, "ds", timeout=30, nodes=len(case["nodes"]))
+            workloads.wait_daemonset_ready(cluster.api, namespace, "ds", timeout=30,
+                                           nodes=len(case["nodes"]))
         old_spec = template_spec(pool, case["old"], case["tolerations"], "64Mi")
         workloads.create_deployment(cluster.api, namespace, APP, old_spec, replicas=case["replicas"],
                                     strategy=STRATEGIES[case["strategy"]])
