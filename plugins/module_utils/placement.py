@@ -282,9 +282,9 @@ def _required_terms(pod_spec, kind):
 
 def _term_selector(term, owner):
     """A term's labelSelector with matchLabelKeys/mismatchLabelKeys resolved against the owner pod's labels."""
-    selector = dict(term.get("labelSelector") or {})
-    if selector is None or term.get("labelSelector") is None:
+    if term.get("labelSelector") is None:
         return None
+    selector = dict(term["labelSelector"])
     expressions = list(selector.get("matchExpressions") or [])
     labels = _labels(owner)
     for key in term.get("matchLabelKeys") or []:

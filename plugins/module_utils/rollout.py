@@ -22,6 +22,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
     parse_scheduler_message,
     predict_rollout_deadlock,
     rollout_budget,
+    scaled_value,
     selector_matches,
 )
 
@@ -647,7 +648,6 @@ TEMPLATE_GENERATION = "pod-template-generation"
 
 
 def _scaled_int_or_percent(value, total, default):
-    from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import scaled_value
     return scaled_value(default if value is None else value, total, round_up=True)
 
 

@@ -209,10 +209,6 @@ class RolloutApi(object):
         except Exception as exc:
             raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name))
 
-    def wait_for_change(self, namespace, name, remaining, diagnosis):
-        """Block on a watch of the Deployment until its status moves, or ``remaining`` seconds pass."""
-        self._watch_until_changed(namespace, name, remaining, diagnosis)
-
     def apply_step(self, namespace, plan, action, dry_run=False):
         """Carry out one plan step: delete exactly the named pods (uid + resourceVersion preconditions), then at
         once lower their ReplicaSets' spec.replicas by as many (JSON patch with test operations), so the
@@ -267,7 +263,7 @@ class RolloutApi(object):
             done.append(entry)
         return {"replicasets": done, "conflicts": conflicts}
 
-    def _watch_until_changed(self, namespace, name, remaining, diagnosis):
+    def wait_for_change(self, namespace, name, remaining, diagnosis):
         """Block on a watch of the Deployment until its status moves (or the time is up)."""
         watcher = k8s_watch.Watch()
         seen = (diagnosis["observed_generation"], tuple(sorted(diagnosis["replicas"].items())))

@@ -25,8 +25,6 @@ from .api_objects import (
     unschedulable_pod,
 )
 
-NO_DELETE_WORDS = ("delete", "remove the old", "stale_replicasets")
-
 PORTS_ONE_CP = (
     "0/3 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, "
     "2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: "
