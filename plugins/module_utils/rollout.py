@@ -536,7 +536,9 @@ def plan_step(deployment, current, old, proof, raw_pods, pdbs):
             "pod_details": [dict((k, t[k]) for k in ("name", "uid", "resource_version", "node", "ready",
                                                      "replicaset_uid")) for t in targets],
             "node": proof["free_node"], "available": available, "available_after": available - removed_ready,
-            "min_available": min_available, "pdbs": []}
+            "min_available": min_available, "pdbs": [],
+            # What the step was planned on: apply_step checks it is still the same object and spec.
+            "deployment": dict((k, (deployment.get("metadata") or {}).get(k)) for k in ("name", "uid", "generation"))}
     if len(steps) != len(by_rs):
         plan["reason"] = "a pod to remove belongs to no old ReplicaSet of this Deployment; nothing is done"
         return plan

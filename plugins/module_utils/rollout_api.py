@@ -185,6 +185,29 @@ class RolloutApi(object):
         return (current.get("metadata") or {}).get("uid") == uid and \
             ((current.get("spec") or {}).get("replicas") or 0) <= replicas_after
 
+    def deployment_change(self, namespace, planned):
+        """Why the Deployment a step was planned on is no longer that object or that spec (None: unchanged).
+        Read just before the first deletion: a new template, a new replica count or a delete since the read
+        means the proof no longer describes the rollout."""
+        if not planned or not planned.get("name"):
+            return None
+        try:
+            current = read_json(self.apps.read_namespaced_deployment, planned["name"], namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return "deleted since it was read"
+            raise RolloutApiError(explain_api_error(exc, "get", "deployments", namespace, planned["name"]),
+                                  exc.status)
+        except Exception as exc:
+            raise RolloutApiError(explain_api_error(exc, "get", "deployments", namespace, planned["name"]))
+        metadata = current.get("metadata") or {}
+        if metadata.get("uid") != planned.get("uid"):
+            return "replaced by another object of the same name since it was read"
+        if metadata.get("generation") != planned.get("generation"):
+            return "its spec changed since it was read (generation %s, now %s)" % (
+                planned.get("generation"), metadata.get("generation"))
+        return None
+
     def delete_replicaset(self, namespace, name, uid, dry_run=False):
         """Delete an (already scaled to 0) ReplicaSet with a uid precondition."""
         body = k8s_client.V1DeleteOptions(
@@ -219,34 +242,47 @@ class RolloutApi(object):
         for rs in plan["replicasets"]:
             # The ReplicaSet's preconditions first, as a server-side dry run: no pod is deleted for a ReplicaSet
             # that changed since it was read (its controller would only replace the pod).
-            if self.scale_replicaset(namespace, rs["name"], rs["uid"], rs["replicas_before"],
-                                     rs["replicas_after"], dry_run=True) == "done":
+            precondition = self.scale_replicaset(namespace, rs["name"], rs["uid"], rs["replicas_before"],
+                                                 rs["replicas_after"], dry_run=True)
+            if precondition == "done":
                 continue
             del pods_by_rs[rs["uid"]]
-            if self._scaled_already(namespace, rs["name"], rs["uid"], rs["replicas_after"]):
-                # The deployment controller got there first: it removes the pods itself; nothing is ours to do.
+            if precondition == "gone":
+                conflicts.append(dict(rs, kind="ReplicaSet", message="deleted since it was read; its pods were "
+                                      "left alone"))
+            elif self._scaled_already(namespace, rs["name"], rs["uid"], rs["replicas_after"]):
+                # The deployment controller (or a user, or another run) got there first: its controller removes
+                # the pods itself; nothing is ours to do, and nothing is reported as changed.
                 done.append({"name": rs["name"], "uid": rs["uid"], "revision": rs["revision"],
                              "replicas_before": rs["replicas_before"], "replicas_after": rs["replicas_after"],
-                             "pods": [], "action": "scaled by the deployment controller"})
+                             "pods": [], "action": "already scaled down by another actor"})
             else:
                 conflicts.append(dict(rs, kind="ReplicaSet", message="spec.replicas or uid changed since read "
                                       "(JSON patch test failed); its pods were left alone"))
+        if pods_by_rs:
+            change = self.deployment_change(namespace, plan.get("deployment"))
+            if change:
+                conflicts.append({"kind": "Deployment", "name": plan["deployment"]["name"],
+                                  "message": change + "; no pod was deleted"})
+                return {"replicasets": done, "conflicts": conflicts}
         deleted = {}
         for pod in plan["pod_details"]:
             if pod["replicaset_uid"] not in pods_by_rs:
                 continue
             outcome = self.delete_pod(namespace, pod["name"], pod["uid"], pod["resource_version"], dry_run)
-            if outcome == "changed":
-                conflicts.append({"kind": "Pod", "name": pod["name"],
-                                  "message": "changed since it was read (precondition failed); left alone"})
+            if outcome != "done":
+                # Another actor (a second run, a user, an eviction) got to it first: not ours to count.
+                conflicts.append({"kind": "Pod", "name": pod["name"], "message": (
+                    "changed since it was read (precondition failed); left alone" if outcome == "changed" else
+                    "already gone (deleted by another actor since it was read); left to its controller")})
                 continue
-            deleted.setdefault(pod["replicaset_uid"], []).append((pod["name"], outcome))
+            deleted.setdefault(pod["replicaset_uid"], []).append(pod["name"])
         for uid, pods in deleted.items():
             rs = pods_by_rs[uid]
             after = rs["replicas_before"] - len(pods)
             outcome = self.scale_replicaset(namespace, rs["name"], uid, rs["replicas_before"], after, dry_run)
             entry = {"name": rs["name"], "uid": uid, "revision": rs["revision"], "replicas_before":
-                     rs["replicas_before"], "replicas_after": after, "pods": [n for n, _outcome in pods],
+                     rs["replicas_before"], "replicas_after": after, "pods": list(pods),
                      "action": "scaled"}
             if outcome == "changed" and not dry_run and self._scaled_already(namespace, rs["name"], uid, after):
                 # The freed node took the new pod at once and the deployment controller scaled the old

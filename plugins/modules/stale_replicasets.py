@@ -133,12 +133,16 @@ steps:
       replicasets: [{name: aws-node-termination-handler-577f866468, replicas_before: 1, replicas_after: 0,
                      action: scaled}]
 removed:
-  description: Every old ReplicaSet changed, one entry per change (as in RV(steps)).
+  description:
+    - Every old ReplicaSet this run changed (pods deleted and spec.replicas lowered, or deleted), one entry per
+      change (as in RV(steps)). A ReplicaSet found already scaled down by another actor is in RV(steps) only.
   returned: always
   type: list
   elements: dict
 conflicts:
-  description: Pods or ReplicaSets left alone because they changed after they were read.
+  description:
+    - Pods, ReplicaSets or the Deployment left alone because they changed (or were deleted) after they were read.
+      Without O(wait) the run then stops and RV(reason) says what the rollout is now; a rerun acts on the new state.
   returned: always
   type: list
   elements: dict
@@ -200,9 +204,23 @@ def _listing(diagnosis):
 
 def remediate(api, namespace, name, params, check_mode, clock=time.monotonic):
     """Diagnose, act on a proven step, and with ``wait`` follow the rollout, one step per freed slot.
-    Returns (result, error message or None)."""
-    start = clock()
+    Returns (result, error message or None). An API failure part-way (the API server gone during the wait)
+    keeps the steps already taken in the result and says so in the message: a rerun continues from there."""
     result = dict(steps=[], conflicts=[], verdict=None, reason="", blockers=[], deployment=None)
+    try:
+        return _remediate(api, namespace, name, params, check_mode, clock, result)
+    except RolloutApiError as exc:
+        if not result["steps"]:
+            return result, "%s; no remediation step had been completed" % exc
+        done = "; ".join("%s: %s (pods %s)" % (step["deployment"], ", ".join(
+            "%s %s->%s" % (rs["name"], rs["replicas_before"], rs["replicas_after"]) for rs in step["replicasets"]),
+            ", ".join(step["pods"]) or "none") for step in result["steps"])
+        return result, "%s; %d step(s) had been taken before it and stand: %s; run again to continue" % (
+            exc, len(result["steps"]), done)
+
+
+def _remediate(api, namespace, name, params, check_mode, clock, result):
+    start = clock()
     found = api.diagnose(namespace, name)
     if not found:
         return result, "Deployment %s not found in namespace %s" % (name, namespace)
@@ -223,6 +241,15 @@ def remediate(api, namespace, name, params, check_mode, clock=time.monotonic):
                                         "pods": [p for rs in outcome["replicasets"] for p in rs["pods"]],
                                         "replicasets": outcome["replicasets"], "reason": plan["reason"]})
             if check_mode or not params["wait"]:
+                if outcome["conflicts"] and not outcome["replicasets"] and not check_mode:
+                    # Something changed under the step (another run, a user, the controller): say what the
+                    # rollout is now, and leave acting on the new state to a rerun.
+                    found = api.diagnose(namespace, name)
+                    now = found[0] if found else None
+                    result.update(verdict=now["verdict"] if now else "gone", blockers=now["blockers"] if now else [],
+                                  reason="the objects changed since they were read, nothing was done (see "
+                                  "conflicts); now: %s" % (plan_stale_replicaset_removal(now)["reason"] if now else
+                                                           "the Deployment is gone"))
                 break
             if len(result["conflicts"]) >= MAX_CONFLICTS:
                 return result, "gave up after %d conflicts: the objects keep changing under the module" % len(
@@ -279,7 +306,9 @@ def main():
                   deployment=None, deployments=[])
 
     def finish(error=None):
-        result["removed"] = [rs for step in result["steps"] for rs in step["replicasets"]]
+        # What this run changed: a ReplicaSet someone else had already scaled down is a step done, not a change.
+        result["removed"] = [rs for step in result["steps"] for rs in step["replicasets"]
+                             if rs["pods"] or rs["action"] == "deleted"]
         result["changed"] = bool(result["removed"])
         if module._diff and result["deployment"]:
             before = _listing(result["deployment"])

@@ -11,9 +11,11 @@ Fixtures (see tools/localcluster/README.md):
 - ``audit_cluster``: as ``local_cluster``, with kube-apiserver's audit log (``audit_log``).
   Each yields a ``LocalCluster``: name, kubeconfig, limited_kubeconfig, api (kubernetes ApiClient, admin),
   limited_api (ApiClient as the limited identity), control_plane_nodes, workers, state_dir.
+- ``fault_cluster``: 1 control-plane node + 2 workers of its own, whose kube-apiserver tests/cluster/faults.py
+  kills and restarts.
 - ``precheck_cluster``: 1 control-plane node + 2 workers of its own, for the upgrade precheck tests, which create
   cluster-wide objects (nodes, webhooks, CRDs) that must not reach the other tests' clusters.
-- ``namespace`` / ``two_cp_namespace`` / ``three_cp_namespace`` / ``precheck_namespace``: a fresh namespace name
+- ``namespace`` / ``two_cp_namespace`` / ``three_cp_namespace`` / ``fault_namespace`` / ``precheck_namespace``: a fresh namespace name
   on that cluster, deleted after the test.
 - ``host_ports``: a (liveness, metrics) host-port pair of the test's own. Host ports are per node across
   namespaces, so NTH-shaped Deployments of different tests must not share them.
@@ -123,6 +125,12 @@ def three_cp_cluster(request):
 
 
 @pytest.fixture(scope="session")
+def fault_cluster(request):
+    """One control-plane node and two workers whose kube-apiserver the fault tests stop and start again."""
+    yield from _cluster(request, "faults", 1, 2)
+
+
+@pytest.fixture(scope="session")
 def precheck_cluster(request):
     """One control-plane node and two workers for the upgrade precheck tests alone."""
     yield from _cluster(request, "pc", 1, 2)
@@ -149,6 +157,11 @@ def two_cp_namespace(two_cp_cluster):
 @pytest.fixture
 def three_cp_namespace(three_cp_cluster):
     yield from _namespace(three_cp_cluster.api)
+
+
+@pytest.fixture
+def fault_namespace(fault_cluster):
+    yield from _namespace(fault_cluster.api)
 
 
 @pytest.fixture

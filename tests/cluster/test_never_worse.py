@@ -322,7 +322,7 @@ def test_old_replicaset_scaled_down_by_the_controller_first_is_a_done_step(local
         old["name"], namespace, {"spec": {"replicas": 0}})
     outcome = api.apply_step(namespace, diagnosis["plan"], "scale_down")
     assert outcome["conflicts"] == []
-    assert [(rs["action"], rs["pods"]) for rs in outcome["replicasets"]] == [("scaled by the deployment controller",
+    assert [(rs["action"], rs["pods"]) for rs in outcome["replicasets"]] == [("already scaled down by another actor",
                                                                               [])]
 
 
