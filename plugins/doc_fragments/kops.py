@@ -46,6 +46,9 @@ options:
         M(clusterops.kops_upgrade.kops_upgrade), 1800 for M(clusterops.kops_upgrade.kops_update) and 14400 (four
         hours) for M(clusterops.kops_upgrade.kops_rolling_update). At most 86400.
       - A kops ended by a signal from elsewhere (say, killed by the OOM killer) fails the module with the signal's name.
+      - A kops that failed only because the AWS SDK for Go lost a response it was reading (C(deserialization failed,
+        failed to decode response body ... use of closed network connection), aws/aws-sdk-go-v2#1825) is run once
+        more, with a warning; each attempt has this limit. Every kops command the collection runs is declarative.
     type: int
   kubeconfig:
     description: Kubeconfig kops uses to reach the cluster (passed as E(KUBECONFIG)); its context must be named after the cluster.

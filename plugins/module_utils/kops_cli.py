@@ -430,6 +430,17 @@ def stop_process_group(proc, grace=10):
         return "it had just exited"
 
 
+# The AWS SDK for Go reading a response body the connection under it lost (aws/aws-sdk-go-v2#1825, #2737).
+TRANSIENT_TRANSPORT_ERROR = re.compile(r"deserialization failed, failed to decode response body, [^\n]*(use of closed "
+                                       r"network connection|connection reset by peer|unexpected EOF)")
+
+
+def transient_transport_error(stderr):
+    """The transport error kops may be rerun for (see Kops.run), or None."""
+    found = TRANSIENT_TRANSPORT_ERROR.search(stderr or "")
+    return found.group(0) if found else None
+
+
 class Kops(object):
     """Runs kops for a module: finds the binary, checks its version, passes state store, cluster name,
     kubeconfig and extra environment, and never lets a credential reach the logs."""
@@ -469,9 +480,20 @@ class Kops(object):
     def run(self, *args):
         """Run ``kops <args> --name <cluster>``; returns (rc, stdout, stderr, seconds). Exit codes are results
         here, not errors: each module decides what they mean. A kops that does not finish within the module's
-        command_timeout, or that a signal ends, fails the module with a message that says which."""
+        command_timeout, or that a signal ends, fails the module with a message that says which.
+
+        A kops that failed only because the AWS SDK could not read a response it had received (the transport
+        error of aws/aws-sdk-go-v2#1825, which the SDK does not retry) is run once more, with a warning: every
+        kops command this collection runs is declarative and safe to repeat. Any other failure is returned."""
         argv = [self.binary] + list(args) + ["--name", self.cluster_name]
-        return self._execute(argv, self.timeout)
+        rc, out, err, seconds = self._execute(argv, self.timeout)
+        transient = transient_transport_error(err) if rc != 0 else None
+        if transient:
+            self.module.warn("kops %s failed on an AWS transport error (%s) after %.1f s; running it once more" % (
+                " ".join(args[:2]), transient, seconds))
+            rc, out, err, again = self._execute(argv, self.timeout)
+            seconds = round(seconds + again, 2)
+        return rc, out, err, seconds
 
     def _execute(self, argv, timeout):
         """Run ``argv`` with the kops environment in a session of its own, for at most ``timeout`` seconds."""

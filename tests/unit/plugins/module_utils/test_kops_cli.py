@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import kops_cli
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
     MIN_KOPS_VERSION,
     KopsError,
@@ -290,3 +291,17 @@ def test_only_credential_values_stay_masked():
     # A readable key with the same text as a credential keeps it masked; numbers are compared as kops sees them.
     assert readable_environment_values(environment) == {"eu-west-1", "3"}
     assert readable_environment_values(None) == set()
+
+
+def test_the_sdk_transport_error_is_transient_and_nothing_else_is():
+    # As kops 1.31.0 printed it against moto (the AWS SDK for Go, aws/aws-sdk-go-v2#1825).
+    line = ("Error: error finding deletions: listing EventBridge rules: operation error EventBridge: ListRules, https "
+            "response error StatusCode: 200, RequestID: xfJMOAzw, deserialization failed, failed to decode response "
+            "body, read tcp 127.0.0.1:53302->127.0.0.1:36529: use of closed network connection\n")
+    assert kops_cli.transient_transport_error("I1129 executor.go:113] Tasks: 0 done\n" + line).endswith(
+        "use of closed network connection")
+    assert kops_cli.transient_transport_error(line.replace("use of closed network connection",
+                                                           "connection reset by peer")) is not None
+    for other in ("Error: cluster not found", "StatusCode: 403, AccessDenied", "use of closed network connection",
+                  "deserialization failed, failed to decode response body, invalid XML", "", None):
+        assert kops_cli.transient_transport_error(other) is None, other
