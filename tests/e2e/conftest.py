@@ -54,6 +54,10 @@ def run_playbook(cloud, kops_version, kubernetes_version, **extra):
         "kops_upgrade_post_drain_delay": "1s", "kops_upgrade_validation_timeout": "5m",
         "kops_upgrade_addon_settle_seconds": 20, "kops_upgrade_addon_poll_seconds": 3,
         "validate_timeout": 300, "validate_interval": 10,
+        # The local API server is kube-apiserver 1.34.4 standing in for the cluster's 1.30/1.31/1.32 control
+        # plane, so the version checks would (rightly) call every target a downgrade. The other groups run.
+        "precheck_checks": ["removed_apis", "deprecated_api_requests", "drain", "webhooks", "autoscalers",
+                            "rollouts"],
     }
     variables.update(extra)
     env = dict(os.environ)
