@@ -17,7 +17,7 @@ export ANSIBLE_HOME := $(COLLECTION_ROOT)-home/ansible
 export ANSIBLE_LOCAL_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 
-.PHONY: versions lowest e2e-test build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
+.PHONY: versions lowest e2e-test e2e-one-cp e2e-three-cp cluster-and-e2e build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -26,7 +26,7 @@ venv: ## Create the pinned Python virtualenv (outside the repo) and print its pa
 	@echo $(VENV)
 
 collection: ## Install this working tree and its collection dependencies into $(COLLECTION_ROOT)
-	@tools/install-collection.sh "$(VENV)" "$(COLLECTION_ROOT)"
+	@$(if $(SKIP_COLLECTION),true,tools/install-collection.sh "$(VENV)" "$(COLLECTION_ROOT)")
 
 build-check: ## Build the tarball, install it elsewhere, ansible-doc every module and role from it
 	@tools/check-build.sh "$(VENV)"
@@ -68,9 +68,19 @@ kops-test: collection ## kops module tests against the real kops binary
 ee: ## ansible-builder: introspect the built collection, create the example execution environment's build context
 	@tools/ee-create.sh "$(VENV)"
 
+E2E_TEST = tests/e2e/test_upgrade_playbook.py
 e2e-test: collection ## The upgrade playbook end to end: kops 1.30.2 -> 1.31.0 -> 1.32.0 on moto + the local API + node agent
 	@tools/localcluster/build.sh kops-releases
-	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s tests/e2e
+	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh e2e-one-cp e2e-three-cp
+
+# The two end-to-end runs (one and three control-plane nodes), each a pytest session of its own.
+e2e-one-cp e2e-three-cp: collection
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s \
+		$(E2E_TEST)::$(if $(filter e2e-one-cp,$@),test_one_control_plane_1_30_to_1_31_to_1_32,test_three_control_planes_nothing_stuck_nothing_removed)
+
+cluster-and-e2e: collection ## cluster-test and both e2e runs at once (binaries built first; the e2e runs mostly wait on kops' pauses)
+	@tools/localcluster/build.sh etcd kwok kubernetes kops-releases
+	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh cluster-test e2e-one-cp e2e-three-cp
 
 molecule: collection ## Molecule scenarios: local control plane (default, prevention), then kind (molecule-kind)
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
@@ -96,4 +106,4 @@ demo: collection ## The main job: NTH deadlock on a local cluster, remediated (C
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \
 		$(if $(CLUSTER_KUBECONFIG),--kubeconfig "$(CLUSTER_KUBECONFIG)") $(if $(CLUSTER_CONTEXT),--context "$(CLUSTER_CONTEXT)")
 
-test: unit sanity lint build-check cluster-test lowest kops-test ee molecule ## Every test; what .ci/run calls
+test: unit sanity lint build-check cluster-and-e2e lowest kops-test ee molecule ## Every test; what .ci/run calls

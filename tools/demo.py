@@ -32,7 +32,6 @@ os.environ.setdefault("ANSIBLE_HOME", os.path.join(CACHE, "home", "ansible"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "kopscloud"))
 
 import cloud as kopscloud  # noqa: E402  pylint: disable=wrong-import-position
-import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
 
 NTH = "aws-node-termination-handler"
 KOPS, OLD, NEW = "v1.30.2", "1.30.3", "1.30.5"
@@ -88,12 +87,7 @@ def on_local_cluster(keep):
         spec = cloud.cluster_spec(KOPS)
         spec["spec"].get("nodeTerminationHandler", {}).pop("version", None)
         cloud.replace_cluster_spec(KOPS, spec)
-        extra = {"cluster_name": kopsenv.CLUSTER, "state_store": cloud.state_store(),
-                 "kops_binary": kopsenv.kops_binary(KOPS)[0], "kubernetes_version": NEW,
-                 "kops_upgrade_create_kube_config": "false", "kops_upgrade_control_plane_interval": "1s",
-                 "kops_upgrade_node_interval": "1s", "kops_upgrade_post_drain_delay": "1s",
-                 "kops_upgrade_addon_settle_seconds": 20, "kops_upgrade_addon_poll_seconds": 3,
-                 "validate_timeout": 300, "validate_interval": 10}
+        extra = cloud.upgrade_variables(KOPS, NEW)
         rc, seconds = playbook("upgrade", cloud.admin, extra=extra, env=cloud.environment())
         cloud.timings["upgrade playbook"] = seconds
         if rc != 0:

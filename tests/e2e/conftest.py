@@ -43,22 +43,7 @@ def run_playbook(cloud, kops_version, kubernetes_version, **extra):
     """ansible-playbook clusterops.kops_upgrade.upgrade against ``cloud`` with the kops release ``kops_version``;
     returns (rc, output, seconds). Its output streams to the terminal (progress) and is kept for the asserts."""
     beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    variables = {
-        "cluster_name": kopsenv.CLUSTER, "state_store": cloud.state_store(),
-        "kops_binary": kopsenv.kops_binary(kops_version)[0], "kubernetes_version": kubernetes_version,
-        "k8s_kubeconfig": cloud.admin,
-        # kops must not replace the cluster's context (the local API) with moto's load balancer name.
-        "kops_upgrade_create_kube_config": "false",
-        # kops' pacing, shortened: nothing here waits for a real boot.
-        "kops_upgrade_control_plane_interval": "1s", "kops_upgrade_node_interval": "1s",
-        "kops_upgrade_post_drain_delay": "1s", "kops_upgrade_validation_timeout": "5m",
-        "kops_upgrade_addon_settle_seconds": 20, "kops_upgrade_addon_poll_seconds": 3,
-        "validate_timeout": 300, "validate_interval": 10,
-        # The local API server is kube-apiserver 1.34.4 standing in for the cluster's 1.30/1.31/1.32 control
-        # plane, so the version checks would (rightly) call every target a downgrade. The other groups run.
-        "precheck_checks": ["removed_apis", "deprecated_api_requests", "drain", "webhooks", "autoscalers",
-                            "rollouts"],
-    }
+    variables = cloud.upgrade_variables(kops_version, kubernetes_version)
     variables.update(extra)
     env = dict(os.environ)
     env.update(cloud.environment())

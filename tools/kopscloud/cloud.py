@@ -209,6 +209,26 @@ class KopsCloud(object):
             yaml.safe_dump(spec, handle)
         self.kops(kops_version, "replace", "-f", path)
 
+    def upgrade_variables(self, kops_version, kubernetes_version):
+        """The extra variables of `ansible-playbook clusterops.kops_upgrade.upgrade` against this cloud, for the
+        demo and the end-to-end test alike."""
+        return {
+            "cluster_name": kopsenv.CLUSTER, "state_store": self.state_store(),
+            "kops_binary": kopsenv.kops_binary(kops_version)[0], "kubernetes_version": kubernetes_version,
+            "k8s_kubeconfig": self.admin,
+            # kops must not replace the cluster's context (the local API) with moto's load balancer name.
+            "kops_upgrade_create_kube_config": "false",
+            # kops' pacing, shortened: nothing here waits for a real boot.
+            "kops_upgrade_control_plane_interval": "1s", "kops_upgrade_node_interval": "1s",
+            "kops_upgrade_post_drain_delay": "1s", "kops_upgrade_validation_timeout": "5m",
+            "kops_upgrade_addon_settle_seconds": 20, "kops_upgrade_addon_poll_seconds": 3,
+            "validate_timeout": 300, "validate_interval": 10,
+            # The local API server is kube-apiserver 1.34.4 standing in for the cluster's 1.30/1.31/1.32 control
+            # plane, so the precheck's version group would (rightly) call every target a downgrade. The others run.
+            "precheck_checks": ["removed_apis", "deprecated_api_requests", "drain", "webhooks", "autoscalers",
+                                "rollouts"],
+        }
+
     def environment(self):
         """What kops needs to reach this cloud, for ansible-playbook and its kops modules: AWS endpoint and
         credentials, the state store, KOPS_BASE_URL, KUBECONFIG (the cluster's context) and a HOME of its own."""

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# tools/parallel.sh TARGET...: run these make targets at the same time (same variables: MAKEFLAGS is inherited),
+# each output line prefixed with its target so the progress of both stays readable; fails if any of them fails,
+# after all have ended. Used for targets that mostly wait (kops' own pauses, the API server) rather than compute.
+set -u
+make_cmd=${MAKE:-make}
+pids=()
+for target in "$@"; do
+  ( set -o pipefail; "$make_cmd" --no-print-directory "$target" 2>&1 | sed -u "s/^/[$target] /" ) &
+  pids+=("$!")
+done
+rc=0
+failed=()
+for i in "${!pids[@]}"; do
+  if ! wait "${pids[$i]}"; then
+    rc=1
+    failed+=("${@:$((i + 1)):1}")
+  fi
+done
+if [ "$rc" -ne 0 ]; then
+  echo "tools/parallel.sh: failed: ${failed[*]}" >&2
+fi
+exit "$rc"
