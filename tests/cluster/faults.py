@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import ssl
+import subprocess
 import threading
 import time
 
@@ -54,7 +55,6 @@ class ApiServer(object):
 
     def start(self, timeout=90):
         assert self.argv, "kill() first"
-        import subprocess  # pylint: disable=import-outside-toplevel
         with open(os.path.join(self.cluster.state_dir, "logs", "kube-apiserver.log"), "ab") as out:
             proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     cwd=self.cluster.state_dir, start_new_session=True)
