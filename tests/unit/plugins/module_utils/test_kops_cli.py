@@ -348,8 +348,8 @@ def test_upgrade_nothing_to_do_of_each_release_is_on_stderr(release):
 @pytest.mark.parametrize("release", RELEASES)
 def test_update_preview_and_apply_of_each_release(release):
     # Both before any instance exists: the preview creates everything, the apply asks for a rolling update.
-    assert update_outcome(of(release, "update_preview")) == {"no_changes": False, "changes_pending": True,
-                                                            "needs_rolling_update": False}
+    preview = update_outcome(of(release, "update_preview"))
+    assert preview == {"no_changes": False, "changes_pending": True, "needs_rolling_update": False}
     applied = update_outcome(of(release, "update_apply"))
     assert applied == {"no_changes": False, "changes_pending": False, "needs_rolling_update": True}
     assert "Cluster changes have been applied to the cloud." in of(release, "update_apply")
