@@ -230,8 +230,8 @@ def test_a_change_between_read_and_removal_stops_the_write(fault_cluster, fault_
     assert pod_alive(fault_cluster, namespace, old_pod)
 
 
-def test_a_replicaset_scaled_down_by_another_actor_is_a_step_done_not_a_change(fault_cluster, fault_namespace, pool,
-                                                                              tmp_path):
+def test_a_replicaset_scaled_down_by_another_actor_is_a_step_done_not_a_change(
+        fault_cluster, fault_namespace, pool, tmp_path):
     """Someone scales the old ReplicaSet to 0 between the read and the first write: the dry run's test fails, the
     module sees the ReplicaSet already at the planned count, deletes nothing and does not report a change."""
     namespace = fault_namespace
@@ -241,8 +241,8 @@ def test_a_replicaset_scaled_down_by_another_actor_is_a_step_done_not_a_change(f
 
     def scale_first(_method, _path):
         if not changed:
-            client.AppsV1Api(fault_cluster.api).patch_namespaced_replica_set(name, namespace,
-                                                                              {"spec": {"replicas": 0}})
+            client.AppsV1Api(fault_cluster.api).patch_namespaced_replica_set(
+                name, namespace, {"spec": {"replicas": 0}})
             changed.append(True)
         return True
 
