@@ -182,11 +182,16 @@ def parse_upgrade_plan(text):
 
 
 def _plan_rows(rows):
-    """Rows of a ``NAME STATUS NEEDUPDATE ...`` table with its numbers as ints, up to the first row whose
-    NEEDUPDATE is not a number: inside `kops reconcile cluster` the drain's output follows the table with no
-    blank line in between (``evicting pod kube-system/...``)."""
+    """Rows of a ``NAME STATUS NEEDUPDATE ...`` table with its numbers as ints, up to the first row that is not
+    one: inside `kops reconcile cluster` the drain's output follows the table with no blank line in between
+    (``evicting pod kube-system/...``). Such a line is cut at the table's columns too, and a pod name may put a
+    digit under NEEDUPDATE (kops 1.31.0: ``evicting pod kube-system/coredns-6777d69967-xcng2`` read as group
+    ``evicting pod kube-system/coredns`` needing 2 updates), so a row whose NAME or STATUS has a space ends the
+    table as well: instance group names and statuses are single words."""
     plan = []
     for row in rows:
+        if any(" " in (row.get(key) or "") for key in ("name", "status")):
+            break
         try:
             row["needupdate"] = int(row["needupdate"])
         except (KeyError, TypeError, ValueError):

@@ -216,7 +216,7 @@ def test_rolling_update_validation_splits_messages_with_commas():
     assert rolling_update_validation("") == {"failures": [], "attempts": 0, "timed_out": False}
 
 
-# --- across kops releases: 1.31.0 and 1.32.0 (recorded by tests/e2e runs, see index.json)
+# --- across kops releases: see the parametrized tests of each release below
 
 def test_upgrade_nothing_to_do_in_1_31_goes_to_stderr():
     # The module parses stdout and stderr together: "No upgrade required" is on stderr, no table.
@@ -244,17 +244,6 @@ def test_rolling_update_table_ends_where_the_drain_output_starts():
     assert [row["name"] for row in parse_rolling_update_plan(text)] == ["nodes-eu-west-1a"]
 
 
-def test_reconcile_phases_of_the_recorded_1_31_run():
-    phases = reconcile_phases(recorded("v1_31_0_reconcile_apply"), recorded("v1_31_0_reconcile_apply_log"))
-    assert [p["phase"] for p in phases] == ["control plane configuration", "control plane rolling update",
-                                            "node configuration", "node rolling update", "prune"]
-    # The control plane was already up to date (Ready), the nodes' group needed its two instances replaced.
-    assert phases[1]["groups"] == []
-    (nodes,) = phases[3]["groups"]
-    assert nodes["name"] == "nodes-eu-west-1a" and len(nodes["instances"]) == 2
-    assert nodes["seconds"] > 15  # kops' own 15 s node interval, not settable through reconcile
-
-
 def test_rolling_failure_message_names_the_error_and_the_last_validation_failures():
     log = recorded("rolling_update_validation_fails")
     validation = rolling_update_validation(log)
@@ -262,19 +251,6 @@ def test_rolling_failure_message_names_the_error_and_the_last_validation_failure
                                   validation)
     assert msg.startswith("kops reconcile cluster (phase control plane rolling update) failed (rc 1): Error: ")
     assert "; last validation failures: " in msg and "aws-node-termination-handler-" in msg
-
-
-def test_reconcile_phases_as_kops_1_32_words_them():
-    # kops 1.32.0 cmd/kops/reconcile_cluster.go: "Performing rolling-update for ...", and a wait for the API.
-    stdout = recorded("v1_31_0_reconcile_apply").replace(
-        "Doing rolling-update for control plane",
-        "Waiting for the kubernetes API to be served\nDoing rolling-update for control plane", 1).replace(
-        "Doing rolling-update", "Performing rolling-update")
-    phases = reconcile_phases(stdout, recorded("v1_31_0_reconcile_apply_log"))
-    assert [p["phase"] for p in phases] == ["control plane configuration", "wait for the API",
-                                            "control plane rolling update", "node configuration",
-                                            "node rolling update", "prune"]
-    assert [g["name"] for g in phases[4]["groups"]] == ["nodes-eu-west-1a"]
 
 
 def test_reconcile_output_without_known_phases_is_a_clear_error():
@@ -305,3 +281,189 @@ def test_the_sdk_transport_error_is_transient_and_nothing_else_is():
     for other in ("Error: cluster not found", "StatusCode: 403, AccessDenied", "use of closed network connection",
                   "deserialization failed, failed to decode response body, invalid XML", "", None):
         assert kops_cli.transient_transport_error(other) is None, other
+
+
+# --- each kops release's recorded output through the same parsers: v1.30.2 (plain names), v1.31.0 and v1.32.0
+# (v1_31_0_*, v1_32_0_*), recorded by `tests/kops/capture_fixtures.py --kops <release>`. v1.30.2 was recorded
+# against moto without instances joining; v1.31.0 and v1.32.0 on tools/kopscloud (a cluster that validates), so
+# some outputs differ by what the cluster was, not by release: the tests say which.
+
+RELEASES = ("v1.30.2", "v1.31.0", "v1.32.0")
+RECONCILE_RELEASES = ("v1.31.0", "v1.32.0")  # `kops reconcile cluster` exists from 1.31
+# `kops upgrade cluster` proposes the channel's recommendation for the cluster's current minor (kopsenv.CHANNEL).
+UPGRADES = {"v1.30.2": ("1.29.3", "1.29.9"), "v1.31.0": ("1.30.2", "1.30.5"), "v1.32.0": ("1.31.0", "1.31.3")}
+GROUPS = ["control-plane-eu-west-1a", "nodes-eu-west-1a"]
+
+
+def prefix(release):
+    return "" if release == "v1.30.2" else release.replace(".", "_") + "_"
+
+
+def of(release, name):
+    return recorded(prefix(release) + name)
+
+
+def index_entry(release, name):
+    with open(os.path.join(FIXTURES, "index.json")) as handle:
+        return json.load(handle)[prefix(release) + name]
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_each_release_has_its_recorded_outputs(release):
+    names = ["version", "upgrade_plan", "upgrade_apply", "upgrade_nothing", "update_preview", "update_apply",
+             "rolling_update_preview", "validate_json"]
+    if release in RECONCILE_RELEASES:
+        names += ["validate_valid_json", "reconcile_preview", "reconcile_apply", "reconcile_apply_log"]
+    for name in names:
+        entry = index_entry(release, name)
+        assert entry["kops"] == release, name
+        assert entry["command"].startswith("kops "), name
+        assert os.path.exists(os.path.join(FIXTURES, prefix(release) + name + ".txt")), name
+    assert index_entry(release, "upgrade_nothing")["stream"] == "stderr"
+    assert index_entry(release, "validate_json")["rc"] == 1
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_version_of_each_release(release):
+    assert parse_version(of(release, "version")) == tuple(int(x) for x in release[1:].split("."))
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_upgrade_plan_and_apply_of_each_release(release):
+    old, new = UPGRADES[release]
+    expected = [{"item": "Cluster", "property": "KubernetesVersion", "old": old, "new": new}]
+    assert parse_upgrade_plan(of(release, "upgrade_plan")) == expected
+    assert "Must specify --yes to perform upgrade" in of(release, "upgrade_plan")
+    assert parse_upgrade_plan(of(release, "upgrade_apply")) == expected
+    assert "Updates applied to configuration." in of(release, "upgrade_apply")
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_upgrade_nothing_to_do_of_each_release_is_on_stderr(release):
+    # The module parses stdout and stderr together: "No upgrade required" is on stderr, after kops' klog lines.
+    text = of(release, "upgrade_nothing")
+    assert parse_upgrade_plan(text) == [] and "\nNo upgrade required" in text
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_update_preview_and_apply_of_each_release(release):
+    # Both before any instance exists: the preview creates everything, the apply asks for a rolling update.
+    preview = update_outcome(of(release, "update_preview"))
+    assert preview == {"no_changes": False, "changes_pending": True, "needs_rolling_update": False}
+    applied = update_outcome(of(release, "update_apply"))
+    assert applied == {"no_changes": False, "changes_pending": False, "needs_rolling_update": True}
+    assert "Cluster changes have been applied to the cloud." in of(release, "update_apply")
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_rolling_update_preview_of_each_release(release):
+    """v1.30.2 was recorded before moto had Auto Scaling groups (header only); v1.31.0 and v1.32.0 on a valid
+    cluster (both groups Ready, with NODES). v1.32.0 no longer prints "Detected single-control-plane cluster;
+    won't detach before draining" above the table; the table itself is the same."""
+    text = of(release, "rolling_update_preview")
+    rows = parse_rolling_update_plan(text)
+    assert "No rolling-update required." in text
+    if release == "v1.30.2":
+        assert rows == []
+    else:
+        assert [row["name"] for row in rows] == GROUPS
+        assert [(row["status"], row["needupdate"], row["ready"], row["nodes"]) for row in rows] == [
+            ("Ready", 0, 1, 1), ("Ready", 0, 2, 2)]
+    assert ("Detected single-control-plane cluster" in text) == (release != "v1.32.0")
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_validate_json_failures_of_each_release(release):
+    """One JSON document, not valid, each failure's instance group read from the InstanceGroup object kops puts
+    in it. v1.30.2: a stuck NTH pod and groups missing from moto; v1.31.0/v1.32.0: the three machines before they
+    joined."""
+    documents = parse_json_documents(of(release, "validate_json"))
+    assert len(documents) == 1
+    summary = summarise_validation(documents[0])
+    assert summary["valid"] is False
+    assert all(f["instance_group"] in GROUPS for f in summary["failures"] if f["kind"] != "pod_pending")
+    if release == "v1.30.2":
+        assert {f["kind"] for f in summary["failures"]} == {"pod_pending", "instancegroup"}
+    else:
+        assert [f["kind"] for f in summary["failures"]] == ["machine"] * 3
+        assert sorted(f["instance_group"] for f in summary["failures"]) == [GROUPS[0], GROUPS[1], GROUPS[1]]
+        assert all(f["name"].startswith("i-") for f in summary["failures"])
+
+
+@pytest.mark.parametrize("release", RECONCILE_RELEASES)
+def test_validate_json_of_a_valid_cluster(release):
+    (document,) = parse_json_documents(of(release, "validate_valid_json"))
+    summary = summarise_validation(document)
+    assert summary["valid"] is True and summary["failures"] == []
+    assert sorted(node["role"] for node in summary["nodes"]) == ["control-plane", "node", "node"]
+
+
+@pytest.mark.parametrize("release", RECONCILE_RELEASES)
+def test_reconcile_preview_of_each_release(release):
+    text = of(release, "reconcile_preview")
+    assert update_outcome(text) == {"no_changes": False, "changes_pending": True, "needs_rolling_update": False}
+    assert "InstanceType        \t t3.medium -> t3.large" in text
+
+
+@pytest.mark.parametrize("release, phases", [
+    ("v1.31.0", ["control plane configuration", "control plane rolling update", "node configuration",
+                 "node rolling update", "prune"]),
+    # v1.32.0 waits for the API after the control plane's configuration, printing a whole `kops validate
+    # cluster` (INSTANCE GROUPS / NODE STATUS tables), and says "Performing rolling-update" for "Doing ...".
+    ("v1.32.0", ["control plane configuration", "wait for the API", "control plane rolling update",
+                 "node configuration", "node rolling update", "prune"]),
+])
+def test_reconcile_phases_of_each_release(release, phases):
+    stdout, log = of(release, "reconcile_apply"), of(release, "reconcile_apply_log")
+    found = reconcile_phases(stdout, log)
+    assert [p["phase"] for p in found] == phases
+    rolls = [p["groups"] for p in found if p["phase"].endswith("rolling update")]
+    # The control plane's launch template changed too (the API load balancer's name became the local API's
+    # address), so both groups were rolled: one instance, then two. Nothing else is a group (the eviction lines).
+    assert [[g["name"] for g in groups] for groups in rolls] == [[GROUPS[0]], [GROUPS[1]]]
+    (control_plane,), (nodes,) = rolls
+    assert len(control_plane["instances"]) == 1 and len(nodes["instances"]) == 2
+    assert all(i.startswith("i-") for i in control_plane["instances"] + nodes["instances"])
+    assert nodes["seconds"] > 15  # kops' own 15 s node interval, not settable through reconcile
+    assert all(p["groups"] == [] for p in found if not p["phase"].endswith("rolling update"))
+    assert rolling_update_validation(log) == {"failures": [], "attempts": 0, "timed_out": False}
+
+
+def test_a_drained_pod_name_is_not_a_group_in_the_table():
+    """kops 1.31.0's recorded reconcile: the drain's "evicting pod kube-system/coredns-6777d69967-xcng2" follows
+    the table; cut at the table's columns, its last character ("2") lands under NEEDUPDATE and it was read as the
+    group "evicting pod kube-system/coredns" needing 2 updates."""
+    text = ("NAME\t\t\t\tSTATUS\t\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\tNODES\n"
+            "nodes-eu-west-1a\t\tNeedsUpdate\t2\t\t0\t2\t2\t2\t2\n"
+            "evicting pod kube-system/coredns-6777d69967-xcng2\n"
+            "evicting pod kube-system/coredns-autoscaler-5c7bdfd785-69cfg\n")
+    assert parse_table(text, ("NAME", "STATUS", "NEEDUPDATE"))[1]["needupdate"] == "2"
+    assert [row["name"] for row in parse_rolling_update_plan(text)] == ["nodes-eu-west-1a"]
+    assert "evicting pod kube-system/coredns-6777d69967-xcng2" in of("v1.31.0", "reconcile_apply")
+
+
+# A kops release whose output this collection does not know: each release's real output with its words changed
+# as a later release might change them must fail with KopsError, never parse as "nothing to do".
+@pytest.mark.parametrize("release", RELEASES)
+def test_each_release_reworded_is_a_clear_error_not_an_empty_plan(release):
+    plan = of(release, "upgrade_plan").replace("PROPERTY", "FIELD")
+    with pytest.raises(KopsError, match="printed neither a table headed ITEM PROPERTY OLD NEW"):
+        parse_upgrade_plan(plan)
+    preview = of(release, "rolling_update_preview").replace("NEEDUPDATE", "OUTDATED").replace(
+        "No rolling-update required.", "Nothing to roll.")
+    with pytest.raises(KopsError, match="this kops output is not understood: .*Nothing to roll"):
+        parse_rolling_update_plan(preview)
+    # A release that said nothing at all on either stream.
+    with pytest.raises(KopsError, match=r"\(nothing\)"):
+        parse_upgrade_plan("\n")
+
+
+@pytest.mark.parametrize("release", RECONCILE_RELEASES)
+def test_each_release_reconcile_reworded_is_a_clear_error(release):
+    stdout = of(release, "reconcile_apply")
+    for words in ("Doing rolling-update for", "Performing rolling-update for"):
+        stdout = stdout.replace(words, "Rolling out")
+    with pytest.raises(KopsError) as error:
+        reconcile_phases(stdout, of(release, "reconcile_apply_log"))
+    assert "printed none of the phases this collection knows" in str(error.value)
+    assert "Updating control plane configuration" in str(error.value)
