@@ -223,6 +223,19 @@ def update_outcome(text):
     }
 
 
+def update_preview_outcome(text, command):
+    """update_outcome of a preview (no --yes), which always ends with one of two sentences in kops 1.30 to 1.32:
+    output with neither is a kops release this collection does not know (KopsError), never a silent guess."""
+    outcome = update_outcome(text)
+    if outcome["no_changes"] == outcome["changes_pending"]:
+        lines = [line for line in text.strip().splitlines() if line.strip()][-5:]
+        raise KopsError("%s printed %s of \"No changes need to be applied\" and \"Must specify --yes to apply "
+                        "changes\": output this collection does not know (a newer kops?), so nothing was applied; it "
+                        "ended with: %s" % (command, "both" if outcome["no_changes"] else "neither",
+                                             " | ".join(lines) or "(nothing)"))
+    return outcome
+
+
 # `--cloudonly`: Stopping instance "i-...", in group "<asg>"; with the API (1.30 to 1.32) the node is named too:
 # Stopping instance "i-...", node "<node>", in group "<asg>".
 _STOPPING = re.compile(r'Stopping instance "(?P<instance>[^"]+)", (?:node "[^"]*", )?in group "(?P<group>[^"]+)"')

@@ -109,7 +109,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     reconcile_phases,
     rolling_failure_message,
     rolling_update_validation,
-    update_outcome,
+    update_preview_outcome,
 )
 
 
@@ -128,7 +128,10 @@ def main():
     if rc != 0:
         module.fail_json(msg="kops reconcile cluster (preview) failed (rc %d): %s" % (rc, (err or preview).strip()[-2000:]),
                          stdout=preview, stderr=err)
-    outcome = update_outcome(preview + err)
+    try:
+        outcome = update_preview_outcome(preview + err, "kops reconcile cluster (preview)")
+    except KopsError as exc:
+        module.fail_json(msg="kops %s: %s" % (".".join(map(str, kops.version)), exc), stdout=preview, stderr=err)
     changed = not outcome["no_changes"] or module.params["force_roll"]
     result = dict(changed=changed, preview=preview, stdout=preview, stderr=err, groups=[], seconds=seconds)
     if changed and not module.check_mode:

@@ -86,8 +86,10 @@ seconds:
 """
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
+    KopsError,
     kops_module,
     update_outcome,
+    update_preview_outcome,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
     dns1123_subdomain,
@@ -122,7 +124,10 @@ def main():
     if rc != 0:
         module.fail_json(msg="kops update cluster (preview) failed (rc %d): %s" % (rc, (err or preview).strip()[-2000:]),
                          stdout=preview, stderr=err)
-    outcome = update_outcome(preview + err)
+    try:
+        outcome = update_preview_outcome(preview + err, "kops update cluster (preview)")
+    except KopsError as exc:
+        module.fail_json(msg="kops %s: %s" % (".".join(map(str, kops.version)), exc), stdout=preview, stderr=err)
     result = dict(changed=not outcome["no_changes"], preview=preview, stdout=preview, stderr=err,
                   needs_rolling_update=outcome["needs_rolling_update"], seconds=seconds)
     if result["changed"] and not module.check_mode:

@@ -467,3 +467,27 @@ def test_each_release_reconcile_reworded_is_a_clear_error(release):
         reconcile_phases(stdout, of(release, "reconcile_apply_log"))
     assert "printed none of the phases this collection knows" in str(error.value)
     assert "Updating control plane configuration" in str(error.value)
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_update_preview_of_each_release_says_changes_are_pending(release):
+    outcome = kops_cli.update_preview_outcome(of(release, "update_preview"), "kops update cluster (preview)")
+    assert outcome["changes_pending"] is True and outcome["no_changes"] is False
+    if release in RECONCILE_RELEASES:
+        outcome = kops_cli.update_preview_outcome(of(release, "reconcile_preview"), "kops reconcile cluster (preview)")
+        assert outcome["changes_pending"] is True
+
+
+def test_update_preview_with_nothing_to_do():
+    text = "\nNo changes need to be applied\n"
+    assert kops_cli.update_preview_outcome(text, "kops update cluster (preview)")["no_changes"] is True
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "Will create resources:\n  Subnet/eu-west-1a\n\nPass --yes to apply these changes\n",  # a reworded ending
+    "No changes need to be applied\nMust specify --yes to apply changes\n",  # both: cannot tell
+])
+def test_update_preview_a_release_does_not_print_is_an_error_not_a_guess(text):
+    with pytest.raises(kops_cli.KopsError, match=r"^kops update cluster \(preview\) printed (neither|both) of"):
+        kops_cli.update_preview_outcome(text, "kops update cluster (preview)")
