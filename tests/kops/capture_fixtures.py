@@ -48,9 +48,6 @@ NAME = ("--name", kopsenv.CLUSTER)
 # recommendation for the current minor (kopsenv.CHANNEL: 1.30.5, 1.31.3), whose binaries' hashes the release knows
 # (pkg/assets/assetdata), so `kops update cluster` works offline.
 START_KUBERNETES = {"v1.31.0": "1.30.2", "v1.32.0": "1.31.0"}
-# The AWS SDK's transport error on a response it received (aws/aws-sdk-go-v2#1825), which the kops modules rerun
-# once (kops_cli.transient_transport_error): the capture reruns it too, so a fixture is never that accident.
-TRANSIENT = "deserialization failed, failed to decode response body"
 NODES_GROUP = "nodes-eu-west-1a"
 
 
@@ -75,10 +72,8 @@ class Recorder(object):
         self.index = {}
 
     def __call__(self, name, stream, *args, note="", timeout=600):
+        # KopsWorld.run reruns kops once on the AWS SDK's transport error, so a fixture is never that accident.
         proc = self.run(*args, timeout=timeout)
-        if proc.returncode and TRANSIENT in proc.stderr:
-            print("%s%s: AWS SDK transport error, running it once more" % (self.prefix, name), flush=True)
-            proc = self.run(*args, timeout=timeout)
         self.write(name, stream, proc, args, note)
         return proc
 
@@ -189,8 +184,6 @@ def record_cloud(work, version, prefix):
             record("reconcile_preview", "stdout", "reconcile", "cluster", *NAME, note=note)
             args = ("reconcile", "cluster", *NAME, "--yes")
             proc = kops_cloud.world.run(*args, check=False, binary=binary, timeout=1200)
-            if proc.returncode and TRANSIENT in proc.stderr:
-                proc = kops_cloud.world.run(*args, check=False, binary=binary, timeout=1200)
             record.write("reconcile_apply", "stdout", proc, args, note)
             record.write("reconcile_apply_log", "stderr", proc, args, note)
         return record.index
