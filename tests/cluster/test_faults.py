@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
 from kubernetes import client
@@ -30,9 +29,7 @@ APP = "api"
 
 @pytest.fixture
 def pool(fault_cluster, fault_namespace):
-    created = workloads.Pool(fault_cluster.api, "f" + uuid.uuid4().hex[:6])
-    yield created
-    created.delete()
+    yield from workloads.private_pool(fault_cluster.api, "f")
 
 
 def stuck_on_cpu(cluster, namespace, pool, min_ready_seconds=0):

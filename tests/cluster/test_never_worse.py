@@ -6,7 +6,6 @@ the pods the proof names, one freed slot at a time, without dropping below the a
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from kubernetes import client
@@ -30,9 +29,7 @@ APP = "api"
 
 @pytest.fixture
 def pool(local_cluster, namespace):
-    created = workloads.Pool(local_cluster.api, "p" + uuid.uuid4().hex[:6])
-    yield created
-    created.delete()
+    yield from workloads.private_pool(local_cluster.api, "p")
 
 
 def status_of(cluster, namespace, name=APP):

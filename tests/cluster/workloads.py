@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import uuid
 
 from kubernetes import client, watch
 
@@ -56,6 +57,13 @@ class Pool(object):
             except client.ApiException as exc:
                 if exc.status != 404:
                     raise
+
+
+def private_pool(api_client, letter):
+    """A pytest fixture's body: a Pool of its own for one test (name ``<letter><6 hex>``), deleted after it."""
+    created = Pool(api_client, letter + uuid.uuid4().hex[:6])
+    yield created
+    created.delete()
 
 
 def pool_placement(pool):
