@@ -229,10 +229,10 @@ def update_preview_outcome(text, command):
     outcome = update_outcome(text)
     if outcome["no_changes"] == outcome["changes_pending"]:
         lines = [line for line in text.strip().splitlines() if line.strip()][-5:]
+        which = "both" if outcome["no_changes"] else "neither"
         raise KopsError("%s printed %s of \"No changes need to be applied\" and \"Must specify --yes to apply "
                         "changes\": output this collection does not know (a newer kops?), so nothing was applied; it "
-                        "ended with: %s" % (command, "both" if outcome["no_changes"] else "neither",
-                                             " | ".join(lines) or "(nothing)"))
+                        "ended with: %s" % (command, which, " | ".join(lines) or "(nothing)"))
     return outcome
 
 
