@@ -131,8 +131,10 @@ def test_scale_down_keeps_the_replicaset_as_history(cluster, namespace, host_por
     result = run_module("clusterops.kops_upgrade.stale_replicasets",
                         {"name": NTH, "namespace": namespace, "wait": True}, cluster.kubeconfig)
     assert result["changed"] is True and result["rollout"]["complete"] is True, result.get("msg")
-    assert result["removed"][0]["action"] == "scaled"
-    assert replicaset_versions(cluster.api, namespace)[stale][1] == 0
+    # "scaled by the deployment controller": the freed node took the new pod at once and the controller lowered
+    # the old ReplicaSet between the module's delete and its patch (a race of a fast cluster, test_never_worse).
+    assert result["removed"][0]["action"] in ("scaled", "scaled by the deployment controller"), result["removed"]
+    assert replicaset_versions(cluster.api, namespace)[stale][1] == 0  # kept, at 0: the rollback history
 
 
 def test_a_replicaset_the_deployment_does_not_own_is_left_alone(cluster, namespace, host_ports):
