@@ -17,7 +17,7 @@ export ANSIBLE_HOME := $(COLLECTION_ROOT)-home/ansible
 export ANSIBLE_LOCAL_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 
-.PHONY: versions lowest e2e-test e2e-one-cp e2e-three-cp cluster-and-e2e build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
+.PHONY: versions lowest lowest-beside e2e-test e2e-one-cp e2e-three-cp cluster-and-e2e build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -78,9 +78,15 @@ e2e-one-cp e2e-three-cp: collection
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s \
 		$(E2E_TEST)::$(if $(filter e2e-one-cp,$@),test_one_control_plane_1_30_to_1_31_to_1_32,test_three_control_planes_nothing_stuck_nothing_removed)
 
-cluster-and-e2e: collection ## cluster-test and both e2e runs at once (binaries built first; the e2e runs mostly wait on kops' pauses)
+cluster-and-e2e: collection ## cluster-test beside the two e2e runs, then kops-test and lowest (binaries built first)
 	@tools/localcluster/build.sh etcd kwok kubernetes kops-releases
-	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh cluster-test e2e-one-cp e2e-three-cp
+	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh cluster-test e2e-one-cp+kops-test e2e-three-cp+lowest-beside
+
+# lowest, on control planes and a collection root of its own: beside cluster-test and kops-test it must share
+# neither their clusters nor the installed collection they run from (nox reinstalls it).
+lowest-beside:
+	@CLUSTEROPS_TEST_CLUSTER_PREFIX=$(or $(CLUSTEROPS_TEST_CLUSTER_PREFIX),pytest)-low \
+		$(MAKE) --no-print-directory lowest COLLECTION_ROOT="$(COLLECTION_ROOT)-low"
 
 molecule: collection ## Molecule scenarios: local control plane (default, prevention), then kind (molecule-kind)
 	@cd $(COLLECTION_DIR)/extensions && PATH="$(VENV)/bin:$$PATH" molecule -c molecule/config.yml test -s default
@@ -106,4 +112,4 @@ demo: collection ## The main job: NTH deadlock on a local cluster, remediated (C
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" tools/demo.py \
 		$(if $(CLUSTER_KUBECONFIG),--kubeconfig "$(CLUSTER_KUBECONFIG)") $(if $(CLUSTER_CONTEXT),--context "$(CLUSTER_CONTEXT)")
 
-test: unit sanity lint build-check cluster-and-e2e lowest kops-test ee molecule ## Every test; what .ci/run calls
+test: unit sanity lint build-check cluster-and-e2e ee molecule ## Every test (cluster-and-e2e runs lowest and kops-test too); what .ci/run calls
