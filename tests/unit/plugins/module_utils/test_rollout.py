@@ -299,6 +299,20 @@ def test_terminating_old_pod_means_progressing():
     assert "terminating" in result["why"]
 
 
+def test_new_pod_bound_between_the_two_pod_lists_is_progressing_not_blocked():
+    """The namespace's pods were listed with the new pod Unschedulable; by the cluster-wide list it was bound
+    (the old pod gone, seen on the real control plane right after a remediation step). Judged against that
+    snapshot it would hold its own host ports: it is progressing, never blocked."""
+    dep, rss, pods, events, nodes = nth_stuck(1)
+    bound = copy.deepcopy(pods[-1])
+    bound["spec"]["nodeName"] = "cp-0"
+    bound["status"] = {"phase": "Running"}
+    result = diagnose_rollout(dep, rss, pods, events, nodes, cluster_pods=[bound])
+    assert result["verdict"] == "progressing", result["why"]
+    assert "was placed on cp-0 since it was listed" in result["why"]
+    assert plan_stale_replicaset_removal(result)["act"] is False
+
+
 def test_old_replicaset_at_zero_replicas_is_never_a_target():
     dep, rss, pods, events, nodes = nth_stuck(1)
     history = replicaset(dep, 0, "0aaaaaaaaa", 0)
