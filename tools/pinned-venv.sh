@@ -11,6 +11,10 @@ shift 2
 cache=${CLUSTEROPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clusterops-kops-upgrade}
 key=$(sha256sum "$constraints" | cut -c1-12)
 venv="$cache/$name-$key"
+mkdir -p "$cache"
+# One creator at a time: make test runs several sessions at once (tools/parallel.sh) that may all need it.
+exec 9>"$cache/.$name.lock"
+flock 9
 if [ ! -f "$venv/.complete" ]; then
   py="$("$root/tools/venv.sh")/bin/python"
   py=$(readlink -f "$py")

@@ -6,6 +6,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${CLUSTEROPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clusterops-kops-upgrade}
 key=$(cat "$root/tests/constraints.txt" "$root/test-requirements.txt" "$root/requirements.txt" | sha256sum | cut -c1-12)
 venv="$cache/venv-$key"
+mkdir -p "$cache"
+# One creator at a time (make evaluates this in every sub-make, and make test runs some at once).
+exec 9>"$cache/.venv.lock"
+flock 9
 if [ ! -x "$venv/bin/ansible-test" ] || [ ! -f "$venv/.complete" ]; then
   py=""
   # pyenv's shims look for versions under $HOME/.pyenv; with another HOME, find pyenv's root from its binary.
