@@ -33,7 +33,9 @@ PAUSE_VERSIONS=(3.10 3.10.1)            # kind's containerd sandbox image, kubea
 KUBEADM_ETCD_TAG=3.6.5-0                 # kubeadm v1.34's etcd image tag; it runs etcd $ETCD_VERSION
 NTH_VERSIONS=(v1.18.3 v1.22.0)           # what kOps 1.29 and 1.30 deploy (tests/fixtures/manifests)
 NTH_STANDIN_REPOSITORY=clusterops.local/aws-node-termination-handler-standin
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -modcacherw"
+# Go's module and build caches (and its telemetry and config files) in the project's cache, never under HOME.
+export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOPATH="$cache/go/path" XDG_CONFIG_HOME="$cache/go/config"
 mkdir -p "$bindir" "$work"
 
 # shellcheck source=apt.sh

@@ -8,7 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${CLUSTEROPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clusterops-kops-upgrade}
 bindir="$cache/bin"
 mkdir -p "$bindir"
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -modcacherw"
+# Go's module and build caches (and its telemetry and config files) in the project's cache, never under HOME.
+export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOPATH="$cache/go/path" XDG_CONFIG_HOME="$cache/go/config"
 
 log() { printf '[build %s] %s\n' "$(date +%T)" "$*" >&2; }
 
