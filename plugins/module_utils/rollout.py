@@ -410,20 +410,19 @@ def prove_room(pod, pod_summary, active_old, terminating_old, cluster):
     in the same topology domain for anti-affinity and spread). Returns the proof with its ``verdict``."""
     message = (pod_summary.get("scheduler") or {}).get("message") or (
         (pod_summary.get("scheduler") or {}).get("event") or {}).get("message")
+    proof = {"pod": _pod_name(pod), "scheduler_message": message, "scheduler_agrees": None, "comparison": "",
+             "nodes": [], "free_node": None, "remove_pods": [], "verdict": "blocked", "summary": ""}
     placed = cluster.pod_by_uid.get((pod.get("metadata") or {}).get("uid"))
     if placed is not None:
         # The cluster's pods are read after the namespace's: the pod was bound in between. Judged against that
         # snapshot it would collide with itself (its own host ports, its own requests) and look blocked.
-        return {"pod": _pod_name(pod), "scheduler_message": message, "scheduler_agrees": None, "comparison": "",
-                "nodes": [], "free_node": None, "remove_pods": [], "verdict": "progressing",
-                "summary": "%s was placed on %s since it was listed as unschedulable" % (
-                    _pod_name(pod), placed["spec"]["nodeName"])}
+        proof.update(verdict="progressing", summary="%s was placed on %s since it was listed as unschedulable" % (
+            proof["pod"], placed["spec"]["nodeName"]))
+        return proof
     parsed = parse_scheduler_message(message)
     per_node, counts = scheduler_view(pod, cluster)
     agrees, comparison = compare_with_scheduler(counts, parsed, len(cluster.nodes))
-    proof = {"pod": _pod_name(pod), "scheduler_message": message, "scheduler_agrees": agrees,
-             "comparison": comparison, "nodes": [], "free_node": None, "remove_pods": [], "verdict": "blocked",
-             "summary": ""}
+    proof.update(scheduler_agrees=agrees, comparison=comparison)
     unmodelled = sorted(set(reason for view in per_node.values() for f in view["failures"] if not f["modelled"]
                             for reason in f["reasons"]))
     terminating_uids = frozenset((p.get("metadata") or {}).get("uid") for p in terminating_old)

@@ -245,15 +245,16 @@ class KopsWorld:
         env = dict(os.environ)
         env.update(self.env)
         # A bounded wait: kops retries an AWS error it finds retryable for up to 10 minutes (seen with moto).
-        proc = subprocess.run([binary or self.kops] + list(args), capture_output=True, text=True, env=env,
-                              check=False, cwd=self.workdir, timeout=timeout)
+        argv = [binary or self.kops] + list(args)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, cwd=self.workdir,
+                              timeout=timeout)
         transient = transient_transport_error(proc.stderr) if proc.returncode != 0 else None
         if transient:
             # The AWS SDK's unretried transport error (as the collection's kops modules do: kops_cli.Kops.run):
             # seen against moto when several kops runs share the machine. Once more, and only for that.
             print("kops %s: %s; running it once more" % (" ".join(args[:2]), transient), file=sys.stderr, flush=True)
-            proc = subprocess.run([binary or self.kops] + list(args), capture_output=True, text=True, env=env,
-                                  check=False, cwd=self.workdir, timeout=timeout)
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, cwd=self.workdir,
+                                  timeout=timeout)
         if check and proc.returncode != 0:
             raise RuntimeError("kops %s failed (rc %d): %s" % (" ".join(args), proc.returncode, proc.stderr[-2000:]))
         return proc
