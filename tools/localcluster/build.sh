@@ -14,6 +14,18 @@ export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOPATH="$cache/go/pa
 
 log() { printf '[build %s] %s\n' "$(date +%T)" "$*" >&2; }
 
+# with_progress LABEL COMMAND...: run COMMAND, saying every minute that LABEL is still building (a cold Kubernetes
+# build is several minutes of `go build` printing nothing), and how long it took.
+with_progress() {
+  local label=$1 started=$SECONDS ticker rc=0; shift
+  ( while sleep 60; do log "still building $label ($(( SECONDS - started ))s)"; done ) &
+  ticker=$!
+  "$@" || rc=$?
+  kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
+  [ "$rc" -eq 0 ] && log "built $label in $(( SECONDS - started ))s"
+  return "$rc"
+}
+
 staging_modules() {
   # Every k8s.io staging module that k8s.io/kubernetes replaces with a ./staging path.
   go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" >/dev/null
@@ -43,7 +55,7 @@ prepare_module() {
 build_package() {
   local mod=$1 package=$2 output=$3; shift 3
   log "building $(basename "$output")"
-  (cd "$mod" && go build -trimpath "$@" -o "$output.tmp" "$package")
+  (cd "$mod" && with_progress "$(basename "$output")" go build -trimpath "$@" -o "$output.tmp" "$package")
   mv "$output.tmp" "$output"
 }
 
@@ -86,7 +98,8 @@ go_install() {
   local name=$1 version=$2 package=$3 ldflags=${4:-}
   [ -x "$bindir/$name-$version" ] && { log "$name $version cached"; return; }
   log "building $name $version"
-  GOBIN="$cache/src/$name-$version-bin" go install -trimpath -ldflags "-s -w $ldflags" "$package@$version"
+  GOBIN="$cache/src/$name-$version-bin" with_progress "$name $version" \
+    go install -trimpath -ldflags "-s -w $ldflags" "$package@$version"
   mv "$cache/src/$name-$version-bin/$(basename "${package%%/v[0-9]*}")" "$bindir/$name-$version"
 }
 
@@ -131,7 +144,8 @@ build_etcd() {
 build_kwok() {
   [ -x "$bindir/kwok-$KWOK_VERSION" ] && { log "kwok $KWOK_VERSION cached"; return; }
   log "building kwok $KWOK_VERSION"
-  GOBIN="$cache/src/kwok-$KWOK_VERSION-bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  GOBIN="$cache/src/kwok-$KWOK_VERSION-bin" with_progress "kwok $KWOK_VERSION" \
+    go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   mv "$cache/src/kwok-$KWOK_VERSION-bin/kwok" "$bindir/kwok-$KWOK_VERSION"
   # The Stage objects kwok needs live in the module's kustomize/stage folder.
   local moddir
