@@ -47,7 +47,8 @@ NAME = ("--name", kopsenv.CLUSTER)
 # The Kubernetes version each release's cluster is created with: `kops upgrade cluster` proposes the channel's
 # recommendation for the current minor (kopsenv.CHANNEL: 1.30.5, 1.31.3), whose binaries' hashes the release knows
 # (pkg/assets/assetdata), so `kops update cluster` works offline.
-START_KUBERNETES = {"v1.31.0": "1.30.2", "v1.32.0": "1.31.0"}
+START_KUBERNETES = {"v1.31.0": "1.30.2", "v1.32.0": "1.31.0", "v1.33.1": "1.32.0", "v1.35.0": "1.34.4",
+                    "v1.36.2": "1.35.2"}
 NODES_GROUP = "nodes-eu-west-1a"
 
 

@@ -32,7 +32,9 @@ CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
 CLUSTER = "x.k8s.local"
 IMAGE = "099720109477/ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-20170721"  # one of moto's AMIs
 # The Kubernetes versions are ones whose binaries' hashes the kops releases know (pkg/assets/assetdata): 1.30.5 for
-# kops 1.30.2, 1.31.3 for 1.31.0 and 1.32.0, 1.32.0 for 1.32.0 (offline, kops cannot fetch other hashes).
+# kops 1.30.2, 1.31.3 for 1.31.0 and 1.32.0, 1.32.0 for 1.32.0; 1.33.4 for 1.33.1 and later, 1.34.4 and 1.35.2 for
+# 1.35.0 and 1.36.2, 1.36.1 for 1.36.2 (offline, kops cannot fetch other hashes). Without --kubernetes-version,
+# `kops upgrade cluster` proposes the next minor's recommendedVersion when the kops release is at least that minor.
 CHANNEL = """\
 spec:
   images:
@@ -41,6 +43,18 @@ spec:
       architectureID: amd64
       kubernetesVersion: ">=1.29.0"
   kubernetesVersions:
+    - range: ">=1.36.0"
+      recommendedVersion: 1.36.1
+      requiredVersion: 1.36.0
+    - range: ">=1.35.0"
+      recommendedVersion: 1.35.2
+      requiredVersion: 1.35.0
+    - range: ">=1.34.0"
+      recommendedVersion: 1.34.4
+      requiredVersion: 1.34.0
+    - range: ">=1.33.0"
+      recommendedVersion: 1.33.4
+      requiredVersion: 1.33.0
     - range: ">=1.32.0"
       recommendedVersion: 1.32.0
       requiredVersion: 1.32.0
@@ -54,6 +68,15 @@ spec:
       recommendedVersion: 1.29.9
       requiredVersion: 1.29.0
   kopsVersions:
+    - range: ">=1.36.0-alpha.1"
+      recommendedVersion: "1.36.2"
+      kubernetesVersion: 1.36.1
+    - range: ">=1.35.0-alpha.1"
+      recommendedVersion: "1.35.0"
+      kubernetesVersion: 1.35.2
+    - range: ">=1.33.0-alpha.1"
+      recommendedVersion: "1.33.1"
+      kubernetesVersion: 1.33.4
     - range: ">=1.32.0-alpha.1"
       recommendedVersion: "1.32.0"
       kubernetesVersion: 1.32.0
@@ -83,6 +106,28 @@ def kops_binary(version=None):
     if not os.access(path, os.X_OK) or not os.access(os.path.join(CACHE, "bin", "channels-" + version), os.X_OK):
         subprocess.run([os.path.join(ROOT, "tools", "localcluster", "build.sh"), "kops-" + version], check=True)
     return path, version
+
+
+def release_of(binary):
+    """(1, 33, 1) for .../kops-v1.33.1 (build.sh's names); None for another name."""
+    name = os.path.basename(binary)
+    if not name.startswith("kops-v"):
+        return None
+    try:
+        return tuple(int(part) for part in name[len("kops-v"):].split("-")[0].split("."))
+    except ValueError:
+        return None
+
+
+def containerd_pin(binary):
+    """``--set`` values that pin containerd for a kops release whose default containerd it has no hash for.
+    kops 1.30.2 defaults to containerd 1.7.22, whose hash is not among those it knows (pkg/assets/assetdata) and
+    would be downloaded; 1.7.13 and runc 1.1.14 are known to 1.30.2 up to 1.36.2, so clusters created by 1.30-1.32
+    keep them. From 1.33 the defaults (1.7.28 .. 2.2.4) are known to the release that sets them: no pin."""
+    release = release_of(binary)
+    if release is not None and release >= (1, 33):
+        return []
+    return ["--set", "spec.containerd.version=1.7.13", "--set", "spec.containerd.runc.version=1.1.14"]
 
 
 def home_state(home):
@@ -181,32 +226,47 @@ class MotoServer:
         self.log.close()
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
+class _Assets(http.server.BaseHTTPRequestHandler):
+    """Any kops asset path: ``<path>`` is a placeholder naming it, ``<path>.sha256`` that placeholder's sha256.
+    Which files a release asks for changes from release to release (kOps 1.36 added
+    ``images/kops-channels-<arch>.tar.gz``), so none is listed here."""
+
+    requested = None  # set per server: the set of paths asked for (what a release needs, for the README)
+
+    @staticmethod
+    def placeholder(path):
+        return ("placeholder for kops %s, never run\n" % path.lstrip("/")).encode()
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        path = self.path.split("?", 1)[0]
+        if path.endswith(".sha256"):
+            body = (hashlib.sha256(self.placeholder(path[:-len(".sha256")])).hexdigest() + "\n").encode()
+        else:
+            body = self.placeholder(path)
+        self.requested.add(path)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_HEAD(self):  # noqa: N802
+        self.send_response(200)
+        self.end_headers()
+
     def log_message(self, *args):  # pylint: disable=arguments-differ
         pass
 
 
 class AssetsServer:
     """kops' own assets as KOPS_BASE_URL: `kops update cluster` reads the sha256 of nodeup, protokube, channels
-    and its image tarballs from ``<base>/<path>.sha256``. Served from a thread on 127.0.0.1: placeholder files and
-    their real hashes (no instance ever boots, so nothing downloads them)."""
+    and its image tarballs from ``<base>/<path>.sha256``. Served from a thread on 127.0.0.1: for any path, a
+    placeholder and its real hash (no instance ever boots, so nothing runs them). ``requested`` lists the paths
+    kops asked for."""
 
-    NAMES = ["linux/%s/%s" % (arch, tool) for arch in ("amd64", "arm64") for tool in ("nodeup", "protokube", "channels")]
-    NAMES += ["images/%s-%s.tar.gz" % (image, arch) for arch in ("amd64", "arm64")
-              for image in ("kops-utils-cp", "kops-controller", "dns-controller", "kube-apiserver-healthcheck")]
-
-    def __init__(self, workdir):
-        base = os.path.join(workdir, "kops-base")
-        for name in self.NAMES:
-            path = os.path.join(base, name)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            data = ("placeholder for kops %s, never run\n" % name).encode()
-            with open(path, "wb") as handle:
-                handle.write(data)
-            with open(path + ".sha256", "w") as handle:
-                handle.write(hashlib.sha256(data).hexdigest() + "\n")
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                      lambda *a, **k: _Quiet(*a, directory=base, **k))
+    def __init__(self, workdir=None):  # pylint: disable=unused-argument
+        self.requested = set()
+        handler = type("Assets", (_Assets,), {"requested": self.requested})
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = "http://127.0.0.1:%d/" % self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -272,10 +332,7 @@ class KopsWorld:
                         "--control-plane-count", str(control_planes), "--node-count", str(nodes),
                         "--control-plane-size", "t3.medium",
                         "--node-size", "t3.medium", "--image", IMAGE, "--dry-run", "-o", "yaml",
-                        # kops 1.30.2 defaults to containerd 1.7.22, whose hash is not among those it knows
-                        # (pkg/assets/assetdata) and would be downloaded; 1.7.13 and runc 1.1.14 are known.
-                        "--set", "spec.containerd.version=1.7.13",
-                        "--set", "spec.containerd.runc.version=1.1.14", *extra, binary=binary).stdout
+                        *containerd_pin(binary or self.kops), *extra, binary=binary).stdout
         with open(os.path.join(self.workdir, "spec.yaml"), "w") as handle:
             handle.write(spec)
         self.run("create", "-f", os.path.join(self.workdir, "spec.yaml"), binary=binary)
