@@ -18,9 +18,9 @@ import json
 import re
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
+    daemonset_budget,
     eligible_nodes,
     host_ports,
-    scaled_value,
     selector_matches,
 )
 
@@ -582,22 +582,6 @@ def control_plane_names(nodes):
 
 def pinned_to_control_plane(eligible, control_planes):
     return bool(eligible) and set(eligible) <= control_planes
-
-
-def daemonset_budget(daemonset, pods_to_schedule):
-    """A DaemonSet's update strategy resolved like the controller does (surge and unavailable both round up)."""
-    spec = daemonset.get("spec") or {}
-    strategy = spec.get("updateStrategy") or {}
-    kind = strategy.get("type") or "RollingUpdate"
-    if kind != "RollingUpdate":
-        return {"type": kind, "max_surge": 0, "max_unavailable": 0}
-    rolling = strategy.get("rollingUpdate") or {}
-    surge = rolling.get("maxSurge")
-    return {
-        "type": kind,
-        "max_surge": 0 if surge is None else scaled_value(surge, pods_to_schedule, round_up=True),
-        "max_unavailable": scaled_value(rolling.get("maxUnavailable", 1), pods_to_schedule, round_up=True),
-    }
 
 
 def eligible_nodes_cached(nodes, pod_spec, cache):
