@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The proof's whole filter chain on the freed node, on the real control plane (issue 17, findings 1-4): the
+real scheduler judges each verdict. Where the old proof said ``stuck`` and deleted a pod that could not help,
+the rollout is now ``blocked`` (or ``progressing``) and nothing is touched; where the scheduler can show it, the
+test then makes the room by hand and watches what the scheduler does with it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kubernetes import client, watch
+
+import workloads
+from nthrepro import (
+    rollout_complete,
+    running_and_ready,
+    wait_deployment,
+    wait_pod,
+    wait_unschedulable,
+)
+from test_never_worse import APP, remediate, single_app, status_of
+
+
+@pytest.fixture
+def pool(local_cluster, namespace):
+    yield from workloads.private_pool(local_cluster.api, "w")
+
+
+def peer_pod(api_client, namespace, pool, name, labels, cpu="10m", finalizers=None, priority_class=None,
+             preemption=None):
+    spec = workloads.pod_spec(pool, cpu=cpu)
+    if priority_class:
+        spec["priorityClassName"] = priority_class
+    if preemption:
+        spec["preemptionPolicy"] = preemption
+    metadata = {"name": name, "labels": labels}
+    if finalizers:
+        metadata["finalizers"] = finalizers
+    client.CoreV1Api(api_client).create_namespaced_pod(namespace, {"metadata": metadata, "spec": spec})
+
+
+def wait_running(api_client, namespace, name):
+    wait_pod(api_client, namespace, running_and_ready, selector="peer=%s" % name)
+
+
+def blocked_untouched(cluster, namespace, words):
+    before = workloads.footprint(cluster.api, namespace)
+    diagnosis = status_of(cluster, namespace)
+    assert diagnosis["verdict"] == "blocked", (diagnosis["verdict"], diagnosis["why"])
+    assert words in diagnosis["why"], diagnosis["why"]
+    result = remediate(cluster, namespace)
+    assert result["failed"] is False and result["changed"] is False and result["removed"] == [], result
+    assert workloads.footprint(cluster.api, namespace) == before
+    return diagnosis
+
+
+def scale_old_to_zero(api_client, namespace):
+    """Make the room by hand, as the old proof's step did: the revision-1 ReplicaSet to 0 replicas."""
+    apps = client.AppsV1Api(api_client)
+    old = [rs for rs in apps.list_namespaced_replica_set(namespace, label_selector="app=%s" % APP).items
+           if rs.metadata.annotations.get("deployment.kubernetes.io/revision") == "1"]
+    assert len(old) == 1
+    apps.patch_namespaced_replica_set(old[0].metadata.name, namespace, {"spec": {"replicas": 0}})
+
+
+def wait_node_not_ready(api_client, name, timeout=240):
+    """Watch the Node until its Ready condition is no longer True (the node lifecycle controller's grace period,
+    about 50 s, then its next pass)."""
+    core = client.CoreV1Api(api_client)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in watch.Watch().stream(core.list_node, field_selector="metadata.name=%s" % name,
+                                          timeout_seconds=max(1, int(deadline - time.monotonic()))):
+            ready = [c for c in event["object"].status.conditions or [] if c.type == "Ready"]
+            if ready and ready[0].status != "True":
+                return ready[0].status
+    raise TimeoutError("node %s still Ready after %ss" % (name, timeout))
+
+
+def new_pod_message(api_client, namespace, words, timeout=90):
+    """Wait until the new pod's PodScheduled message names ``words`` (the scheduler re-tried it after the room
+    was made) and it is still not scheduled."""
+    def judged(pod):
+        condition = [c for c in (pod.get("status") or {}).get("conditions") or [] if c["type"] == "PodScheduled"]
+        return bool(condition) and condition[0]["status"] == "False" and words in (condition[0].get("message") or "")
+    return wait_pod(api_client, namespace, judged, selector="app=%s" % APP, timeout=timeout)[0]
+
+
+@pytest.mark.parametrize("peers", [[{"tier": "a"}, {"role": "b"}], [{"tier": "a", "role": "b"}]],
+                         ids=["one-peer-per-term", "one-peer-for-all-terms"])
+def test_pod_affinity_terms_need_one_pod_matching_them_all(local_cluster, namespace, pool, peers):
+    """Finding 1: two required pod-affinity terms, and the CPU the old pod holds (NodeResourcesFit fails first,
+    so the scheduler's message cannot show the affinity). One peer per term: InterPodAffinity still fails once
+    the old pod is gone, so nothing is removed (the old proof said stuck and deleted the only serving pod); one
+    peer matching both terms: the removal is proven and completes the rollout."""
+    api = local_cluster.api
+    pool.add(workloads.pool_node(pool.name, 1, cpu="4"))
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="3"))
+    for index, labels in enumerate(peers):
+        peer_pod(api, namespace, pool.name, "peer-%d" % index, dict(labels, peer="peer-%d" % index))
+        wait_running(api, namespace, "peer-%d" % index)
+    affinity = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"tier": "a"}}},
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"role": "b"}}}]}}
+    workloads.roll_out(api, namespace, APP, workloads.pod_spec(pool.name, cpu="3", memory="65Mi",
+                                                               extra={"affinity": affinity}))
+    workloads.wait_new_pod_unschedulable(api, namespace, APP)
+    if len(peers) == 1:
+        diagnosis = status_of(local_cluster, namespace)
+        assert diagnosis["verdict"] == "stuck", diagnosis["why"]
+        assert diagnosis["proof"]["chain"]["failures"] == []
+        result = remediate(local_cluster, namespace, wait=True, wait_timeout=60)
+        assert result["failed"] is False, result.get("msg")
+        assert result["rollout"]["complete"] is True, result
+        return
+    blocked_untouched(local_cluster, namespace, "would not let")
+    # The real scheduler confirms: with the old pod gone by hand, the new pod still does not schedule.
+    scale_old_to_zero(api, namespace)
+    new_pod_message(api, namespace, "didn't match pod affinity rules")
+
+
+def test_room_a_terminating_pod_of_another_owner_frees_needs_no_removal(local_cluster, namespace, pool):
+    """Finding 4: a pod of another owner is terminating (held by a finalizer) on the node; once it is gone the new
+    pod fits beside the old one. Nothing is removed (the old proof deleted the old pod); releasing the finalizer
+    lets the scheduler place the new pod with the old pod untouched."""
+    api = local_cluster.api
+    pool.add(workloads.pool_node(pool.name, 1, cpu="4"))
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="500m"))
+    peer_pod(api, namespace, pool.name, "victim", {"peer": "victim"}, cpu="3", finalizers=["clusterops.test/hold"])
+    wait_running(api, namespace, "victim")
+    core = client.CoreV1Api(api)
+    core.delete_namespaced_pod("victim", namespace)
+    wait_pod(api, namespace, lambda p: bool(p["metadata"].get("deletionTimestamp")), selector="peer=victim")
+    workloads.roll_out(api, namespace, APP, workloads.pod_spec(pool.name, cpu="1", memory="65Mi"))
+    workloads.wait_new_pod_unschedulable(api, namespace, APP)
+    before = workloads.footprint(api, namespace)
+    diagnosis = status_of(local_cluster, namespace)
+    assert diagnosis["verdict"] == "progressing", (diagnosis["verdict"], diagnosis["why"])
+    assert "victim" in diagnosis["why"] and diagnosis["plan"] is None
+    result = remediate(local_cluster, namespace)
+    assert result["changed"] is False and result["removed"] == [], result
+    assert workloads.footprint(api, namespace) == before
+    # The scheduler and the deployment controller finish the rollout by themselves once the victim is gone.
+    core.patch_namespaced_pod("victim", namespace, {"metadata": {"finalizers": None}})
+    wait_deployment(api, namespace, APP, rollout_complete, timeout=120)
+
+
+def test_a_higher_priority_pending_pod_that_could_take_the_freed_node_means_no_action(local_cluster, namespace,
+                                                                                      pool):
+    """Finding 2: a pod of higher priority (preemptionPolicy Never, so it waits instead of preempting) is pending
+    for the same room. The freed node could go to it first: nothing is removed."""
+    api = local_cluster.api
+    scheduling = client.SchedulingV1Api(api)
+    name = "clusterops-test-%s" % pool.name
+    scheduling.create_priority_class({"metadata": {"name": name}, "value": 1000, "preemptionPolicy": "Never"})
+    try:
+        pool.add(workloads.pool_node(pool.name, 1, cpu="4"))
+        single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="3"))
+        peer_pod(api, namespace, pool.name, "rival", {"peer": "rival"}, cpu="2", priority_class=name,
+                 preemption="Never")
+        wait_unschedulable(api, namespace, selector="peer=rival")
+        workloads.roll_out(api, namespace, APP, workloads.pod_spec(pool.name, cpu="3", memory="65Mi"))
+        workloads.wait_new_pod_unschedulable(api, namespace, APP)
+        diagnosis = blocked_untouched(local_cluster, namespace, "higher priority")
+        assert diagnosis["proof"]["chain"]["rivals"][0]["name"] == "rival"
+    finally:
+        scheduling.delete_priority_class(name)
+
+
+def test_an_old_pod_on_a_node_whose_kubelet_is_gone_is_never_removed(local_cluster, namespace, pool):
+    """Finding 3: the node's kubelet stops reporting (kwok stops managing it; the node lifecycle controller marks
+    it Ready Unknown after its grace period). A graceful delete there never completes and a pod placed there
+    never runs: the only candidate is there, so nothing is removed and the verdict says why."""
+    api = local_cluster.api
+    pool.add(workloads.pool_node(pool.name, 1, cpu="4"))
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="3"))
+    anywhere = {"tolerations": [{"operator": "Exists"}]}
+    workloads.roll_out(api, namespace, APP, workloads.pod_spec(pool.name, cpu="3", memory="65Mi", extra=anywhere))
+    workloads.wait_new_pod_unschedulable(api, namespace, APP)
+    core = client.CoreV1Api(api)
+    node_name = "%s-n1" % pool.name
+    core.patch_node(node_name, {"metadata": {"annotations": {"kwok.x-k8s.io/node": None}}})
+    wait_node_not_ready(api, node_name)
+    blocked_untouched(local_cluster, namespace, "not Ready")
