@@ -28,7 +28,6 @@ from fractions import Fraction
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (  # noqa: F401 (re-exported)
     host_port_claims,
     node_admits_affinity,
-    node_is_ready,
     ports_conflict,
     selector_matches,
     tolerates,

@@ -28,7 +28,7 @@ description:
     existing pod that matches all of them; a placed pod reserves the larger of its spec and its reported
     (in-place resized) resources; a resource the pod does not request is never insufficient. After planning,
     every filter is run again for the pod on the freed node with the planned removals applied
-    (RV(deployments[].proof.chain)).
+    (C(chain) in RV(deployments[].proof)).
   - Pods already terminating, whatever their owner, count as leaving - when the room is already being freed the
     verdict is V(progressing) and nothing is planned. Pods on, and room on, a node that is not Ready are never
     chosen (a graceful delete there never completes and a pod placed there never runs).

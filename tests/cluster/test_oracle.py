@@ -113,7 +113,8 @@ def generate(rng, pool):
         peers = [{"tier": "a"}, {"role": "b"}]
     elif "affinity_joint" in chosen:
         peers = [{"tier": "a", "role": "b"}]
-    peers = [(labels, rng.randint(1, len(nodes))) for labels in peers]    strategy = rng.choice([name for name, weight in STRATEGY_WEIGHTS for _copy in range(weight)])
+    peers = [(labels, rng.randint(1, len(nodes))) for labels in peers]
+    strategy = rng.choice([name for name, weight in STRATEGY_WEIGHTS for _copy in range(weight)])
     return {
         "nodes": nodes, "daemonset": daemonset, "replicas": rng.randint(1, max(1, min(3, len(nodes) * per_node))),
         "strategy": strategy, "old": old, "new": new, "mutations": chosen, "tolerations": tolerate_dedicated,

@@ -303,7 +303,7 @@ def test_more_replicas_than_nodes_for_a_self_exclusive_template_is_blocked():
 
 def random_ports(rng):
     ports = []
-    for _ in range(rng.randint(0, 2)):
+    for _index in range(rng.randint(0, 2)):
         port = {"containerPort": rng.choice([80, 8080, 9100])}
         if rng.random() < 0.6:
             port["hostPort"] = port["containerPort"]
