@@ -490,7 +490,7 @@ def prove_room(pod, pod_summary, active_old, cluster):
         if leaving_uids and not evaluate_node(pod, node, cluster, leaving_uids):
             entry["frees_with"] = []
             entry["once_terminated"] = sorted(_pod_name(p) for p in leaving)
-            once_gone.append(name)
+            once_gone.append((name, []))
             continue
         candidates = [p for p in removable_old if _near(cluster.node_of(p), node, keys)]
         if not candidates:
@@ -500,9 +500,11 @@ def prove_room(pod, pod_summary, active_old, cluster):
         candidates.sort(key=lambda p: (_is_ready(p), _pod_name(p)))
         chosen = smallest_freeing_set(pod, node, cluster, candidates)
         if chosen is None:
-            if leaving_uids and smallest_freeing_set(pod, node, _without(cluster, leaving_uids), candidates):
+            later = smallest_freeing_set(pod, node, _without(cluster, leaving_uids), candidates) \
+                if leaving_uids else None
+            if later:
                 entry["once_terminated"] = sorted(_pod_name(p) for p in leaving)
-                once_gone.append(name)
+                once_gone.append((name, later))
             elif len(candidates) < len([p for p in active_old if _near(cluster.node_of(p), node, keys)]):
                 not_ready_only.append(name)
             continue
@@ -521,10 +523,17 @@ def prove_room(pod, pod_summary, active_old, cluster):
         proof["summary"] = "not proven: %s" % comparison
         return proof
     if once_gone:
+        name, later = sorted(once_gone, key=lambda item: (len(item[1]), item[0]))[0]
         proof["verdict"] = "progressing"
-        proof["free_node"] = once_gone[0]
-        proof["summary"] = "%s fits on %s once the terminating pod(s) %s are gone; nothing needs removing" % (
-            proof["pod"], once_gone[0], ", ".join(sorted(_pod_name(p) for p in leaving)))
+        proof["free_node"] = name
+        terminating = ", ".join(sorted(_pod_name(p) for p in leaving))
+        if not later:
+            proof["summary"] = "%s fits on %s once the terminating pod(s) %s are gone; nothing needs removing" % (
+                proof["pod"], name, terminating)
+        else:
+            proof["summary"] = ("%s needs the terminating pod(s) %s gone from %s before any removal can help "
+                                "(then old pod(s) %s); nothing is removed while they terminate" % (
+                                    proof["pod"], terminating, name, ", ".join(_pod_name(p) for p in later)))
         return proof
     if not options:
         if not_ready_only:

@@ -184,3 +184,46 @@ def test_an_old_pod_on_a_node_whose_kubelet_is_gone_is_never_removed(local_clust
     core.patch_node(node_name, {"metadata": {"annotations": {"kwok.x-k8s.io/node": None}}})
     wait_node_not_ready(api, node_name)
     blocked_untouched(local_cluster, namespace, "not Ready")
+
+
+def test_a_preemptor_nominated_to_the_node_and_its_victim_held_by_a_finalizer(local_cluster, namespace, pool):
+    """Findings 2 and 4 as the scheduler makes them: a higher-priority pod preempts a pod of another owner whose
+    deletion a finalizer holds; the preemptor waits, nominated to the node (status.nominatedNodeName). The new
+    pod of the Deployment then finds no room: the nominated pod counts as already there, the victim as leaving.
+    Nothing may be removed while the victim terminates (the old proof deleted the old pod then, and the new pod
+    still could not run). Once the victim is gone and the preemptor runs, the removal is proven and completes the
+    rollout."""
+    api = local_cluster.api
+    core = client.CoreV1Api(api)
+    scheduling = client.SchedulingV1Api(api)
+    name = "clusterops-test-%s" % pool.name
+    scheduling.create_priority_class({"metadata": {"name": name}, "value": 1000})
+    try:
+        pool.add(workloads.pool_node(pool.name, 1, cpu="4"))
+        single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="1"))
+        peer_pod(api, namespace, pool.name, "victim", {"peer": "victim"}, cpu="2500m",
+                 finalizers=["clusterops.test/hold"])
+        wait_running(api, namespace, "victim")
+        peer_pod(api, namespace, pool.name, "preemptor", {"peer": "preemptor"}, cpu="2500m", priority_class=name)
+        wait_pod(api, namespace, lambda p: (p.get("status") or {}).get("nominatedNodeName") == "%s-n1" % pool.name,
+                 selector="peer=preemptor")
+        wait_pod(api, namespace, lambda p: bool(p["metadata"].get("deletionTimestamp")), selector="peer=victim")
+        workloads.roll_out(api, namespace, APP, workloads.pod_spec(pool.name, cpu="1", memory="65Mi"))
+        workloads.wait_new_pod_unschedulable(api, namespace, APP)
+        before = workloads.footprint(api, namespace)
+        diagnosis = status_of(local_cluster, namespace)
+        assert diagnosis["verdict"] == "progressing", (diagnosis["verdict"], diagnosis["why"])
+        assert "victim" in diagnosis["why"] and diagnosis["plan"] is None
+        result = remediate(local_cluster, namespace)
+        assert result["changed"] is False and result["removed"] == [], result
+        assert workloads.footprint(api, namespace) == before
+        core.patch_namespaced_pod("victim", namespace, {"metadata": {"finalizers": None}})
+        wait_pod(api, namespace, running_and_ready, selector="peer=preemptor", timeout=90)
+        result = remediate(local_cluster, namespace, wait=True, wait_timeout=90)
+        assert result["failed"] is False, result.get("msg")
+        assert result["rollout"]["complete"] is True, result
+        old_pod = [n for n, _uid in before["pods"] if n.startswith(APP + "-%s-" % diagnosis["old_replicasets"][0][
+            "pod_template_hash"])]
+        assert [p for step in result["steps"] for p in step["pods"]] == old_pod, result["steps"]
+    finally:
+        scheduling.delete_priority_class(name)

@@ -224,11 +224,12 @@ def test_a_terminating_victim_of_another_owner_frees_the_room_nothing_is_deleted
 
 
 def test_room_that_needs_a_termination_and_a_removal_waits_for_the_termination():
-    victim = stranger("victim", "cp-0", cpu="3", terminating=True)
-    big = stranger("big", "cp-0", cpu="500m")
+    victim = stranger("victim", "cp-0", cpu="500m", terminating=True)
+    big = stranger("big", "cp-0", cpu="3")
     result = diagnose(cpu_case(CPU_ONE_CP), [victim, big])
-    # 4 CPU: victim 3 + big 0.5 + old 0.5; the new pod (1) fits only once the victim is gone AND the old pod.
+    # 4 CPU: victim 0.5 + big 3 + old 0.5; the new pod (1) fits only once the victim AND the old pod are gone.
     assert result["verdict"] == "progressing", result["why"]
+    assert "before any removal can help" in result["why"]
     assert result["plan"] is None
 
 
