@@ -28,13 +28,11 @@ def pool(local_cluster, namespace):
     yield from workloads.private_pool(local_cluster.api, "w")
 
 
-def peer_pod(api_client, namespace, pool, name, labels, cpu="10m", finalizers=None, priority_class=None,
-             preemption=None):
+def peer_pod(api_client, namespace, pool, name, labels, cpu="10m", finalizers=None, priority_class=None):
+    """A pod of no owner on the pool (with a PriorityClass, admission sets its priority and preemption policy)."""
     spec = workloads.pod_spec(pool, cpu=cpu)
     if priority_class:
         spec["priorityClassName"] = priority_class
-    if preemption:
-        spec["preemptionPolicy"] = preemption
     metadata = {"name": name, "labels": labels}
     if finalizers:
         metadata["finalizers"] = finalizers
@@ -158,8 +156,7 @@ def test_a_higher_priority_pending_pod_that_could_take_the_freed_node_means_no_a
     try:
         pool.add(workloads.pool_node(pool.name, 1, cpu="4"))
         single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="3"))
-        peer_pod(api, namespace, pool.name, "rival", {"peer": "rival"}, cpu="2", priority_class=name,
-                 preemption="Never")
+        peer_pod(api, namespace, pool.name, "rival", {"peer": "rival"}, cpu="2", priority_class=name)
         wait_unschedulable(api, namespace, selector="peer=rival")
         workloads.roll_out(api, namespace, APP, workloads.pod_spec(pool.name, cpu="3", memory="65Mi"))
         workloads.wait_new_pod_unschedulable(api, namespace, APP)
