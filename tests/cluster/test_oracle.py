@@ -189,17 +189,6 @@ def side_pod(pool, name, labels, node_index, tolerations, cpu="10m", priority_cl
     return {"metadata": metadata, "spec": spec}
 
 
-def lose_node(api_client, name):
-    """The node's kubelet stops reporting: kwok stops managing it and its Ready condition goes Unknown (what the
-    node lifecycle controller writes after its grace period, written at once)."""
-    core = client.CoreV1Api(api_client)
-    core.patch_node(name, {"metadata": {"annotations": {"kwok.x-k8s.io/node": None}}})
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    core.patch_node_status(name, {"status": {"conditions": [
-        {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting "
-         "node status.", "lastHeartbeatTime": now, "lastTransitionTime": now}]}})
-
-
 def pods_of(api_client, namespace, template_hash):
     core = client.CoreV1Api(api_client)
     return core.list_namespaced_pod(namespace, label_selector="app=%s,pod-template-hash=%s" % (APP, template_hash)).items
@@ -310,13 +299,8 @@ def add_side_pods(api_client, namespace, pool, case):
         words.append("victim(%s cpu)@n%d" % (cpu, node_index))
     if case["lost_node"]:
         lost = "%s-n%d" % (pool, case["lost_node"])
-        lose_node(api_client, lost)
+        workloads.lose_node(api_client, lost)
         words.append("lost n%d" % case["lost_node"])
-
-        def marked():  # the node lifecycle controller marks the lost node's pods not Ready
-            return all(not any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
-                       for p in core.list_namespaced_pod(namespace).items if p.spec.node_name == lost)
-        wait_for(marked, 30, namespace, api_client)
     for index in range(len(case["peers"])):
         wait_for(lambda: _placed_or_refused(core.read_namespaced_pod("peer-%d" % index, namespace)), 20, namespace,
                  api_client)

@@ -63,29 +63,6 @@ def scale_old_to_zero(api_client, namespace):
     apps.patch_namespaced_replica_set(old[0].metadata.name, namespace, {"spec": {"replicas": 0}})
 
 
-def wait_node_not_ready(api_client, name, timeout=240):
-    """Watch the Node until its Ready condition is no longer True (the node lifecycle controller's grace period,
-    about 50 s, then its next pass)."""
-    core = client.CoreV1Api(api_client)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for event in watch.Watch().stream(core.list_node, field_selector="metadata.name=%s" % name,
-                                          timeout_seconds=max(1, int(deadline - time.monotonic()))):
-            ready = [c for c in event["object"].status.conditions or [] if c.type == "Ready"]
-            if ready and ready[0].status != "True":
-                return ready[0].status
-    raise TimeoutError("node %s still Ready after %ss" % (name, timeout))
-
-
-def new_pod_message(api_client, namespace, words, timeout=90):
-    """Wait until the new pod's PodScheduled message names ``words`` (the scheduler re-tried it after the room
-    was made) and it is still not scheduled."""
-    def judged(pod):
-        condition = [c for c in (pod.get("status") or {}).get("conditions") or [] if c["type"] == "PodScheduled"]
-        return bool(condition) and condition[0]["status"] == "False" and words in (condition[0].get("message") or "")
-    return wait_pod(api_client, namespace, judged, selector="app=%s" % APP, timeout=timeout)[0]
-
-
 @pytest.mark.parametrize("peers", [[{"tier": "a"}, {"role": "b"}], [{"tier": "a", "role": "b"}]],
                          ids=["one-peer-per-term", "one-peer-for-all-terms"])
 def test_pod_affinity_terms_need_one_pod_matching_them_all(local_cluster, namespace, pool, peers):
@@ -167,19 +144,17 @@ def test_a_higher_priority_pending_pod_that_could_take_the_freed_node_means_no_a
 
 
 def test_an_old_pod_on_a_node_whose_kubelet_is_gone_is_never_removed(local_cluster, namespace, pool):
-    """Finding 3: the node's kubelet stops reporting (kwok stops managing it; the node lifecycle controller marks
-    it Ready Unknown after its grace period). A graceful delete there never completes and a pod placed there
-    never runs: the only candidate is there, so nothing is removed and the verdict says why."""
+    """Finding 3: the node's kubelet stops reporting (workloads.lose_node: Ready Unknown; the node lifecycle
+    controller then taints it unreachable). A graceful delete there never completes and a
+    pod placed there never runs: the only candidate is there, so nothing is removed and the verdict says why."""
     api = local_cluster.api
     pool.add(workloads.pool_node(pool.name, 1, cpu="4"))
     single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="3"))
     anywhere = {"tolerations": [{"operator": "Exists"}]}
     workloads.roll_out(api, namespace, APP, workloads.pod_spec(pool.name, cpu="3", memory="65Mi", extra=anywhere))
     workloads.wait_new_pod_unschedulable(api, namespace, APP)
-    core = client.CoreV1Api(api)
     node_name = "%s-n1" % pool.name
-    core.patch_node(node_name, {"metadata": {"annotations": {"kwok.x-k8s.io/node": None}}})
-    wait_node_not_ready(api, node_name)
+    workloads.lose_node(api, node_name)
     blocked_untouched(local_cluster, namespace, "not Ready")
 
 
