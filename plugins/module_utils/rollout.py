@@ -22,10 +22,10 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.placement 
     unmodelled_pod_fields,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
-    parse_scheduler_message,
-    predict_rollout_deadlock,
     daemonset_budget,
     node_is_ready,
+    parse_scheduler_message,
+    predict_rollout_deadlock,
     rollout_budget,
     selector_matches,
 )
