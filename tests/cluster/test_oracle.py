@@ -357,6 +357,8 @@ def judge_stuck(cluster, api, namespace, diagnosis):
         outcome_words.append("STEP DID NOT SUCCEED: %s" % detail[:300])
     if verdict.get("floor_break"):
         outcome_words.append("FLOOR BREAK")
+    if outcome_words:
+        outcome_words.append("(%s)" % diagnosis["why"])
     verdict.update(agrees=ok, outcome="; ".join(outcome_words) or (
         "agrees (remediated)" if plan["act"] else "agrees (step applied; the guard held the plan)"))
     return verdict
@@ -371,20 +373,31 @@ def judge_blocked(cluster, api, namespace, diagnosis):
     for rs in diagnosis["old_replicasets"]:
         apps.patch_namespaced_replica_set(rs["name"], namespace, {"spec": {"replicas": 0}})
 
+    replicas = diagnosis["replicas"]["desired"]
+    # A rollout whose new template cannot fit its replicas (issue 17, finding 13): removing every old pod lets
+    # some new pods in, never all of them.
+    never_all = "cannot fit its" in diagnosis["why"]
+
     def scheduled():
-        return any(p.spec.node_name and p.metadata.name not in scheduled_before
-                   for p in pods_of(cluster.api, namespace, template_hash))
+        placed = [p for p in pods_of(cluster.api, namespace, template_hash)
+                  if p.spec.node_name and not p.metadata.deletion_timestamp]
+        if never_all:
+            return len(placed) >= replicas
+        return any(p.metadata.name not in scheduled_before for p in placed)
 
     # Longer than the scheduler's largest backoff (10 s), so a retry after the deletions has happened.
-    helped = wait_for(scheduled, 15, namespace, cluster.api)
+    helped = wait_for(scheduled, 20 if never_all else 15, namespace, cluster.api)
     unproven = diagnosis["why"].startswith("not proven")
+    if never_all and not helped:
+        return {"claim": "blocked (cannot finish)", "agrees": True,
+                "outcome": "agrees (never all %d replicas)" % replicas}
     if not helped:
         return {"claim": "blocked", "agrees": True, "outcome": "agrees"}
     if unproven:
         return {"claim": "blocked (not proven)", "agrees": True,
                 "outcome": "conservative: not proven, but removing every old pod helped"}
     return {"claim": "blocked", "agrees": False,
-            "outcome": "FALSE BLOCKED: removing every old pod let the new pod schedule"}
+            "outcome": "FALSE BLOCKED: removing every old pod let the new pod schedule (%s)" % diagnosis["why"]}
 
 
 @pytest.fixture
