@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.versions import find_version
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
     dns1123_subdomain,
     environment_variables,
@@ -50,7 +51,6 @@ MIN_KOPS_VERSION = (1, 26, 0)
 # Seconds: `kops version`; any other kops command unless the module or the user says otherwise.
 VERSION_TIMEOUT = 60
 DEFAULT_COMMAND_TIMEOUT = 1800
-_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 # Environment variables whose values are credentials: AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ACCESS_KEY_ID,
 # GOOGLE_APPLICATION_CREDENTIALS, DIGITALOCEAN_ACCESS_TOKEN, OS_PASSWORD, ...
 _SECRET_KEY = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|ACCESS_KEY|PRIVATE|AUTH", re.IGNORECASE)
@@ -67,8 +67,7 @@ class KopsError(Exception):
 
 def parse_version(text):
     """``Client version: 1.30.2 (git-v1.30.2)`` or ``1.30.2`` -> (1, 30, 2); None when there is none."""
-    match = _SEMVER.search(text or "")
-    return tuple(int(x) for x in match.groups()) if match else None
+    return find_version(text)
 
 
 def parse_json_documents(text):

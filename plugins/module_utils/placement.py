@@ -25,8 +25,10 @@ from __future__ import annotations
 import itertools
 from fractions import Fraction
 
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (  # noqa: F401 (re-exported)
+    host_port_claims,
     node_admits_affinity,
+    ports_conflict,
     selector_matches,
     tolerates,
     untolerated_taints,
@@ -106,21 +108,48 @@ def _add(total, requests):
     return total
 
 
-def _container_requests(container):
-    requests = ((container.get("resources") or {}).get("requests")) or {}
-    return {name: _scaled(name, parse_quantity(value)) for name, value in requests.items()}
+def _max(*resource_lists):
+    """Per resource, the largest of several requests (kube-scheduler's max of spec and status resources)."""
+    merged = {}
+    for requests in resource_lists:
+        for name, amount in requests.items():
+            merged[name] = max(merged.get(name, 0), amount)
+    return merged
 
 
-def pod_requests(pod_spec):
+def _scaled_list(requests):
+    return {name: _scaled(name, parse_quantity(value)) for name, value in (requests or {}).items()}
+
+
+def _container_requests(container, container_status=None):
+    """A container's requests; with its status, the larger of the spec and what the kubelet reports
+    (status.resources.requests, allocatedResources): while an in-place resize is pending or in progress the
+    scheduler (1.33+, resourcehelper.PodRequests with UseStatusResources) reserves the larger."""
+    requests = _scaled_list(((container.get("resources") or {}).get("requests")) or {})
+    if container_status:
+        requests = _max(requests, _scaled_list((container_status.get("resources") or {}).get("requests")),
+                        _scaled_list(container_status.get("allocatedResources")))
+    return requests
+
+
+def _statuses_by_name(pod_status, key):
+    return dict((s.get("name"), s) for s in (pod_status or {}).get(key) or [] if s.get("name"))
+
+
+def pod_requests(pod_spec, pod_status=None):
     """What the scheduler reserves for a pod (resourcehelper.PodRequests): the sum of its containers and
     restartable (sidecar) init containers, or the largest regular init container plus the sidecars started
-    before it, whichever is more; pod-level requests replace the aggregate per resource; plus overhead."""
+    before it, whichever is more; pod-level requests replace the aggregate per resource; plus overhead.
+    With ``pod_status`` (a placed pod), each container counts the larger of its spec and its reported resources
+    (in-place resize), as does the pod level."""
+    running = _statuses_by_name(pod_status, "containerStatuses")
+    initial = _statuses_by_name(pod_status, "initContainerStatuses")
     total = {}
     for container in pod_spec.get("containers") or []:
-        _add(total, _container_requests(container))
+        _add(total, _container_requests(container, running.get(container.get("name"))))
     sidecars, init_peak = {}, {}
     for container in pod_spec.get("initContainers") or []:
-        requests = _container_requests(container)
+        requests = _container_requests(container, initial.get(container.get("name")))
         if container.get("restartPolicy") == "Always":
             _add(total, requests)
             _add(sidecars, requests)
@@ -131,38 +160,12 @@ def pod_requests(pod_spec):
             init_peak[name] = max(init_peak.get(name, 0), amount)
     for name, amount in init_peak.items():
         total[name] = max(total.get(name, 0), amount)
-    pod_level = ((pod_spec.get("resources") or {}).get("requests")) or {}
-    for name, value in pod_level.items():
-        total[name] = _scaled(name, parse_quantity(value))
-    _add(total, {name: _scaled(name, parse_quantity(value))
-                 for name, value in (pod_spec.get("overhead") or {}).items()})
+    pod_level = _scaled_list(((pod_spec.get("resources") or {}).get("requests")) or {})
+    if pod_level and pod_status:
+        pod_level = _max(pod_level, _scaled_list(((pod_status.get("resources") or {}).get("requests")) or {}))
+    total.update(pod_level)
+    _add(total, _scaled_list(pod_spec.get("overhead") or {}))
     return {name: amount for name, amount in total.items() if amount}
-
-
-def host_port_claims(pod_spec):
-    """(hostIP, protocol, port) of every host port the pod holds (containers and sidecar init containers;
-    hostNetwork makes every containerPort a hostPort, as API defaulting does)."""
-    host_network = bool(pod_spec.get("hostNetwork"))
-    containers = list(pod_spec.get("containers") or [])
-    containers += [c for c in pod_spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
-    claims = []
-    for container in containers:
-        for port in container.get("ports") or []:
-            number = port.get("hostPort") or (port.get("containerPort") if host_network else None)
-            if number and int(number) > 0:
-                claims.append((port.get("hostIP") or "0.0.0.0", port.get("protocol") or "TCP", int(number)))
-    return claims
-
-
-def ports_conflict(wanted, used):
-    """HostPortInfo.CheckConflict: 0.0.0.0 conflicts with any address on the same protocol and port."""
-    ip, protocol, port = wanted
-    for used_ip, used_protocol, used_port in used:
-        if used_protocol != protocol or used_port != port:
-            continue
-        if ip == "0.0.0.0" or used_ip == "0.0.0.0" or used_ip == ip:
-            return True
-    return False
 
 
 def unmodelled_volumes(pod_spec):
@@ -196,8 +199,13 @@ class Cluster(object):
     def __init__(self, nodes, pods):
         self.nodes = sorted(nodes, key=lambda n: _meta(n).get("name") or "")
         self.node_by_name = dict((_meta(n).get("name"), n) for n in self.nodes)
-        self.pods = [p for p in pods if (p.get("spec") or {}).get("nodeName")
-                     and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        live = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        self.pods = [p for p in live if (p.get("spec") or {}).get("nodeName")]
+        # Pods the scheduler has not bound yet: candidates for the room a removal frees, and, when nominated
+        # (status.nominatedNodeName, set by preemption), already counted on their node by the scheduler.
+        self.waiting = [p for p in live if not (p.get("spec") or {}).get("nodeName")
+                        and not _meta(p).get("deletionTimestamp")]
+        self._with_nominated = {}
         self.pods_by_node = {}
         for pod in self.pods:
             self.pods_by_node.setdefault(pod["spec"]["nodeName"], []).append(pod)
@@ -209,6 +217,24 @@ class Cluster(object):
                 self._by_label.setdefault((namespace,) + item, []).append(pod)
         self.pod_by_uid = dict((_uid(p), p) for p in self.pods if _uid(p))
         self._requests, self._usage, self._spread, self._ports = {}, {}, {}, {}
+
+    def with_nominated(self, pod):
+        """The cluster as the scheduler filters ``pod`` (addGENominatedPods), and those pods: every other pod
+        nominated to a node with a priority equal to or above the pod's counts as already there. Returns
+        ``(cluster, nominated pods)``; the cluster is self when there is no such pod."""
+        priority = pod_priority(pod)
+        if priority not in self._with_nominated:
+            nominated = [p for p in self.waiting if (p.get("status") or {}).get("nominatedNodeName")
+                         in self.node_by_name and pod_priority(p) >= priority]
+            self._with_nominated[priority] = nominated
+        nominated = [p for p in self._with_nominated[priority] if _uid(p) != _uid(pod)]
+        if not nominated:
+            return self, []
+        placed = [dict(p, spec=dict(p.get("spec") or {}, nodeName=p["status"]["nominatedNodeName"]))
+                  for p in nominated]
+        found = Cluster(self.nodes, self.pods + placed)
+        found.waiting = self.waiting
+        return found, nominated
 
     def candidates(self, namespace, selector):
         """Pods that may match ``selector`` in ``namespace`` (None: any namespace): narrowed by one of its
@@ -234,7 +260,8 @@ class Cluster(object):
     def requests_of(self, pod):
         key = _uid(pod) or id(pod)
         if key not in self._requests:
-            self._requests[key] = pod_requests(pod.get("spec") or {})
+            spec = pod.get("spec") or {}
+            self._requests[key] = pod_requests(spec, pod.get("status") if spec.get("nodeName") else None)
         return self._requests[key]
 
     def ports_of(self, pod):
@@ -273,6 +300,27 @@ class Cluster(object):
         if cache_key not in self._spread:
             self._spread[cache_key] = _count_spread(pod, constraint, selector, keys, self, excluded)
         return self._spread[cache_key]
+
+
+def pod_priority(pod):
+    """spec.priority as admission sets it from the priority class (absent: 0)."""
+    try:
+        return int((pod.get("spec") or {}).get("priority") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def unmodelled_pod_fields(pod_spec):
+    """What about the pod itself makes the model unable to speak for the scheduler: scheduling gates (the pod is
+    not even tried), another scheduler, unmodelled volumes and resource claims."""
+    reasons = []
+    gates = [g.get("name") or "?" for g in pod_spec.get("schedulingGates") or []]
+    if gates:
+        reasons.append("scheduling gates %s hold the pod back" % ", ".join(gates))
+    scheduler = pod_spec.get("schedulerName") or "default-scheduler"
+    if scheduler != "default-scheduler":
+        reasons.append("the pod asks for scheduler %s, not default-scheduler" % scheduler)
+    return reasons
 
 
 def _required_terms(pod_spec, kind):
@@ -396,15 +444,16 @@ def _resource_failures(wanted, node, pod_count, used):
     if not wanted:
         return reasons
     for resource in ("cpu", "memory", "ephemeral-storage"):
-        if wanted.get(resource, 0) > _scaled(resource, parse_quantity(allocatable.get(resource, 0))) - used.get(
-                resource, 0):
+        # fitsRequest's guard: a resource the pod does not request is never insufficient, however full the node.
+        if wanted.get(resource, 0) > 0 and wanted[resource] > _scaled(
+                resource, parse_quantity(allocatable.get(resource, 0))) - used.get(resource, 0):
             reasons.append("Insufficient %s" % resource)
     for resource in sorted(wanted):
         if resource in ("cpu", "memory", "ephemeral-storage", "pods"):
             continue
         if resource.startswith("hugepages-") or "/" in resource:
             capacity = _scaled(resource, parse_quantity(allocatable.get(resource, 0)))
-            if wanted[resource] > capacity - used.get(resource, 0):
+            if wanted[resource] > 0 and wanted[resource] > capacity - used.get(resource, 0):
                 reasons.append("Insufficient %s" % resource)
     return reasons
 
@@ -480,22 +529,8 @@ def _affinity_failure(pod, node, cluster, excluded):
         if unmodelled:
             return _failure("InterPodAffinity", ["pod affinity with a namespace selector (not modelled)"], False,
                             False)
-        satisfied = True
-        for term in affinity_terms:
-            key = term.get("topologyKey")
-            if key not in _labels(node):
-                satisfied = False
-                break
-            if not any(_term_matches(term, pod, other) and _same_domain(cluster.node_of(other), node, key)
-                       for other in live(term)):
-                satisfied = False
-                break
-        if not satisfied:
-            # The first pod of a group may satisfy its own affinity: no pod anywhere matches and it matches itself.
-            anywhere = any(all(_term_matches(t, pod, other) for t in affinity_terms)
-                           for other in live(affinity_terms[0]))
-            if anywhere or not all(_term_matches(t, pod, pod) for t in affinity_terms):
-                return _failure("InterPodAffinity", [REASON_AFFINITY], False)
+        if not _pod_affinity_satisfied(pod, node, cluster, affinity_terms, live(affinity_terms[0])):
+            return _failure("InterPodAffinity", [REASON_AFFINITY], False)
     for term in anti_terms:
         key = term.get("topologyKey")
         if key not in _labels(node):
@@ -519,6 +554,28 @@ def _affinity_failure(pod, node, cluster, excluded):
             if match and _same_domain(cluster.node_of(other), node, term.get("topologyKey")):
                 return _failure("InterPodAffinity", [REASON_EXISTING_ANTI_AFFINITY], True)
     return None
+
+
+def _pod_affinity_satisfied(pod, node, cluster, terms, candidates):
+    """InterPodAffinity's required pod affinity (satisfyPodAffinity): only existing pods that match ALL the
+    terms count, each in the topology domains of every term (updateWithAffinityTerms); the node passes when,
+    for every term, such a pod sits in the node's domain of that term's key. The first pod of a group passes
+    when no pod matching all terms exists in any such domain and the pod matches all its terms itself."""
+    matching = [other for other in candidates
+                if all(_term_matches(term, pod, other) for term in terms)]
+    counted = set()
+    for other in matching:
+        other_node = cluster.node_of(other)
+        other_labels = _labels(other_node) if other_node is not None else {}
+        for term in terms:
+            key = term.get("topologyKey")
+            if key in other_labels:
+                counted.add((key, other_labels[key]))
+    node_labels = _labels(node)
+    if all(term.get("topologyKey") in node_labels
+           and (term.get("topologyKey"), node_labels[term.get("topologyKey")]) in counted for term in terms):
+        return True
+    return not counted and all(_term_matches(term, pod, pod) for term in terms)
 
 
 def scheduler_view(pod, cluster):

@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import versions
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
+    daemonset_budget,
     eligible_nodes,
     host_ports,
-    scaled_value,
     selector_matches,
 )
 
@@ -122,15 +123,12 @@ def qualified(obj):
 # ---------------------------------------------------------------------------------------------------------
 # Versions
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
-
-
 def parse_version(text, what="version"):
     """``v1.34.4``, ``1.30``, ``v1.29.3-eks-1`` -> ``(1, 34, 4)``; raises PrecheckInputError when unreadable."""
-    match = _VERSION.match(str(text or "").strip())
-    if not match:
+    version = versions.parse_version(str(text or ""))
+    if version is None:
         raise PrecheckInputError("%s %r is not a version like 1.30.2 or v1.30" % (what, text))
-    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    return version
 
 
 def minor_text(version):
@@ -356,9 +354,6 @@ def check_deprecated_api_requests(series, target_version):
 # ---------------------------------------------------------------------------------------------------------
 # Drain blockers (kops drains with force, delete-emptydir-data and ignore-daemonsets; evictions honour PDBs)
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
-
-
 def parse_duration(text):
     """A Go duration (``15m``, ``1h30m``, ``90s``) or a number of seconds, as seconds (float)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
@@ -366,11 +361,10 @@ def parse_duration(text):
     value = str(text or "").strip()
     if re.match(r"^\d+(\.\d+)?$", value):
         return float(value)
-    parts = _DURATION_PART.findall(value)
-    if not value or "".join(n + u for n, u in parts) != value:
+    seconds = versions.parse_go_duration(value)
+    if seconds is None:
         raise PrecheckInputError("drain timeout %r is not a duration like 15m, 1h30m or 900s" % text)
-    factor = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-    return sum(float(n) * factor[u] for n, u in parts)
+    return seconds
 
 
 def _controller(pod):
@@ -582,22 +576,6 @@ def control_plane_names(nodes):
 
 def pinned_to_control_plane(eligible, control_planes):
     return bool(eligible) and set(eligible) <= control_planes
-
-
-def daemonset_budget(daemonset, pods_to_schedule):
-    """A DaemonSet's update strategy resolved like the controller does (surge and unavailable both round up)."""
-    spec = daemonset.get("spec") or {}
-    strategy = spec.get("updateStrategy") or {}
-    kind = strategy.get("type") or "RollingUpdate"
-    if kind != "RollingUpdate":
-        return {"type": kind, "max_surge": 0, "max_unavailable": 0}
-    rolling = strategy.get("rollingUpdate") or {}
-    surge = rolling.get("maxSurge")
-    return {
-        "type": kind,
-        "max_surge": 0 if surge is None else scaled_value(surge, pods_to_schedule, round_up=True),
-        "max_unavailable": scaled_value(rolling.get("maxUnavailable", 1), pods_to_schedule, round_up=True),
-    }
 
 
 def eligible_nodes_cached(nodes, pod_spec, cache):

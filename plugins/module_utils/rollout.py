@@ -10,19 +10,23 @@ deadline_exceeded); ``rollout_status`` reports it and ``stale_replicasets`` acts
 from __future__ import annotations
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.placement import (
+    FILTERS,
     Cluster,
     QuantityError,
     compare_with_scheduler,
     evaluate_node,
+    pod_priority,
     relevant_domain_keys,
     scheduler_view,
     smallest_freeing_set,
+    unmodelled_pod_fields,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
+    daemonset_budget,
+    node_is_ready,
     parse_scheduler_message,
     predict_rollout_deadlock,
     rollout_budget,
-    scaled_value,
     selector_matches,
 )
 
@@ -380,17 +384,39 @@ def _judge_unschedulable(deployment, current, old, unschedulable, raw_pods, budg
     if allowance > 0 and active_old:
         return ("progressing", "the deployment controller may remove %d old pod(s) itself (maxUnavailable %d)"
                 % (allowance, budget["max_unavailable"]), None)
-    return _verdict_from_proof(_oldest(unschedulable), raw_pods, active_old, terminating_old, context)
+    verdict, why, proof = _verdict_from_proof(_oldest(unschedulable), raw_pods, active_old, context)
+    if verdict == "stuck":
+        never = rollout_cannot_finish(deployment, context["nodes"])
+        if never:
+            proof.update(verdict="blocked", summary=never)
+            return "blocked", never, proof
+    return verdict, why, proof
+
+
+def rollout_cannot_finish(deployment, nodes):
+    """Why no removal of old pods can ever finish the rollout, or "" when it can: the new template admits at
+    most one (or a hostname spread's maxSkew) pod per node (host ports, required anti-affinity to its own pods,
+    a hard hostname spread with fewer nodes than minDomains), and its Ready eligible nodes hold fewer pods than
+    its replicas. Removing old pods would then let some new pods in and never all of them."""
+    ready = [n for n in nodes if node_is_ready(n)]
+    prediction = predict_rollout_deadlock(deployment, ready)
+    per_node, eligible, replicas = prediction["pods_per_node_limit"], prediction["eligible_nodes"], \
+        prediction["replicas"]
+    if per_node is None or per_node * eligible >= replicas:
+        return ""
+    return ("the new template cannot fit its %d replica(s): %s allow %d pod(s) per node on the %d Ready node(s) "
+            "that admit it, %d in all; removing old pods would let some new pods in and never finish the rollout"
+            % (replicas, " and ".join(prediction["exclusive_by"]), per_node, eligible, per_node * eligible))
 
 
 def _oldest(pod_views):
     return sorted(pod_views, key=lambda p: (p.get("created") or "", p.get("name") or ""))[0]
 
 
-def _verdict_from_proof(pending, raw_pods, active_old, terminating_old, context):
+def _verdict_from_proof(pending, raw_pods, active_old, context):
     """(verdict, why, proof) for the waiting pod ``pending`` (its view) from ``prove_room``."""
     try:
-        proof = prove_room(raw_pods[pending["uid"]], pending, active_old, terminating_old, _cluster(context))
+        proof = prove_room(raw_pods[pending["uid"]], pending, active_old, _cluster(context))
     except QuantityError as exc:
         return "blocked", "not proven: a resource quantity could not be read (%s)" % exc, None
     return proof["verdict"], proof["summary"], proof
@@ -400,18 +426,24 @@ def _pod_name(pod):
     return (pod.get("metadata") or {}).get("name")
 
 
-def prove_room(pod, pod_summary, active_old, terminating_old, cluster):
+def prove_room(pod, pod_summary, active_old, cluster):
     """Prove, node by node, whether removing some old pods of the Deployment lets ``pod`` schedule.
 
     The scheduler's own message must be reproduced by the model first (the same reasons on the same number of
-    nodes); otherwise nothing is proven. Then for each node: if a failing filter is one no removal can fix
-    (taints, node affinity, pod affinity, missing topology label, cordon) the node is out; else the smallest set
-    of this Deployment's old pods whose removal makes every filter pass is searched (pods on the node, and pods
-    in the same topology domain for anti-affinity and spread). Returns the proof with its ``verdict``."""
+    nodes); otherwise nothing is proven. The pod is judged as the scheduler filters it: pods nominated to a node
+    (``status.nominatedNodeName``) with its priority or a higher one count as already there. Then for each Ready
+    node: if a failing filter is one no removal can fix (taints, node affinity, pod affinity, missing topology
+    label, cordon) the node is out; if the pod fits once the pods already terminating (any owner, on Ready nodes)
+    are gone, nothing needs removing (``progressing``); else the smallest set of this Deployment's old pods on
+    Ready nodes whose removal makes every filter pass is searched (pods on the node, and pods in the same
+    topology domain for anti-affinity and spread), terminating pods still counted. Finally the whole filter chain
+    is run again for the pod on the freed node with that removal applied (``chain``), and a pending pod of higher
+    priority that would fit there instead means no action. Returns the proof with its ``verdict``."""
     message = (pod_summary.get("scheduler") or {}).get("message") or (
         (pod_summary.get("scheduler") or {}).get("event") or {}).get("message")
     proof = {"pod": _pod_name(pod), "scheduler_message": message, "scheduler_agrees": None, "comparison": "",
-             "nodes": [], "free_node": None, "remove_pods": [], "verdict": "blocked", "summary": ""}
+             "nodes": [], "free_node": None, "remove_pods": [], "chain": None, "verdict": "blocked",
+             "summary": ""}
     placed = cluster.pod_by_uid.get((pod.get("metadata") or {}).get("uid"))
     if placed is not None:
         # The cluster's pods are read after the namespace's: the pod was bound in between. Judged against that
@@ -419,41 +451,62 @@ def prove_room(pod, pod_summary, active_old, terminating_old, cluster):
         proof.update(verdict="progressing", summary="%s was placed on %s since it was listed as unschedulable" % (
             proof["pod"], placed["spec"]["nodeName"]))
         return proof
+    cluster, nominated = cluster.with_nominated(pod)
     parsed = parse_scheduler_message(message)
     per_node, counts = scheduler_view(pod, cluster)
     agrees, comparison = compare_with_scheduler(counts, parsed, len(cluster.nodes))
     proof.update(scheduler_agrees=agrees, comparison=comparison)
     unmodelled = sorted(set(reason for view in per_node.values() for f in view["failures"] if not f["modelled"]
                             for reason in f["reasons"]))
-    terminating_uids = frozenset((p.get("metadata") or {}).get("uid") for p in terminating_old)
+    unmodelled = unmodelled_pod_fields(pod.get("spec") or {}) + unmodelled
+    ready_nodes = set(n["metadata"]["name"] for n in cluster.nodes if node_is_ready(n))
+    # Pods already on their way out, whoever owns them (old pods, preemption victims, drained pods): the room
+    # they hold frees by itself. On a node that is not Ready nobody finishes their deletion.
+    leaving = [p for p in cluster.pods if (p.get("metadata") or {}).get("deletionTimestamp")
+               and (p.get("spec") or {}).get("nodeName") in ready_nodes]
+    leaving_uids = frozenset((p.get("metadata") or {}).get("uid") for p in leaving)
     keys = relevant_domain_keys(pod)
     for old_pod in active_old:
         keys.update(t.get("topologyKey") for t in (((old_pod.get("spec") or {}).get("affinity") or {})
                     .get("podAntiAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or [])
     keys.discard(None)
-    options = []
-    after_termination = _without(cluster, terminating_uids)
+    removable_old = [p for p in active_old if (p.get("spec") or {}).get("nodeName") in ready_nodes]
+    options, once_gone, not_ready_only = [], [], []
     for node in cluster.nodes:
         name = node["metadata"]["name"]
         failures = per_node[name]["failures"]
-        entry = {"name": name, "fits_now": not failures,
+        entry = {"name": name, "fits_now": not failures, "ready": name in ready_nodes,
                  "blocked_by": [r for f in failures for r in f["reasons"]],
                  "removal_can_help": bool(failures) and all(f["removable"] for f in failures),
                  "frees_with": None}
         proof["nodes"].append(entry)
         if not entry["removal_can_help"]:
             continue
-        if terminating_old and not evaluate_node(pod, node, cluster, terminating_uids):
-            entry["frees_with"] = []
-            entry["once_terminated"] = sorted(_pod_name(p) for p in terminating_old)
-            options.append((0, 0, name, [], node))
+        if not entry["ready"]:
+            # A pod placed there never runs, and a graceful delete there never completes.
+            if any(_near(cluster.node_of(p), node, keys) for p in active_old):
+                not_ready_only.append(name)
             continue
-        candidates = [p for p in active_old if _near(cluster.node_of(p), node, keys)]
+        if leaving_uids and not evaluate_node(pod, node, cluster, leaving_uids):
+            entry["frees_with"] = []
+            entry["once_terminated"] = sorted(_pod_name(p) for p in leaving)
+            once_gone.append((name, []))
+            continue
+        candidates = [p for p in removable_old if _near(cluster.node_of(p), node, keys)]
         if not candidates:
+            if any(_near(cluster.node_of(p), node, keys) for p in active_old):
+                not_ready_only.append(name)
             continue
         candidates.sort(key=lambda p: (_is_ready(p), _pod_name(p)))
-        chosen = smallest_freeing_set(pod, node, after_termination, candidates)
+        chosen = smallest_freeing_set(pod, node, cluster, candidates)
         if chosen is None:
+            later = smallest_freeing_set(pod, node, _without(cluster, leaving_uids), candidates) \
+                if leaving_uids else None
+            if later:
+                entry["once_terminated"] = sorted(_pod_name(p) for p in leaving)
+                once_gone.append((name, later))
+            elif len(candidates) < len([p for p in active_old if _near(cluster.node_of(p), node, keys)]):
+                not_ready_only.append(name)
             continue
         entry["frees_with"] = [_pod_name(p) for p in chosen]
         options.append((sum(1 for p in chosen if _is_ready(p)), len(chosen), name, chosen, node))
@@ -469,17 +522,57 @@ def prove_room(pod, pod_summary, active_old, terminating_old, cluster):
     if not agrees:
         proof["summary"] = "not proven: %s" % comparison
         return proof
+    if once_gone:
+        name, later = sorted(once_gone, key=lambda item: (len(item[1]), item[0]))[0]
+        proof["verdict"] = "progressing"
+        proof["free_node"] = name
+        terminating = ", ".join(sorted(_pod_name(p) for p in leaving))
+        if not later:
+            proof["summary"] = "%s fits on %s once the terminating pod(s) %s are gone; nothing needs removing" % (
+                proof["pod"], name, terminating)
+        else:
+            proof["summary"] = ("%s needs the terminating pod(s) %s gone from %s before any removal can help "
+                                "(then old pod(s) %s); nothing is removed while they terminate" % (
+                                    proof["pod"], terminating, name, ", ".join(_pod_name(p) for p in later)))
+        return proof
     if not options:
+        if not_ready_only:
+            proof["summary"] = ("not proven: the only old pods whose removal could make room are on node(s) that "
+                                "are not Ready (%s), or the room is on such a node; a pod there is never deleted "
+                                "and a pod placed there never runs, so nothing is removed"
+                                % ", ".join(sorted(set(not_ready_only))))
+            return proof
         proof["summary"] = ("removing old pods of this Deployment would not let %s schedule on any node: %s"
                             % (proof["pod"], comparison.split(": ", 1)[-1]))
         return proof
     options.sort(key=lambda o: o[:3])
-    _available, _count, name, chosen, _node = options[0]
+    _available, _count, name, chosen, node = options[0]
     proof["free_node"] = name
-    if not chosen:
-        proof["verdict"] = "progressing"
-        proof["summary"] = "%s fits on %s once the terminating old pod(s) %s are gone" % (
-            proof["pod"], name, ", ".join(sorted(_pod_name(p) for p in terminating_old)))
+    removed = frozenset(p["metadata"]["uid"] for p in chosen)
+    chain = {"node": name, "filters": list(FILTERS), "failures": evaluate_node(pod, node, cluster, removed),
+             "nominated_pods": sorted(_pod_name(p) for p in nominated),
+             "terminating_pods": sorted(_pod_name(p) for p in leaving), "rivals": []}
+    proof["chain"] = chain
+    if chain["failures"]:
+        proof["summary"] = "not proven: on %s with %s removed the pod still fails %s" % (
+            name, ", ".join(_pod_name(p) for p in chosen),
+            "; ".join(r for f in chain["failures"] for r in f["reasons"]))
+        return proof
+    after = _without(cluster, removed)
+    own = controller_uid(pod)
+    for rival in cluster.waiting:
+        if pod_priority(rival) <= pod_priority(pod) or (own and controller_uid(rival) == own):
+            continue
+        if (rival.get("status") or {}).get("nominatedNodeName") in cluster.node_by_name:
+            continue  # nominated with a higher priority: already placed on its node above
+        rival_failures = evaluate_node(rival, node, after)
+        if not rival_failures or not all(f["modelled"] for f in rival_failures):
+            chain["rivals"].append({"name": _pod_name(rival), "namespace": (rival.get("metadata") or {}).get(
+                "namespace"), "priority": pod_priority(rival), "fits": not rival_failures})
+    if chain["rivals"]:
+        proof["summary"] = ("not proven: pending pod(s) of higher priority could take %s once it is freed: %s"
+                            % (name, ", ".join("%s/%s (priority %d)" % (r["namespace"], r["name"], r["priority"])
+                                               for r in chain["rivals"])))
         return proof
     proof["remove_pods"] = [{
         "name": _pod_name(p), "uid": p["metadata"]["uid"], "resource_version": p["metadata"].get("resourceVersion"),
@@ -487,8 +580,9 @@ def prove_room(pod, pod_summary, active_old, terminating_old, cluster):
         "labels": (p.get("metadata") or {}).get("labels") or {},
     } for p in chosen]
     proof["verdict"] = "stuck"
-    proof["summary"] = ("%s cannot schedule (%s) and fits on %s once old pod(s) %s of this Deployment are gone; "
-                        "the controller will not remove them itself (maxUnavailable spent)"
+    proof["summary"] = ("%s cannot schedule (%s) and fits on %s once old pod(s) %s of this Deployment are gone "
+                        "(every filter re-run there with them removed); the controller will not remove them itself "
+                        "(maxUnavailable spent)"
                         % (proof["pod"], comparison.split(": ", 1)[-1], name,
                            ", ".join(_pod_name(p) for p in chosen)))
     return proof
@@ -656,26 +750,6 @@ REVISION_HASH = "controller-revision-hash"
 TEMPLATE_GENERATION = "pod-template-generation"
 
 
-def _scaled_int_or_percent(value, total, default):
-    return scaled_value(default if value is None else value, total, round_up=True)
-
-
-def daemonset_budget(daemonset):
-    """maxSurge/maxUnavailable as the DaemonSet controller resolves them (both round up; both 0 -> unavailable 1)."""
-    spec, status = daemonset.get("spec") or {}, daemonset.get("status") or {}
-    strategy = spec.get("updateStrategy") or {}
-    kind = strategy.get("type") or "RollingUpdate"
-    desired = status.get("desiredNumberScheduled") or 0
-    if kind != "RollingUpdate":
-        return {"type": kind, "max_surge": 0, "max_unavailable": 0, "desired": desired}
-    rolling = strategy.get("rollingUpdate") or {}
-    surge = _scaled_int_or_percent(rolling.get("maxSurge"), desired, 0)
-    unavailable = _scaled_int_or_percent(rolling.get("maxUnavailable"), desired, 1)
-    if surge == 0 and unavailable == 0:
-        unavailable = 1
-    return {"type": kind, "max_surge": surge, "max_unavailable": unavailable, "desired": desired}
-
-
 def _current_hash(kind, obj, own_pods):
     if kind == "StatefulSet":
         return (obj.get("status") or {}).get("updateRevision")
@@ -751,7 +825,6 @@ def _judge_pod_set(kind, obj, own_pods, unschedulable, context):
     old = [p for p in own_pods if (p.get("metadata") or {}).get("uid") not in updated and
            ((p.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH) != _current_hash(kind, obj, own_pods)]
     active_old = [p for p in old if _is_active(p)]
-    terminating_old = [p for p in old if (p.get("metadata") or {}).get("deletionTimestamp")]
     if kind == "DaemonSet":
         budget = daemonset_budget(obj)
         if budget["type"] != "RollingUpdate":
@@ -770,7 +843,7 @@ def _judge_pod_set(kind, obj, own_pods, unschedulable, context):
             if unavailable_old:
                 return ("progressing", "the DaemonSet controller deletes unavailable old pod(s) %s itself" %
                         ", ".join(_pod_name(p) for p in unavailable_old), None)
-    return _verdict_from_proof(pending, raw, active_old, terminating_old, context)
+    return _verdict_from_proof(pending, raw, active_old, context)
 
 
 def _daemon_target_node(pod):

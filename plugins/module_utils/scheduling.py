@@ -139,6 +139,29 @@ def rollout_budget(deployment):
     return {"type": kind, "max_surge": surge, "max_unavailable": unavailable, "replicas": replicas}
 
 
+def daemonset_budget(daemonset, desired=None):
+    """A DaemonSet's update strategy as its controller resolves it (daemon/util SurgeCount, UnavailableCount and
+    updatedDesiredNodeCounts): API defaults maxUnavailable 1 and maxSurge 0; both scaled against the number of
+    nodes that should run the pod (``desired``; default status.desiredNumberScheduled), both rounding up; when
+    both resolve to 0, maxUnavailable becomes 1. OnDelete (or any other type) replaces nothing by itself.
+    Returns ``{type, max_surge, max_unavailable, desired}``. The one DaemonSet budget of the collection."""
+    spec, status = daemonset.get("spec") or {}, daemonset.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    kind = strategy.get("type") or "RollingUpdate"
+    if desired is None:
+        desired = status.get("desiredNumberScheduled") or 0
+    if kind != "RollingUpdate":
+        return {"type": kind, "max_surge": 0, "max_unavailable": 0, "desired": desired}
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = rolling.get("maxSurge")
+    unavailable = rolling.get("maxUnavailable")
+    surge = scaled_value(0 if surge is None else surge, desired, round_up=True)
+    unavailable = scaled_value(1 if unavailable is None else unavailable, desired, round_up=True)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return {"type": kind, "max_surge": surge, "max_unavailable": unavailable, "desired": desired}
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Which nodes admit a pod template
 
@@ -246,16 +269,43 @@ def eligible_nodes(nodes, pod_spec):
 # What makes two pods of one template exclusive on a node
 
 
-def host_ports(pod_spec):
-    """Host ports a pod template claims; with hostNetwork, API defaulting makes every containerPort a hostPort."""
-    ports = set()
+def host_port_claims(pod_spec):
+    """(hostIP, protocol, port) of every host port a pod holds, as the NodePorts filter counts them
+    (schedutil.GetHostPorts / NodeInfo.AddPod): its containers and its restartable (sidecar) init containers only,
+    since a regular init container has finished before the pod runs; hostIP as given (empty: 0.0.0.0); with
+    hostNetwork API defaulting makes every containerPort a hostPort. The one host-port rule of the collection:
+    the precheck's prediction and the rollout proof both use it."""
     host_network = bool(pod_spec.get("hostNetwork"))
-    for container in (pod_spec.get("initContainers") or []) + (pod_spec.get("containers") or []):
+    containers = list(pod_spec.get("containers") or [])
+    containers += [c for c in pod_spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+    claims = []
+    for container in containers:
         for port in container.get("ports") or []:
             number = port.get("hostPort") or (port.get("containerPort") if host_network else None)
-            if number:
-                ports.add((int(number), port.get("protocol") or "TCP"))
-    return sorted(ports)
+            try:
+                number = int(number or 0)
+            except (TypeError, ValueError):
+                continue
+            if number > 0:
+                claims.append((port.get("hostIP") or "0.0.0.0", port.get("protocol") or "TCP", number))
+    return claims
+
+
+def ports_conflict(wanted, used):
+    """HostPortInfo.CheckConflict: the same protocol and port, and the same hostIP or either of them 0.0.0.0."""
+    ip, protocol, port = wanted
+    for used_ip, used_protocol, used_port in used:
+        if used_protocol != protocol or used_port != port:
+            continue
+        if ip == "0.0.0.0" or used_ip == "0.0.0.0" or used_ip == ip:
+            return True
+    return False
+
+
+def host_ports(pod_spec):
+    """The (port, protocol) pairs of ``host_port_claims``, sorted and without duplicates: what a pod template
+    holds on its node. Two pods of one template always collide on them (same hostIP, protocol and port)."""
+    return sorted(set((port, protocol) for _ip, protocol, port in host_port_claims(pod_spec)))
 
 
 def selector_matches(selector, labels):

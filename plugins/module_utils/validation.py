@@ -19,10 +19,13 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.versions import (
+    parse_go_duration,
+    parse_version,
+)
+
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|\u00b5s|ms|s|m|h))+$")
-_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 # kops' state store schemes (kops/util/pkg/vfs).
 STATE_STORE_SCHEMES = ("s3", "gs", "swift", "oss", "azureblob", "do", "scw", "file", "memfs")
 
@@ -70,14 +73,14 @@ def int_range(minimum=None, maximum=None):
 
 def go_duration(value):
     """A duration as kops takes it (Go's time.ParseDuration): 30s, 5m, 1h30m, 500ms."""
-    if not isinstance(value, str) or not _GO_DURATION.match(value):
+    if parse_go_duration(value) is None:
         return "must be a duration such as 30s, 10m or 1h30m, got %s" % _text(value)
     return None
 
 
 def semantic_version(value):
     """A Kubernetes version: 1.29.9 or v1.29.9 (pre-release and build suffixes allowed)."""
-    if not isinstance(value, str) or not _SEMVER.match(value):
+    if parse_version(value, require_patch=True) is None:
         return "must be a version such as 1.29.9, got %s" % _text(value)
     return None
 

@@ -23,9 +23,23 @@ description:
     Deployment makes every filter pass on one node; and the deployment controller will not remove them itself
     (its scale-down allowance is 0). RV(deployments[].proof) holds the per-node evidence, RV(deployments[].plan)
     the fewest pods to remove and whether that keeps the availability the Deployment promises.
+  - The proof judges the pod as the scheduler does - pods nominated to a node (C(status.nominatedNodeName)) with
+    its priority or a higher one count as already there; required pod affinity with several terms needs one
+    existing pod that matches all of them; a placed pod reserves the larger of its spec and its reported
+    (in-place resized) resources; a resource the pod does not request is never insufficient. After planning,
+    every filter is run again for the pod on the freed node with the planned removals applied
+    (C(chain) in RV(deployments[].proof)).
+  - Pods already terminating, whatever their owner, count as leaving - when the room is already being freed the
+    verdict is V(progressing) and nothing is planned. Pods on, and room on, a node that is not Ready are never
+    chosen (a graceful delete there never completes and a pod placed there never runs).
   - V(blocked) is an unschedulable rollout that removing old pods would not fix (node affinity or selector,
     taints, pod affinity, missing topology labels, volumes, capacity no removal frees) or that the model cannot
-    reproduce; its remedy never suggests deleting anything.
+    reproduce or does not evaluate (C(why) starts with C(not proven) - scheduling gates, another scheduler,
+    volumes, namespace selectors, a pending pod of higher priority that could take the freed node, old pods only
+    on nodes that are not Ready). A rollout whose new template admits fewer pods than its replicas on the Ready
+    nodes that admit it (host ports, required anti-affinity to its own pods, a hostname spread with fewer nodes
+    than C(minDomains)) is V(blocked) too - removals would let some new pods in and never finish it. Its remedy
+    never suggests deleting anything.
   - Predicts whether the B(next) rollout of each Deployment will deadlock, from its strategy (resolved with
     Kubernetes' own rounding), the nodes its node selector, affinity and tolerations admit, and what makes two
     of its pods exclusive on a node (host ports, C(hostNetwork), required anti-affinity or a C(DoNotSchedule)
@@ -186,7 +200,12 @@ deployments:
       description:
         - For an unschedulable new pod, the per-node evidence - C(pod), C(scheduler_message), C(scheduler_agrees)
           and C(comparison) (the model's reasons against the scheduler's), C(nodes) (per node C(blocked_by),
-          C(removal_can_help), C(frees_with)), C(free_node) and C(remove_pods).
+          C(ready), C(removal_can_help), C(frees_with), and C(once_terminated) when pods already terminating free
+          it), C(free_node) and C(remove_pods).
+        - C(chain) is the last check on the freed node once a removal is planned - C(node), C(filters) (every
+          filter evaluated), C(failures) (empty for a proof), C(nominated_pods) (counted as already placed),
+          C(terminating_pods) (counted as leaving) and C(rivals) (pending pods of higher priority that could take
+          the freed node; any rival means no action).
       type: dict
     plan:
       description:

@@ -59,6 +59,19 @@ class Pool(object):
                     raise
 
 
+def lose_node(api_client, name):
+    """The node's kubelet stops reporting: kwok stops managing it (the annotation goes) and its Ready condition
+    goes Unknown, as the node lifecycle controller writes it after its grace period (written at once here: kwok
+    keeps renewing a node's Lease after the annotation goes, so the controller would never do it). The
+    controller then taints the node unreachable and marks its pods not Ready."""
+    core = client.CoreV1Api(api_client)
+    core.patch_node(name, {"metadata": {"annotations": {"kwok.x-k8s.io/node": None}}})
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    core.patch_node_status(name, {"status": {"conditions": [
+        {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
+         "message": "Kubelet stopped posting node status.", "lastHeartbeatTime": now, "lastTransitionTime": now}]}})
+
+
 def private_pool(api_client, letter):
     """A pytest fixture's body: a Pool of its own for one test (name ``<letter><6 hex>``), deleted after it."""
     created = Pool(api_client, letter + uuid.uuid4().hex[:6])
