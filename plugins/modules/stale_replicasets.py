@@ -255,7 +255,14 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
                 return result, "gave up after %d conflicts: the objects keep changing under the module" % len(
                     result["conflicts"])
             if outcome["conflicts"] and not outcome["replicasets"]:
-                diagnosis = api.diagnose(namespace, name)[0]
+                found = api.diagnose(namespace, name)
+                if not found:
+                    # Deleted between the read and the step: there is no rollout left to follow.
+                    result.update(verdict="gone", blockers=[], reason="the Deployment was deleted since it was "
+                                  "read; nothing was done (see conflicts)")
+                    return result, "Deployment %s/%s was deleted since it was read; nothing was done" % (
+                        namespace, name)
+                diagnosis = found[0]
                 continue
         elif diagnosis["verdict"] == "complete" or not params["wait"] or not acted and diagnosis["verdict"] != "stuck":
             break

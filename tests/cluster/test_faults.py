@@ -227,6 +227,29 @@ def test_a_change_between_read_and_removal_stops_the_write(fault_cluster, fault_
     assert pod_alive(fault_cluster, namespace, old_pod)
 
 
+def test_deployment_deleted_before_the_step_with_wait_fails_cleanly(fault_cluster, fault_namespace, pool, tmp_path):
+    """With ``wait``, the Deployment deleted between the read and the first write: nothing is removed and the run
+    fails with one sentence (it raised IndexError: the diagnosis after the conflict found no Deployment)."""
+    namespace = fault_namespace
+    old_pod = stuck_on_cpu(fault_cluster, namespace, pool)
+    changed = []
+
+    def delete_first(_method, _path):
+        if not changed:
+            _delete_deployment(fault_cluster, namespace)
+            changed.append(True)
+        return True
+
+    with Interposer(fault_cluster, str(tmp_path), on_write=delete_first) as proxy:
+        result = remediate(proxy.kubeconfig, namespace, wait=True, wait_timeout=60)
+    assert result["failed"] is True, result
+    assert result["msg"] == "Deployment %s/%s was deleted since it was read; nothing was done" % (namespace, APP), \
+        result["msg"]
+    assert result["verdict"] == "gone" and result["changed"] is False and result["removed"] == [], result
+    assert [c["kind"] for c in result["conflicts"]] in (["Deployment"], ["ReplicaSet"]), result["conflicts"]
+    assert pod_alive(fault_cluster, namespace, old_pod)
+
+
 def test_a_replicaset_scaled_down_by_another_actor_is_a_step_done_not_a_change(
         fault_cluster, fault_namespace, pool, tmp_path):
     """Someone scales the old ReplicaSet to 0 between the read and the first write: the dry run's test fails, the
