@@ -134,8 +134,11 @@ def test_api_server_killed_during_the_wait(fault_cluster, fault_namespace, pool,
     assert "1 step(s) had been taken before it and stand" in result["msg"], result["msg"]
     assert result["changed"] is True
     assert [rs["pods"] for rs in result["removed"]] == [[old_pod.metadata.name]]
-    # The writes: the ReplicaSet's dry run, the pod, the ReplicaSet; nothing after the crash.
-    assert [method for method, _path in proxy.writes] == ["PATCH", "DELETE", "PATCH"], proxy.writes
+    # The writes: the ReplicaSet's dry run, the eviction's dry run, the eviction, the ReplicaSet; nothing after
+    # the crash.
+    assert [(method, "dryRun" in path) for method, path in proxy.writes] == [
+        ("PATCH", True), ("POST", True), ("POST", False), ("PATCH", False)], proxy.writes
+    assert all(path.split("?")[0].endswith("/eviction") for method, path in proxy.writes if method == "POST")
 
     rerun = remediate(fault_cluster.kubeconfig, namespace, wait=True, wait_timeout=90)
     assert rerun["failed"] is False and rerun["changed"] is False, rerun
@@ -306,8 +309,12 @@ def test_two_runs_at_once_remove_once(fault_cluster, fault_namespace, pool, tmp_
     assert [rs["pods"] for rs in acted[0]["removed"]] == [[old_pod.metadata.name]]
     assert other[0]["removed"] == [] and [c["kind"] for c in other[0]["conflicts"]] == ["Pod"], other[0]
     assert "now: " in other[0]["reason"] and other[0]["verdict"] != "stuck", (other[0]["verdict"], other[0]["reason"])
-    methods = sorted(method for method, _path in proxy.writes)
-    # Two dry runs, two pod deletions (one wins), one ReplicaSet patch: nothing twice.
-    assert methods == ["DELETE", "DELETE", "PATCH", "PATCH", "PATCH"], proxy.writes
+    dry = sorted(method for method, path in proxy.writes if "dryRun" in path)
+    real = sorted(method for method, path in proxy.writes if "dryRun" not in path)
+    # Each run: the ReplicaSet's dry run and the eviction's; then one eviction wins and one ReplicaSet patch
+    # follows. The other run's eviction, real or (when the pod had already gone) its dry run, finds the pod
+    # changed or gone: nothing twice.
+    assert dry == ["PATCH", "PATCH", "POST", "POST"], proxy.writes
+    assert real in (["PATCH", "POST"], ["PATCH", "POST", "POST"]), proxy.writes
     assert old_replicaset(fault_cluster, namespace)["spec"]["replicas"] == 0
     wait_deployment(fault_cluster.api, namespace, APP, rollout_complete, timeout=90)
