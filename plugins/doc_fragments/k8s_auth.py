@@ -15,6 +15,13 @@ options:
       - Without it, and without O(host) and credentials, the module uses the in-cluster service account when
         it runs in a pod, else C(~/.kube/config).
       - Can also be given with the E(K8S_AUTH_KUBECONFIG) environment variable.
+      - The option is C(no_log), so the module's syslog or journal line says
+        C(kubeconfig=NOT_LOGGING_PARAMETER). Given as a dictionary, its credentials are masked in every result
+        (C(invocation), failures, C(--diff)), that is every value under C(users[].user) except the file paths
+        (C(client-certificate), C(client-key), C(tokenFile)), the impersonation fields (C(as), C(as-uid),
+        C(as-groups)), the exec plugin's C(command), C(apiVersion), C(installHint), C(interactiveMode),
+        C(provideClusterInfo) and its C(env) names, and the auth provider's C(name); and the C(user:password) of a
+        cluster's C(proxy-url). Names, server URLs and CA data stay readable.
     type: raw
   context:
     description:
@@ -59,6 +66,8 @@ options:
   proxy:
     description:
       - URL of an HTTP proxy to the API. Can also be given with E(K8S_AUTH_PROXY).
+      - Credentials in the URL (C(http://user:password@proxy:3128)) are masked in every result and log; the rest of
+        the URL stays readable.
     type: str
   no_proxy:
     description:

@@ -28,11 +28,12 @@ options:
       - The option is C(no_log), so the module's syslog or journal line says C(environment=NOT_LOGGING_PARAMETER),
         and every value is masked from the moment the module starts, so a failure before kops runs (say, kops not
         found) shows none of them.
-      - In results (including C(invocation), C(--diff) output and failures), the values of keys that name a
-        credential (containing C(SECRET), C(TOKEN), C(PASSWORD), C(CREDENTIAL), C(ACCESS_KEY), C(PRIVATE) or
-        C(AUTH), for example C(AWS_SECRET_ACCESS_KEY) and C(AWS_SESSION_TOKEN)) stay masked wherever they appear.
-        Other values (region, profile, endpoint) are unmasked once the module has started, so that kops' output
-        keeps its zone and resource names.
+      - No value is ever shown in a result. C(invocation) lists the variable names, each with the value
+        C(VALUE_SPECIFIED_IN_NO_LOG_PARAMETER), whatever the name (a credential under any name stays hidden).
+      - The values of keys that name a credential (containing C(SECRET), C(TOKEN), C(PASSWORD), C(CREDENTIAL),
+        C(ACCESS_KEY), C(PRIVATE) or C(AUTH), for example C(AWS_SECRET_ACCESS_KEY) and C(AWS_SESSION_TOKEN)) are
+        also masked wherever they appear in kops' output, C(--diff) and failures. Other values (region, profile,
+        endpoint) are not, so that kops' output keeps its zone and resource names.
       - With E(ANSIBLE_DEBUG) set, ansible-core itself prints every task's arguments on the controller, C(no_log)
         options included. To keep credentials out of that too, give them to the controller's environment (for
         example an AWX cloud credential, or E(AWS_PROFILE)) instead of this option; kops inherits it.

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 
+from urllib.parse import unquote, urlsplit
+
 try:
     import kubernetes
     import yaml
@@ -37,7 +39,10 @@ PROXY_HEADERS_SPEC = dict(
 )
 
 AUTH_ARG_SPEC = dict(
-    kubeconfig=dict(type="raw"),
+    # no_log: given as a dict, the kubeconfig holds tokens and client keys. ansible-core then keeps it out of the
+    # syslog/journal "Invoked with" line and masks every value in it from the start; k8s_module() unmasks right
+    # after what is no credential (see readable_kubeconfig_values), so that "v1" or a path stays readable.
+    kubeconfig=dict(type="raw", no_log=True),
     context=dict(type="str"),
     host=dict(type="str"),
     api_key=dict(type="str", no_log=True),
@@ -70,6 +75,81 @@ _CONFIGURATION_ATTRIBUTE = dict(
     no_proxy="no_proxy",
 )
 _BOOL_OPTIONS = ("validate_certs", "persist_config")
+
+
+# Fields of a kubeconfig user (clientcmd v1 AuthInfo) that are no credential: file paths, impersonation, the exec
+# plugin's command and interface, the auth provider's name. Everything else under users[].user stays masked, a field
+# unknown to this list included (exec args and env values, auth-provider config, token, password, key data).
+_PUBLIC_USER_FIELDS = frozenset(("client-certificate", "client-key", "tokenFile", "as", "as-uid", "as-groups"))
+_PUBLIC_EXEC_FIELDS = frozenset(("command", "apiVersion", "installHint", "interactiveMode", "provideClusterInfo"))
+
+
+def _leaves(value):
+    """The values ansible-core masks for a no_log option: every non-empty text and number in a structure."""
+    if isinstance(value, dict):
+        return set().union(*[_leaves(v) for v in value.values()]) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*[_leaves(v) for v in value]) if value else set()
+    if isinstance(value, bool) or value is None:
+        return set()
+    text = str(value)
+    return {text} if text else set()
+
+
+def url_credentials(url):
+    """The secret parts of a URL with user information (``http://user:pass@proxy:3128``): ``user:pass`` as
+    written and the password, raw and decoded; an empty set for a URL without a password."""
+    try:
+        parts = urlsplit(str(url))
+        password = parts.password
+    except ValueError:
+        return set()
+    if not password:
+        return set()
+    userinfo = parts.netloc.rsplit("@", 1)[0]
+    return set(v for v in (userinfo, password, unquote(password)) if v)
+
+
+def kubeconfig_secret_values(kubeconfig):
+    """The credentials of a kubeconfig given as a dict: every value under ``users[].user`` but the public fields
+    (see _PUBLIC_USER_FIELDS), and the user information of a cluster's ``proxy-url``."""
+    if not isinstance(kubeconfig, dict):
+        return set()
+    secrets = set()
+    for entry in kubeconfig.get("users") or []:
+        user = entry.get("user") if isinstance(entry, dict) else entry
+        if not isinstance(user, dict):
+            secrets |= _leaves(user)
+            continue
+        for field, value in user.items():
+            if field in _PUBLIC_USER_FIELDS:
+                continue
+            if field == "exec" and isinstance(value, dict):
+                for key, item in value.items():
+                    if key == "env" and isinstance(item, list):
+                        for variable in item:
+                            secrets |= _leaves(variable.get("value") if isinstance(variable, dict) else variable)
+                    elif key not in _PUBLIC_EXEC_FIELDS:
+                        secrets |= _leaves(item)
+            elif field == "auth-provider" and isinstance(value, dict):
+                secrets |= _leaves(dict((k, v) for k, v in value.items() if k != "name"))
+            else:
+                secrets |= _leaves(value)
+    for entry in kubeconfig.get("clusters") or []:
+        cluster = entry.get("cluster") if isinstance(entry, dict) else None
+        if isinstance(cluster, dict) and cluster.get("proxy-url"):
+            secrets |= url_credentials(cluster["proxy-url"])
+    return secrets
+
+
+def readable_kubeconfig_values(kubeconfig):
+    """What ansible-core masked for the no_log ``kubeconfig`` option that is no credential: a path (one line), or
+    the values of a dict that are not among its credentials (names, server URLs, CA data, "v1")."""
+    if isinstance(kubeconfig, str):
+        # A text with a line break is no path but a kubeconfig pasted as text: it stays masked.
+        return set() if "\n" in kubeconfig else {kubeconfig}
+    secrets = kubeconfig_secret_values(kubeconfig)
+    return _leaves(kubeconfig) - secrets
 
 
 class K8sConnectionError(Exception):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -20,6 +21,8 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connec
     K8sConnectionError,
     api_client,
     auth_settings,
+    readable_kubeconfig_values,
+    url_credentials,
 )
 
 
@@ -43,9 +46,19 @@ def k8s_module(argument_spec, **kwargs):
             raise
         module.fail_json(msg="; ".join("%s: must be a dict (%s), got %s" % (
             option, ", ".join(nested[option]), type(module.params[option]).__name__) for option in malformed))
+    mask_credentials(module)
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
     return module
+
+
+def mask_credentials(module):
+    """Masked in every result from here on: the credentials of a kubeconfig dict and of a proxy URL (option or
+    K8S_AUTH_PROXY), and nothing else of them (ansible-core masked every value of the no_log kubeconfig)."""
+    module.no_log_values -= readable_kubeconfig_values(module.params.get("kubeconfig"))
+    proxy = module.params.get("proxy") or os.environ.get("K8S_AUTH_PROXY")
+    if proxy:
+        module.no_log_values |= url_credentials(proxy)
 
 
 def connect(module):

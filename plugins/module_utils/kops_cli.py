@@ -54,6 +54,8 @@ DEFAULT_COMMAND_TIMEOUT = 1800
 # Environment variables whose values are credentials: AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ACCESS_KEY_ID,
 # GOOGLE_APPLICATION_CREDENTIALS, DIGITALOCEAN_ACCESS_TOKEN, OS_PASSWORD, ...
 _SECRET_KEY = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|ACCESS_KEY|PRIVATE|AUTH", re.IGNORECASE)
+# What ansible-core shows for the value of a no_log option.
+NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 _KLOG_TIME = re.compile(r"^[IWEF]\d{4} (\d{2}):(\d{2}):(\d{2})\.(\d+)")
 
 
@@ -403,6 +405,11 @@ def readable_environment_values(environment):
     return readable - secret_environment_values(environment)
 
 
+def masked_environment(environment):
+    """The environment as results may show it: every name, no value."""
+    return dict((name, NO_LOG_MASK) for name in environment)
+
+
 def kops_module(argument_spec, rules=(), default_timeout=DEFAULT_COMMAND_TIMEOUT, **kwargs):
     """An AnsibleModule with the shared kops options plus ``argument_spec``, and a Kops runner for it. Option
     values are checked first (the shared options' rules plus ``rules``, see module_utils.validation); any
@@ -412,11 +419,15 @@ def kops_module(argument_spec, rules=(), default_timeout=DEFAULT_COMMAND_TIMEOUT
     spec = dict(KOPS_ARG_SPEC)
     spec.update(argument_spec)
     module = AnsibleModule(argument_spec=spec, **kwargs)
-    if isinstance(module.params.get("environment"), dict):
-        module.no_log_values -= readable_environment_values(module.params["environment"])
-    validate(module, list(KOPS_RULES) + list(rules))
+    environment = module.params.get("environment")
+    if isinstance(environment, dict):
+        module.no_log_values -= readable_environment_values(environment)
+        # No value of the environment is ever shown in a result (a credential may hide under any name): from here
+        # on the module's params, hence `invocation`, hold the names only; the runner gets the values.
+        module.params["environment"] = masked_environment(environment)
+    validate(module, list(KOPS_RULES) + list(rules), dict(module.params, environment=environment))
     try:
-        return module, Kops(module, default_timeout)
+        return module, Kops(module, default_timeout, environment)
     except KopsError as exc:
         module.fail_json(msg=str(exc))
 
@@ -462,7 +473,8 @@ class Kops(object):
     """Runs kops for a module: finds the binary, checks its version, passes state store, cluster name,
     kubeconfig and extra environment, and never lets a credential reach the logs."""
 
-    def __init__(self, module, default_timeout=DEFAULT_COMMAND_TIMEOUT):
+    def __init__(self, module, default_timeout=DEFAULT_COMMAND_TIMEOUT, environment=None):
+        """``environment``: the values of the ``environment`` option (the module's params show the names only)."""
         self.module = module
         params = module.params
         self.cluster_name = params["cluster_name"]
@@ -472,7 +484,7 @@ class Kops(object):
         if not self.binary or not os.access(self.binary, os.X_OK):
             raise KopsError("kops not found: %r is not an executable on PATH or a path; install kops or set "
                             "kops_binary" % params["kops_binary"])
-        self.environ = dict((k, str(v)) for k, v in (params.get("environment") or {}).items())
+        self.environ = dict((k, str(v)) for k, v in (environment or {}).items())
         if params.get("state_store"):
             self.environ["KOPS_STATE_STORE"] = params["state_store"]
         elif not os.environ.get("KOPS_STATE_STORE") and "KOPS_STATE_STORE" not in self.environ:

@@ -7,6 +7,9 @@ Everything returned is plain dicts as the API serves them; the decisions are mad
 
 from __future__ import annotations
 
+import json
+import re
+
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
     ApiException,
     explain_api_error,
@@ -50,6 +53,31 @@ def label_selector_string(selector):
         elif operator == "DoesNotExist":
             parts.append("!" + key)
     return ",".join(parts)
+
+
+_BUDGET_NAME = re.compile(r"disruption budget (\S+?)(?: needs| is|[.,;]|$)")
+
+
+def eviction_refusal(body):
+    """What a 429 from pods/eviction says, from its Status body (JSON text): ``{"message", "budgets"}``, the
+    message joined with its causes (which name the budget and what it needs, e.g. "The disruption budget nth
+    needs 1 healthy pods and has 1 currently") and the names of the budgets found in them."""
+    try:
+        status = json.loads(body) if isinstance(body, (str, bytes)) else (body or {})
+    except ValueError:
+        status = {}
+    if not isinstance(status, dict):
+        status = {}
+    parts = [status.get("message") or "Cannot evict pod as it would violate the pod's disruption budget."]
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if isinstance(cause, dict) and cause.get("message") and cause["message"] not in parts:
+            parts.append(cause["message"])
+    message = " ".join(part.strip() for part in parts)
+    budgets = []
+    for name in _BUDGET_NAME.findall(message):
+        if name not in budgets:
+            budgets.append(name)
+    return {"message": message, "budgets": budgets}
 
 
 class RolloutApi(object):
@@ -146,16 +174,33 @@ class RolloutApi(object):
             items.sort(key=lambda d: (d["namespace"], d["name"]))
         return results
 
-    def delete_pod(self, namespace, name, uid, resource_version, dry_run=False):
-        """Delete one pod with uid and resourceVersion preconditions (it changed since read: "changed")."""
-        body = k8s_client.V1DeleteOptions(
+    def evict_pod(self, namespace, name, uid, resource_version, dry_run=False):
+        """Evict one pod through the Eviction API (policy/v1 Eviction on pods/eviction), as ``kubectl drain`` and
+        kOps do: the API server deletes it only if every PodDisruptionBudget selecting it allows one more
+        disruption, checked and counted in the same request (a concurrent eviction cannot overdraw the budget),
+        and only if it is still the pod read (uid and resourceVersion preconditions).
+        Returns (outcome, refusal): outcome "done", "gone" (404), "changed" (409, a precondition failed) or
+        "refused" (429, a budget does not allow it; ``refusal`` then says which, see eviction_refusal)."""
+        options = k8s_client.V1DeleteOptions(
             preconditions=k8s_client.V1Preconditions(uid=uid, resource_version=resource_version),
-            # With a request body the API server takes every option from the body (dryRun in the query string
-            # is ignored: seen on kube-apiserver 1.34), so dryRun goes in the body.
             dry_run=["All"] if dry_run else None,
         )
-        return self._change("delete", "pods", namespace, name, self.core.delete_namespaced_pod, name, namespace,
-                            body=body)
+        body = k8s_client.V1Eviction(metadata=k8s_client.V1ObjectMeta(name=name, namespace=namespace),
+                                     delete_options=options)
+        kwargs = {"dry_run": "All"} if dry_run else {}
+        try:
+            self.core.create_namespaced_pod_eviction(name, namespace, body, **kwargs)
+            return "done", None
+        except ApiException as exc:
+            if exc.status == 404:
+                return "gone", None
+            if exc.status == 409:
+                return "changed", None
+            if exc.status == 429:
+                return "refused", eviction_refusal(getattr(exc, "body", None))
+            raise RolloutApiError(explain_api_error(exc, "create", "pods/eviction", namespace, name), exc.status)
+        except Exception as exc:  # urllib3 errors: connection refused, TLS, timeouts
+            raise RolloutApiError(explain_api_error(exc, "create", "pods/eviction", namespace, name))
 
     def scale_replicaset(self, namespace, name, uid, replicas_before, replicas_after, dry_run=False):
         """Set spec.replicas from ``replicas_before`` to ``replicas_after`` in one JSON patch whose ``test``
@@ -233,14 +278,18 @@ class RolloutApi(object):
             raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name))
 
     def apply_step(self, namespace, plan, action, dry_run=False):
-        """Carry out one plan step: delete exactly the named pods (uid + resourceVersion preconditions), then at
-        once lower their ReplicaSets' spec.replicas by as many (JSON patch with test operations), so the
-        ReplicaSet controller neither replaces them nor picks other pods. With ``action=delete`` a ReplicaSet the
-        step takes to 0 is then deleted (uid precondition). Returns ``{replicasets, conflicts}``."""
+        """Carry out one plan step: evict exactly the named pods (Eviction API: every PodDisruptionBudget is
+        enforced by the API server in the same request; uid + resourceVersion preconditions), then at once lower
+        their ReplicaSets' spec.replicas by as many (JSON patch with test operations), so the ReplicaSet controller
+        neither keeps a replacement nor picks other pods. Before any pod goes, the ReplicaSets' patches, the
+        Deployment and every eviction are checked (server-side dry runs, a read): a step whose pods cannot all go
+        removes none. With ``action=delete`` a ReplicaSet the step takes to 0 is then deleted (uid precondition).
+        A refused eviction (429) is reported with the budget's words and never retried as a plain delete.
+        Returns ``{replicasets, conflicts}``."""
         done, conflicts = [], []
         pods_by_rs = dict((rs["uid"], rs) for rs in plan["replicasets"])
         for rs in plan["replicasets"]:
-            # The ReplicaSet's preconditions first, as a server-side dry run: no pod is deleted for a ReplicaSet
+            # The ReplicaSet's preconditions first, as a server-side dry run: no pod is evicted for a ReplicaSet
             # that changed since it was read (its controller would only replace the pod).
             precondition = self.scale_replicaset(namespace, rs["name"], rs["uid"], rs["replicas_before"],
                                                  rs["replicas_after"], dry_run=True)
@@ -259,30 +308,38 @@ class RolloutApi(object):
             else:
                 conflicts.append(dict(rs, kind="ReplicaSet", message="spec.replicas or uid changed since read "
                                       "(JSON patch test failed); its pods were left alone"))
-        if pods_by_rs:
+        pods = [pod for pod in plan["pod_details"] if pod["replicaset_uid"] in pods_by_rs]
+        if pods:
             change = self.deployment_change(namespace, plan.get("deployment"))
             if change:
                 conflicts.append({"kind": "Deployment", "name": plan["deployment"]["name"],
-                                  "message": change + "; no pod was deleted"})
+                                  "message": change + "; no pod was evicted"})
                 return {"replicasets": done, "conflicts": conflicts}
-        deleted = {}
-        for pod in plan["pod_details"]:
-            if pod["replicaset_uid"] not in pods_by_rs:
-                continue
-            outcome = self.delete_pod(namespace, pod["name"], pod["uid"], pod["resource_version"], dry_run)
+            # Every eviction as a server-side dry run first (budgets, preconditions, admission, RBAC): the step
+            # frees its node only with all its pods gone, so one that cannot go keeps all of them.
+            refused = [c for c in (self._eviction_conflict(pod, *self.evict_pod(
+                namespace, pod["name"], pod["uid"], pod["resource_version"], dry_run=True)) for pod in pods) if c]
+            if refused:
+                conflicts.extend(refused)
+                return {"replicasets": done, "conflicts": conflicts}
+        evicted = {}
+        for pod in pods:
+            if dry_run:
+                outcome, refusal = "done", None  # checked above, as a dry run: that is check mode's step
+            else:
+                outcome, refusal = self.evict_pod(namespace, pod["name"], pod["uid"], pod["resource_version"])
             if outcome != "done":
-                # Another actor (a second run, a user, an eviction) got to it first: not ours to count.
-                conflicts.append({"kind": "Pod", "name": pod["name"], "message": (
-                    "changed since it was read (precondition failed); left alone" if outcome == "changed" else
-                    "already gone (deleted by another actor since it was read); left to its controller")})
-                continue
-            deleted.setdefault(pod["replicaset_uid"], []).append(pod["name"])
-        for uid, pods in deleted.items():
+                # Another actor got there first (a second run, a user, a drain's eviction that took the budget):
+                # not ours to count, and the rest of the step is not taken (it could no longer free the node).
+                conflicts.append(self._eviction_conflict(pod, outcome, refusal))
+                break
+            evicted.setdefault(pod["replicaset_uid"], []).append(pod["name"])
+        for uid, names in evicted.items():
             rs = pods_by_rs[uid]
-            after = rs["replicas_before"] - len(pods)
+            after = rs["replicas_before"] - len(names)
             outcome = self.scale_replicaset(namespace, rs["name"], uid, rs["replicas_before"], after, dry_run)
             entry = {"name": rs["name"], "uid": uid, "revision": rs["revision"], "replicas_before":
-                     rs["replicas_before"], "replicas_after": after, "pods": list(pods),
+                     rs["replicas_before"], "replicas_after": after, "pods": list(names),
                      "action": "scaled"}
             if outcome == "changed" and not dry_run and self._scaled_already(namespace, rs["name"], uid, after):
                 # The freed node took the new pod at once and the deployment controller scaled the old
@@ -290,7 +347,7 @@ class RolloutApi(object):
                 outcome, entry["action"] = "done", "scaled by the deployment controller"
             if outcome != "done":
                 entry["message"] = ("spec.replicas or uid changed since read (JSON patch test failed); its "
-                                    "controller may recreate the deleted pod(s)")
+                                    "controller may recreate the evicted pod(s)")
                 conflicts.append(dict(entry, kind="ReplicaSet"))
                 continue
             if action == "delete" and after == 0:
@@ -298,6 +355,19 @@ class RolloutApi(object):
                     entry["action"] = "deleted"
             done.append(entry)
         return {"replicasets": done, "conflicts": conflicts}
+
+    @staticmethod
+    def _eviction_conflict(pod, outcome, refusal=None):
+        """The conflict entry of an eviction that did not happen (None for one that did)."""
+        if outcome == "done":
+            return None
+        if outcome == "refused":
+            return {"kind": "Pod", "name": pod["name"], "budgets": refusal["budgets"], "message": (
+                "eviction refused by the API server (429): %s; left alone, never deleted without the budget's "
+                "consent" % refusal["message"])}
+        return {"kind": "Pod", "name": pod["name"], "message": (
+            "changed since it was read (precondition failed); left alone" if outcome == "changed" else
+            "already gone (deleted by another actor since it was read); left to its controller")}
 
     def wait_for_change(self, namespace, name, remaining, diagnosis):
         """Block on a watch of the Deployment until its status moves (or the time is up)."""

@@ -170,8 +170,9 @@ def problems(params, rules):
     return found
 
 
-def validate(module, rules):
-    """fail_json with every problem of ``rules`` (see :func:`problems`) in one message; returns when all hold."""
-    found = problems(module.params, rules)
+def validate(module, rules, params=None):
+    """fail_json with every problem of ``rules`` (see :func:`problems`) in one message; returns when all hold.
+    ``params``: the values to check when the module's params show some masked (default: the module's params)."""
+    found = problems(module.params if params is None else params, rules)
     if found:
         module.fail_json(msg="invalid option%s: %s" % ("s" if len(found) > 1 else "", "; ".join(found)))

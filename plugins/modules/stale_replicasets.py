@@ -15,15 +15,27 @@ description:
     filters reproduces that refusal node by node, removing named old pods of this Deployment makes every filter
     pass on one node, and the deployment controller will not remove them itself. This is the fix for the
     aws-node-termination-handler deadlock on clusters with one or two control-plane nodes (kubernetes/kops#16870).
-  - Removes only the pods the proof names - by default it deletes them and lowers their old ReplicaSet's
+  - Removes only the pods the proof names - by default it evicts them and lowers their old ReplicaSet's
     C(spec.replicas) by as many, keeping the ReplicaSet as rollback history.
   - Never acts on a rollout that is V(complete), V(progressing), V(paused) or V(blocked) (unschedulable for a
     reason removing old pods cannot fix), never touches the current ReplicaSet or anything the Deployment does not
     control (by ownerReference UID), and never goes below the availability the Deployment promises - at least
     C(replicas - max(maxUnavailable, 1)) pods stay available, and no PodDisruptionBudget is overdrawn.
-  - Pods are deleted with UID and resourceVersion preconditions, ReplicaSets scaled with a JSON patch whose
-    C(test) operations check the UID and the replica count read, so anything that changed since the diagnosis
-    is left alone and reported in RV(conflicts).
+  - Pods are removed through the Eviction API (C(policy/v1) Eviction, as C(kubectl drain) and kOps do), so the
+    API server enforces every PodDisruptionBudget in the same request that removes the pod - a drain evicting at
+    the same moment cannot overdraw a budget. Each eviction carries UID and resourceVersion preconditions.
+    A refused eviction (429) is reported in RV(conflicts) with the budget's name and what it needs, and the pod
+    is never deleted another way.
+  - Before any pod goes, every eviction of the step and its ReplicaSet's patch are sent as server-side dry runs,
+    so a step whose pods cannot all go removes none.
+  - ReplicaSets are scaled right after the evictions with a JSON patch whose C(test) operations check the UID and
+    the replica count read, so anything that changed since the diagnosis is left alone and reported in
+    RV(conflicts).
+  - Between an eviction and the patch that lowers its ReplicaSet (milliseconds) the ReplicaSet controller
+    creates an old-template replacement; the lowered ReplicaSet removes it again first, as it is not yet
+    scheduled. Lowering the ReplicaSet first would avoid it, but its controller would then delete the pods with
+    no PodDisruptionBudget asked, so the eviction comes first. With O(wait) each next step is planned on what is
+    there then.
   - With O(wait), follows the rollout to its end, taking one step at a time (one freed slot per step),
     each planned under the same proof.
 author:
@@ -45,7 +57,7 @@ options:
     default: kube-system
   action:
     description:
-      - V(scale_down) deletes the pods the proof names and lowers their ReplicaSet's C(spec.replicas) by as many;
+      - V(scale_down) evicts the pods the proof names and lowers their ReplicaSet's C(spec.replicas) by as many;
         the ReplicaSet stays, so C(kubectl rollout undo) still works.
       - V(delete) does the same and then deletes an old ReplicaSet that a step takes to 0 replicas.
     type: str
@@ -116,7 +128,7 @@ steps:
       description: The node the step frees for the new pod.
       type: str
     pods:
-      description: The old pods deleted.
+      description: The old pods evicted.
       type: list
       elements: str
     replicasets:
@@ -134,14 +146,15 @@ steps:
                      action: scaled}]
 removed:
   description:
-    - Every old ReplicaSet this run changed (pods deleted and spec.replicas lowered, or deleted), one entry per
+    - Every old ReplicaSet this run changed (pods evicted and spec.replicas lowered, or deleted), one entry per
       change (as in RV(steps)). A ReplicaSet found already scaled down by another actor is in RV(steps) only.
   returned: always
   type: list
   elements: dict
 conflicts:
   description:
-    - Pods, ReplicaSets or the Deployment left alone because they changed (or were deleted) after they were read.
+    - Pods, ReplicaSets or the Deployment left alone because they changed (or were deleted) after they were read,
+      and pods whose eviction a PodDisruptionBudget refused (with C(budgets), the names of the budgets).
       Without O(wait) the run then stops and RV(reason) says what the rollout is now; a rerun acts on the new state.
   returned: always
   type: list
@@ -240,8 +253,13 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
                 result["steps"].append({"deployment": "%s/%s" % (namespace, name), "node": plan["node"],
                                         "pods": [p for rs in outcome["replicasets"] for p in rs["pods"]],
                                         "replicasets": outcome["replicasets"], "reason": plan["reason"]})
+            refusals = [c for c in outcome["conflicts"] if c.get("budgets") is not None]
+            if refusals:
+                result["reason"] = "%s; the eviction was refused, so %s: %s" % (
+                    decision["reason"], "nothing was evicted" if not outcome["replicasets"] else
+                    "the step stopped there", "; ".join("pod %s: %s" % (c["name"], c["message"]) for c in refusals))
             if check_mode or not params["wait"]:
-                if outcome["conflicts"] and not outcome["replicasets"] and not check_mode:
+                if outcome["conflicts"] and not outcome["replicasets"] and not check_mode and not refusals:
                     # Something changed under the step (another run, a user, the controller): say what the
                     # rollout is now, and leave acting on the new state to a rerun.
                     found = api.diagnose(namespace, name)
@@ -255,7 +273,14 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
                 return result, "gave up after %d conflicts: the objects keep changing under the module" % len(
                     result["conflicts"])
             if outcome["conflicts"] and not outcome["replicasets"]:
-                diagnosis = api.diagnose(namespace, name)[0]
+                found = api.diagnose(namespace, name)
+                if not found:
+                    # Deleted between the read and the step: there is no rollout left to follow.
+                    result.update(verdict="gone", blockers=[], reason="the Deployment was deleted since it was "
+                                  "read; nothing was done (see conflicts)")
+                    return result, "Deployment %s/%s was deleted since it was read; nothing was done" % (
+                        namespace, name)
+                diagnosis = found[0]
                 continue
         elif diagnosis["verdict"] == "complete" or not params["wait"] or not acted and diagnosis["verdict"] != "stuck":
             break

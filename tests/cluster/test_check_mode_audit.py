@@ -81,10 +81,18 @@ def test_check_mode_sends_no_change_to_the_api_server(audited):
         assert not result["failed"], result
     extra = {"k8s_kubeconfig": kubeconfig, "remediate_namespace": audited["stuck"], "remediate_prevent": True,
              "validate_rollout_namespace": audited["stuck"]}
-    for name in ("precheck", "remediate", "validate", "upgrade"):
-        ok, text = run_playbook(playbook(name), dict(extra, cluster_name="" if name != "upgrade" else "x.k8s.local",
-                                                     kops_binary="/nonexistent/kops"), audited["workdir"], check=True)
+    # Without a cluster name these playbooks need no kops: each must succeed, so that its requests (and its
+    # writes, as dry runs) are in the audit log; one failing before its first write would prove nothing.
+    for name in ("precheck", "remediate", "validate"):
+        ok, text = run_playbook(playbook(name), dict(extra, cluster_name="", kops_binary="/nonexistent/kops"),
+                                audited["workdir"], check=True)
         runs["playbook " + name] = ok
+        assert ok, "playbook %s failed in check mode: %s" % (name, text[-3000:])
+    # The upgrade playbook needs kops and a state store for its first step: here it can only stop there, before
+    # any request to the cluster; its removal step is the remediate role, audited above.
+    ok, text = run_playbook(playbook("upgrade"), dict(extra, cluster_name="x.k8s.local",
+                                                      kops_binary="/nonexistent/kops"), audited["workdir"], check=True)
+    assert not ok and "kops not found: '/nonexistent/kops'" in text, text[-3000:]
     # Prevention in check mode on the Deployment whose next rollout deadlocks: a dry-run server-side apply.
     ok, text = run_playbook(playbook("remediate"), dict(extra, remediate_namespace=audited["healthy"]),
                             audited["workdir"], check=True)

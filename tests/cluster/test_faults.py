@@ -14,6 +14,7 @@ The stuck rollout is the smallest one: one pod on a private kwok node holding th
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -22,7 +23,8 @@ from kubernetes import client
 
 import workloads
 from faults import ApiServer, Interposer
-from nthrepro import replicasets_by_revision, rollout_complete, run_module, wait_deployment
+from nthrepro import replicasets_by_revision, rollout_complete, run_module, running_and_ready, wait_deployment, \
+    wait_pod
 
 APP = "api"
 
@@ -134,8 +136,11 @@ def test_api_server_killed_during_the_wait(fault_cluster, fault_namespace, pool,
     assert "1 step(s) had been taken before it and stand" in result["msg"], result["msg"]
     assert result["changed"] is True
     assert [rs["pods"] for rs in result["removed"]] == [[old_pod.metadata.name]]
-    # The writes: the ReplicaSet's dry run, the pod, the ReplicaSet; nothing after the crash.
-    assert [method for method, _path in proxy.writes] == ["PATCH", "DELETE", "PATCH"], proxy.writes
+    # The writes: the ReplicaSet's dry run, the eviction's dry run, the eviction, the ReplicaSet; nothing after
+    # the crash.
+    assert [(method, "dryRun" in path) for method, path in proxy.writes] == [
+        ("PATCH", True), ("POST", True), ("POST", False), ("PATCH", False)], proxy.writes
+    assert all(path.split("?")[0].endswith("/eviction") for method, path in proxy.writes if method == "POST")
 
     rerun = remediate(fault_cluster.kubeconfig, namespace, wait=True, wait_timeout=90)
     assert rerun["failed"] is False and rerun["changed"] is False, rerun
@@ -227,6 +232,103 @@ def test_a_change_between_read_and_removal_stops_the_write(fault_cluster, fault_
     assert pod_alive(fault_cluster, namespace, old_pod)
 
 
+def test_deployment_deleted_before_the_step_with_wait_fails_cleanly(fault_cluster, fault_namespace, pool, tmp_path):
+    """With ``wait``, the Deployment deleted between the read and the first write: nothing is removed and the run
+    fails with one sentence (it raised IndexError: the diagnosis after the conflict found no Deployment)."""
+    namespace = fault_namespace
+    old_pod = stuck_on_cpu(fault_cluster, namespace, pool)
+    changed = []
+
+    def delete_first(_method, _path):
+        if not changed:
+            _delete_deployment(fault_cluster, namespace)
+            changed.append(True)
+        return True
+
+    with Interposer(fault_cluster, str(tmp_path), on_write=delete_first) as proxy:
+        result = remediate(proxy.kubeconfig, namespace, wait=True, wait_timeout=60)
+    assert result["failed"] is True, result
+    assert result["msg"] == "Deployment %s/%s was deleted since it was read; nothing was done" % (namespace, APP), \
+        result["msg"]
+    assert result["verdict"] == "gone" and result["changed"] is False and result["removed"] == [], result
+    assert [c["kind"] for c in result["conflicts"]] in (["Deployment"], ["ReplicaSet"]), result["conflicts"]
+    assert pod_alive(fault_cluster, namespace, old_pod)
+
+
+def test_a_drain_taking_the_budget_first_makes_the_eviction_refused_and_nothing_removed(
+        fault_cluster, fault_namespace, pool, tmp_path):
+    """Two replicas on two nodes and a bystander pod on a third, under one PodDisruptionBudget (minAvailable 2 of
+    the three) that allows one disruption; the plan may remove one old pod. Just before the module's eviction a
+    drain evicts the bystander (as kops rolling-update would; nothing recreates it): the budget is spent, the API
+    server refuses the module's eviction (429), the conflict names the budget, and no pod of the plan is evicted
+    or deleted by any other means."""
+    namespace = fault_namespace
+    pool.add(workloads.pool_node(pool.name, 1, cpu="4"), workloads.pool_node(pool.name, 2, cpu="4"),
+             workloads.pool_node(pool.name, 3, cpu="1"))
+    budgeted = {"app": APP, "budget": "shared"}
+    workloads.create_deployment(fault_cluster.api, namespace, APP, workloads.pod_spec(pool.name, cpu="3"),
+                                replicas=2, labels=budgeted,
+                                strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
+    wait_deployment(fault_cluster.api, namespace, APP, rollout_complete)
+    policy, core = client.PolicyV1Api(fault_cluster.api), client.CoreV1Api(fault_cluster.api)
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "bystander", "labels": {"budget": "shared"}},
+                                           "spec": workloads.pod_spec(pool.name, cpu="500m")})
+    wait_pod(fault_cluster.api, namespace, running_and_ready, selector="budget=shared,!app")
+    policy.create_namespaced_pod_disruption_budget(namespace, {
+        "metadata": {"name": "two-of-three"},
+        "spec": {"minAvailable": 2, "selector": {"matchLabels": {"budget": "shared"}}}})
+    wait_pdb_allows(fault_cluster.api, namespace, "two-of-three", 1)
+    old_pods = dict((p.metadata.name, p) for p in core.list_namespaced_pod(namespace, label_selector="app=%s" % APP
+                                                                           ).items)
+    client.AppsV1Api(fault_cluster.api).patch_namespaced_deployment(APP, namespace, {"spec": {"template": {
+        "spec": workloads.pod_spec(pool.name, cpu="3", memory="65Mi")}}})
+    workloads.wait_new_pod_unschedulable(fault_cluster.api, namespace, APP)
+    diagnosis = run_module("clusterops.kops_upgrade.rollout_status", {"name": APP, "namespace": namespace},
+                           fault_cluster.kubeconfig)["deployments"][0]
+    assert diagnosis["verdict"] == "stuck" and diagnosis["plan"]["act"] is True, diagnosis["why"]
+    planned = diagnosis["plan"]["pods"]
+    assert len(planned) == 1 and planned[0] in old_pods, planned
+    drained = []
+
+    def drain_first(method, path):
+        # Right before the module's first eviction request reaches the API server (its dry run).
+        if method == "POST" and path.split("?")[0].endswith("/eviction") and not drained:
+            core.create_namespaced_pod_eviction("bystander", namespace, {"metadata": {"name": "bystander",
+                                                                                      "namespace": namespace}})
+            drained.append("bystander")
+        return True
+
+    with Interposer(fault_cluster, str(tmp_path), on_write=drain_first) as proxy:
+        result = remediate(proxy.kubeconfig, namespace)
+    assert result["failed"] is False, result["msg"]
+    assert drained == ["bystander"]
+    assert result["changed"] is False and result["removed"] == [], (result["steps"], result["conflicts"])
+    assert [(c["kind"], c["name"], c["budgets"]) for c in result["conflicts"]] == [
+        ("Pod", planned[0], ["two-of-three"])], result["conflicts"]
+    # "has 3" until the disruption controller has counted the drained pod out, "has 2" after.
+    assert re.search(r"The disruption budget two-of-three needs 2 healthy pods and has [23] currently",
+                     result["conflicts"][0]["message"]), result["conflicts"]
+    assert "eviction was refused" in result["reason"] and "two-of-three" in result["reason"], result["reason"]
+    # The ReplicaSet's dry run and the eviction's dry run, refused: nothing else, no DELETE ever.
+    assert [(method, "dryRun" in path) for method, path in proxy.writes] == [("PATCH", True), ("POST", True)], \
+        proxy.writes
+    assert pod_alive(fault_cluster, namespace, old_pods[planned[0]])
+
+
+def wait_pdb_allows(api_client, namespace, name, allowed, timeout=60):
+    """Until the disruption controller has computed the budget (observed it and allows ``allowed``)."""
+    policy = client.PolicyV1Api(api_client)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pdb = policy.read_namespaced_pod_disruption_budget(name, namespace)
+        if (pdb.status and pdb.status.observed_generation == pdb.metadata.generation
+                and pdb.status.disruptions_allowed == allowed):
+            return
+        time.sleep(0.1)
+    raise AssertionError("PodDisruptionBudget %s/%s does not allow %d within %ss" % (
+        namespace, name, allowed, timeout))
+
+
 def test_a_replicaset_scaled_down_by_another_actor_is_a_step_done_not_a_change(
         fault_cluster, fault_namespace, pool, tmp_path):
     """Someone scales the old ReplicaSet to 0 between the read and the first write: the dry run's test fails, the
@@ -283,8 +385,12 @@ def test_two_runs_at_once_remove_once(fault_cluster, fault_namespace, pool, tmp_
     assert [rs["pods"] for rs in acted[0]["removed"]] == [[old_pod.metadata.name]]
     assert other[0]["removed"] == [] and [c["kind"] for c in other[0]["conflicts"]] == ["Pod"], other[0]
     assert "now: " in other[0]["reason"] and other[0]["verdict"] != "stuck", (other[0]["verdict"], other[0]["reason"])
-    methods = sorted(method for method, _path in proxy.writes)
-    # Two dry runs, two pod deletions (one wins), one ReplicaSet patch: nothing twice.
-    assert methods == ["DELETE", "DELETE", "PATCH", "PATCH", "PATCH"], proxy.writes
+    dry = sorted(method for method, path in proxy.writes if "dryRun" in path)
+    real = sorted(method for method, path in proxy.writes if "dryRun" not in path)
+    # Each run: the ReplicaSet's dry run and the eviction's; then one eviction wins and one ReplicaSet patch
+    # follows. The other run's eviction, real or (when the pod had already gone) its dry run, finds the pod
+    # changed or gone: nothing twice.
+    assert dry == ["PATCH", "PATCH", "POST", "POST"], proxy.writes
+    assert real in (["PATCH", "POST"], ["PATCH", "POST", "POST"]), proxy.writes
     assert old_replicaset(fault_cluster, namespace)["spec"]["replicas"] == 0
     wait_deployment(fault_cluster.api, namespace, APP, rollout_complete, timeout=90)

@@ -170,13 +170,35 @@ def test_old_replicaset_already_at_zero_is_never_a_target(local_cluster, namespa
 
 
 def test_recreate_rollout_is_never_stuck(local_cluster, namespace, pool):
-    pool.add(workloads.pool_node(pool.name, 1))
+    """A Recreate rollout removes its old pods itself. Asserted where a wrong verdict could show: the old pod is
+    gone and the new pod is Pending (another workload holds the CPU it needs, and the port the old pod used is
+    free again). Removing old pods cannot help there (none is left): never stuck, nothing touched; once the other
+    workload goes, the rollout completes on its own."""
+    pool.add(workloads.pool_node(pool.name, 1, cpu="4"))
     port = [{"containerPort": 9300, "hostPort": 9300, "protocol": "TCP"}]
-    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, ports=port),
+    workloads.create_deployment(local_cluster.api, namespace, "hog", workloads.pod_spec(pool.name, cpu="2"),
+                                labels={"app": "hog"})
+    wait_deployment(local_cluster.api, namespace, "hog", rollout_complete)
+    single_app(local_cluster, namespace, pool, workloads.pod_spec(pool.name, cpu="1", ports=port),
                strategy={"type": "Recreate"})
-    workloads.roll_out(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name, ports=port, memory="65Mi"))
+    old_pods = set(name for name, _uid in workloads.footprint(local_cluster.api, namespace)["pods"]
+                   if name.startswith(APP + "-"))
+    old_hash = replicasets_by_revision(local_cluster.api, namespace, APP)[-1]["metadata"]["labels"]["pod-template-hash"]
+    workloads.roll_out(local_cluster.api, namespace, APP, workloads.pod_spec(pool.name, cpu="3", ports=port))
+    # Not wait_new_pod_unschedulable: a Recreate Deployment keeps its old revision until the old pods are gone.
+    pending = wait_unschedulable(local_cluster.api, namespace, selector="app=%s,pod-template-hash!=%s" % (
+        APP, old_hash))[0]
+    before = workloads.footprint(local_cluster.api, namespace)
+    # The state where a wrong verdict could appear: old pod gone, new pod waiting for the scheduler.
+    names = set(name for name, _uid in before["pods"])
+    assert not names & old_pods and pending["metadata"]["name"] in names, (old_pods, before)
+    diagnosis = status_of(local_cluster, namespace)
+    assert diagnosis["verdict"] != "stuck", (diagnosis["verdict"], diagnosis["why"])
     result = remediate(local_cluster, namespace)
-    assert result["changed"] is False and result["verdict"] != "stuck", result
+    assert result["failed"] is False and result["changed"] is False and result["removed"] == [], result
+    assert result["verdict"] != "stuck", result["reason"]
+    assert workloads.footprint(local_cluster.api, namespace) == before
+    client.AppsV1Api(local_cluster.api).delete_namespaced_deployment("hog", namespace)
     wait_deployment(local_cluster.api, namespace, APP, lambda d: d["metadata"]["generation"] >= 2 and
                     rollout_complete(d))
 
@@ -254,6 +276,28 @@ def test_statefulset_that_no_node_can_hold_is_blocked(local_cluster, namespace, 
     assert diagnosis["verdict"] == "blocked", (diagnosis["verdict"], diagnosis["why"])
     assert "resources" in [b["kind"] for b in diagnosis["blockers"]]
     assert workloads.footprint(local_cluster.api, namespace) == before
+
+
+def test_a_footprint_waits_for_the_statefulset_controller(local_cluster, namespace, pool):
+    """A footprint taken right after a template change is the one the StatefulSet controller settles on (db-0
+    replaced, of the new revision), not a moment of the replacement (the old db-0, or no db-0 at all): the
+    footprint of test_statefulset_that_no_node_can_hold_is_blocked once read pods [] before the module ran and
+    db-0 after it, with nothing touched."""
+    pool.add(workloads.pool_node(pool.name, 1))
+    labels = {"app": "db"}
+    apps = client.AppsV1Api(local_cluster.api)
+    apps.create_namespaced_stateful_set(namespace, {
+        "metadata": {"name": "db", "labels": labels},
+        "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels}, "spec": workloads.pod_spec(pool.name, cpu="1")}}})
+    old = wait_pod(local_cluster.api, namespace, running_and_ready, selector="app=db")[0]
+    apps.patch_namespaced_stateful_set("db", namespace, {"spec": {"template": {
+        "spec": workloads.pod_spec(pool.name, cpu="8")}}})
+    found = workloads.footprint(local_cluster.api, namespace)
+    update_revision = apps.read_namespaced_stateful_set("db", namespace).status.update_revision
+    pods = client.CoreV1Api(local_cluster.api).list_namespaced_pod(namespace, label_selector="app=db").items
+    assert [p.metadata.labels["controller-revision-hash"] for p in pods] == [update_revision]
+    assert found["pods"] == [("db-0", pods[0].metadata.uid)] and pods[0].metadata.uid != old["metadata"]["uid"]
 
 
 def test_all_stuck_acts_only_on_the_proven_stuck_deployments(local_cluster, namespace, pool):

@@ -36,7 +36,7 @@ USES = {
     ("nonResourceURL", "/metrics", "get"): "precheck",
     ("apps", "daemonsets", "list"): "rollout_kinds",
     ("apps", "statefulsets", "list"): "rollout_kinds",
-    ("", "pods", "delete"): "stale_scale",
+    ("", "pods/eviction", "create"): "stale_scale",
     ("apps", "replicasets", "patch"): "stale_scale",
     ("apps", "replicasets", "delete"): "stale_delete",
     ("apps", "deployments", "watch"): "stale_wait",

@@ -157,8 +157,55 @@ def wait_new_pod_unschedulable(api_client, namespace, name):
         name, template_hash))[0]
 
 
-def footprint(api_client, namespace):
-    """Everything a remediation could touch: ReplicaSets (uid, spec.replicas) and pods (uid) of the namespace."""
+def _owner_uid(obj):
+    for ref in obj.metadata.owner_references or []:
+        if ref.controller:
+            return ref.uid
+    return None
+
+
+def _unsettled(api_client, namespace):
+    """Why the namespace's controllers are not done yet (None when they are): a Deployment, ReplicaSet,
+    StatefulSet or DaemonSet whose controller has not observed its latest spec, a ReplicaSet or StatefulSet whose
+    pods do not all exist yet (or whose status does not count them yet), or a pod still terminating."""
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    # The controllers first, their pods after: what the controllers had observed is then reflected in the pods.
+    controllers = (("Deployment", apps.list_namespaced_deployment(namespace).items),
+                   ("DaemonSet", apps.list_namespaced_daemon_set(namespace).items),
+                   ("ReplicaSet", apps.list_namespaced_replica_set(namespace).items),
+                   ("StatefulSet", apps.list_namespaced_stateful_set(namespace).items))
+    pods = core.list_namespaced_pod(namespace).items
+    terminating = [p.metadata.name for p in pods if p.metadata.deletion_timestamp]
+    if terminating:
+        return "pods terminating: %s" % terminating
+    owned = {}
+    for pod in pods:
+        owned[_owner_uid(pod)] = owned.get(_owner_uid(pod), 0) + 1
+    for kind, items in controllers:
+        for obj in items:
+            if (obj.status.observed_generation or 0) < obj.metadata.generation:
+                return "%s %s: generation %s not observed yet" % (kind, obj.metadata.name, obj.metadata.generation)
+            if kind in ("ReplicaSet", "StatefulSet"):
+                have = owned.get(obj.metadata.uid, 0)
+                if not obj.spec.replicas == (obj.status.replicas or 0) == have:
+                    return "%s %s: spec.replicas %s, status.replicas %s, pods %d" % (
+                        kind, obj.metadata.name, obj.spec.replicas, obj.status.replicas, have)
+    return None
+
+
+def settle(api_client, namespace, timeout=60):
+    """Wait (a precise poll, 0.1 s apart) until the namespace's controllers are done: see _unsettled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        why = _unsettled(api_client, namespace)
+        if why is None:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("namespace %s not settled within %ss: %s" % (namespace, timeout, why))
+        time.sleep(0.1)
+
+
+def _snapshot(api_client, namespace):
     apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
     return {
         "replicasets": sorted((rs.metadata.name, rs.metadata.uid, rs.spec.replicas)
@@ -166,6 +213,22 @@ def footprint(api_client, namespace):
         "pods": sorted((p.metadata.name, p.metadata.uid) for p in core.list_namespaced_pod(namespace).items
                        if not p.metadata.deletion_timestamp),
     }
+
+
+def footprint(api_client, namespace, timeout=60):
+    """Everything a remediation could change: ReplicaSets (uid, spec.replicas: scaled or deleted) and pods (uid:
+    evicted) of the namespace; statuses and resourceVersions, which the controllers change on their own, are left
+    out. Taken once the controllers are done (see settle) and the same on two reads in a row, so that a
+    controller still replacing a pod (a StatefulSet recreating db-0 after a template change) is not read as a
+    change by the module."""
+    deadline = time.monotonic() + timeout
+    while True:
+        settle(api_client, namespace, timeout=max(1, deadline - time.monotonic()))
+        first = _snapshot(api_client, namespace)
+        if _unsettled(api_client, namespace) is None and _snapshot(api_client, namespace) == first:
+            return first
+        if time.monotonic() > deadline:
+            raise TimeoutError("namespace %s keeps changing: %s" % (namespace, first))
 
 
 class ReadyWatcher(object):

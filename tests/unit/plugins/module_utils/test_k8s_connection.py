@@ -17,6 +17,9 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connec
     auth_settings,
     build_configuration,
     explain_api_error,
+    kubeconfig_secret_values,
+    readable_kubeconfig_values,
+    url_credentials,
 )
 
 KUBECONFIG = {
@@ -140,3 +143,52 @@ def test_connection_refused():
     exc = urllib3.exceptions.MaxRetryError(None, "/apis", reason=ConnectionRefusedError("[Errno 111] refused"))
     assert explain_api_error(exc, "list", "deployments", "kube-system").startswith(
         "cannot reach the Kubernetes API to list deployments in namespace kube-system")
+
+
+def _ansible_no_log_values(value):
+    """What ansible-core itself puts into no_log_values for a no_log option (the set k8s_module() trims)."""
+    from ansible.module_utils.common.parameters import _list_no_log_values
+    return _list_no_log_values({"kubeconfig": {"type": "raw", "no_log": True}}, {"kubeconfig": value})
+
+
+def test_kubeconfig_dict_credentials_stay_masked_and_nothing_else():
+    kubeconfig = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "one",
+        "clusters": [{"name": "c", "cluster": {"server": "https://api.example:6443", "certificate-authority-data": "Q0E=",
+                                               "proxy-url": "http://proxyuser:pr%40xy@proxy:3128"}}],
+        "users": [
+            {"name": "admin", "user": {"token": "tok-1", "client-key-data": "S0VZ", "client-certificate": "/c.pem",
+                                       "password": "pw", "username": "alice", "as": "bob", "x-unknown": "u-1"}},
+            {"name": "eks", "user": {"exec": {"command": "aws", "apiVersion": "client.authentication.k8s.io/v1beta1",
+                                              "args": ["eks", "get-token", "--token=arg-secret"],
+                                              "env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": "env-secret"}]}}},
+            {"name": "oidc", "user": {"auth-provider": {"name": "oidc", "config": {"id-token": "id-1"}}}},
+        ],
+        "contexts": [{"name": "one", "context": {"cluster": "c", "user": "admin"}}],
+    }
+    secrets = kubeconfig_secret_values(kubeconfig)
+    assert {"tok-1", "S0VZ", "pw", "alice", "u-1", "--token=arg-secret", "env-secret", "id-1",
+            "proxyuser:pr%40xy", "pr%40xy", "pr@xy"} <= secrets
+    readable = readable_kubeconfig_values(kubeconfig)
+    assert readable.isdisjoint(secrets)
+    assert {"v1", "Config", "https://api.example:6443", "Q0E=", "/c.pem", "bob", "aws", "AWS_SECRET_ACCESS_KEY",
+            "oidc", "admin"} <= readable
+    # What stays masked after k8s_module() trims ansible-core's set: the credentials, nothing more.
+    assert _ansible_no_log_values(kubeconfig) - readable == secrets & _ansible_no_log_values(kubeconfig)
+
+
+def test_kubeconfig_path_is_readable_and_pasted_text_is_not():
+    assert readable_kubeconfig_values("/home/u/.kube/config") == {"/home/u/.kube/config"}
+    assert readable_kubeconfig_values("apiVersion: v1\nusers:\n- user: {token: t}\n") == set()
+    assert readable_kubeconfig_values(None) == set() and kubeconfig_secret_values("/path") == set()
+
+
+@pytest.mark.parametrize("url, secrets", [
+    ("http://user:pass@proxy:3128", {"user:pass", "pass"}),
+    ("http://us%3Aer:p%40ss@proxy:3128/", {"us%3Aer:p%40ss", "p%40ss", "p@ss"}),
+    ("http://user@proxy:3128", set()),
+    ("http://proxy:3128", set()),
+    ("not a url [", set()),
+])
+def test_proxy_credentials(url, secrets):
+    assert url_credentials(url) == secrets

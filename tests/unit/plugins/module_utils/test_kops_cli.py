@@ -16,6 +16,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
     KopsError,
     classify_failure,
     group_timings,
+    masked_environment,
     parse_json_documents,
     parse_rolling_update_plan,
     parse_table,
@@ -267,6 +268,11 @@ def test_only_credential_values_stay_masked():
     # A readable key with the same text as a credential keeps it masked; numbers are compared as kops sees them.
     assert readable_environment_values(environment) == {"eu-west-1", "3"}
     assert readable_environment_values(None) == set()
+
+
+def test_results_show_the_environment_names_only():
+    assert masked_environment({"AWS_REGION": "eu-west-1", "DEPLOY_KEY_MATERIAL": "k"}) == {
+        "AWS_REGION": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", "DEPLOY_KEY_MATERIAL": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}
 
 
 def test_the_sdk_transport_error_is_transient_and_nothing_else_is():
