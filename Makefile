@@ -28,7 +28,7 @@ venv: ## Create the pinned Python virtualenv (outside the repo) and print its pa
 collection: ## Install this working tree and its collection dependencies into $(COLLECTION_ROOT)
 	@$(if $(SKIP_COLLECTION),true,tools/install-collection.sh "$(VENV)" "$(COLLECTION_ROOT)")
 
-build-check: ## Build the tarball, install it elsewhere, ansible-doc every module and role from it
+build-check: collection ## Build the tarball: ansible-doc every module and role from an install of it, galaxy-importer offline, no test bed inside
 	@tools/check-build.sh "$(VENV)"
 
 build: ## Build the collection tarball into dist/
