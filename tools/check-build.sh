@@ -31,6 +31,23 @@ for role in "$root"/roles/*/; do
 done
 echo "build: $(basename "$tarball") installs; ansible-doc shows all $checked modules and roles"
 
+# The AWX project with the collection vendored from the tarball (extensions/awx/project/collections/README.md): every
+# project playbook resolves the collection from the project's own collections/ directory, with no Galaxy and no
+# other copy of it on the collection path (kubernetes.core there stands for the execution environment's).
+cp -r "$root/extensions/awx/project" "$work/project"
+ANSIBLE_COLLECTIONS_PATH="$work/project/collections" "$venv/bin/ansible-galaxy" collection install --no-deps --offline \
+  -p "$work/project/collections" "$tarball" >/dev/null 2>&1
+mkdir -p "$work/ee/ansible_collections/kubernetes"
+ln -s "${COLLECTION_ROOT:?}/ansible_collections/kubernetes/core" "$work/ee/ansible_collections/kubernetes/core"
+projects=0
+for playbook in "$work"/project/*.yml; do
+  (cd "$work/project" && ANSIBLE_COLLECTIONS_PATH="$work/ee" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+    "$venv/bin/ansible-playbook" --syntax-check "$(basename "$playbook")" >"$work/syntax.log" 2>&1) \
+    || { cat "$work/syntax.log" >&2; echo "AWX project playbook $(basename "$playbook") fails with the vendored collection" >&2; exit 1; }
+  projects=$((projects + 1))
+done
+echo "AWX project: $projects playbooks find the collection vendored into the project's collections/"
+
 # What must not ship: the test bed. What must: what a user, ansible-builder and Galaxy read.
 listing=$(tar -tzf "$tarball")
 for unwanted in Makefile .ansible-lint noxfile.py tools/ extensions/molecule/ tests/unit/ tests/cluster/ tests/kops/ \
@@ -63,7 +80,7 @@ check_changelog = True
 ansible_local_tmp = $work/importer-tmp
 tmp_root_dir = $work/importer-tmp
 CFG
-if ! (cd "$work" && env -u ANSIBLE_COLLECTIONS_PATH PYTHONPATH="$work/installed" HOME="$work/importer-home" \
+if ! (cd "$work" && env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_SCAN_SYS_PATH PYTHONPATH="$work/installed" HOME="$work/importer-home" \
       ANSIBLE_HOME="$work/importer-home/.ansible" GALAXY_IMPORTER_CONFIG="$work/galaxy-importer.cfg" \
       PATH="$importer/bin:$PATH" "$importer/bin/python" -m galaxy_importer.main "$tarball" >"$work/importer.log" 2>&1); then
   cat "$work/importer.log" >&2
