@@ -5,7 +5,8 @@
 - roles/<role>/README.md: each role's entry points and options (meta/argument_specs.yml), with an example;
 - README.md, between the markers `<!-- BEGIN GENERATED: playbook variables -->` and `<!-- END ... -->`: the
   variables the playbooks read, per playbook (required, its default, or not read), each described by the role
-  option it feeds (found by reading the playbooks' `vars:` of each role they run).
+  option it feeds (found by reading the playbooks' `vars:` of each role they run), and the playbooks' own options
+  (playbooks/vars/playbook_options.yml, the argument spec their first play checks).
 
   python3 tools/argspec_docs.py            # rewrite the files
   python3 tools/argspec_docs.py --check    # exit 1 and name the files that differ (tests/unit/test_docs.py)
@@ -28,19 +29,15 @@ PLAYBOOKS = ("precheck", "upgrade", "remediate", "validate")
 BEGIN = "<!-- BEGIN GENERATED: playbook variables (python3 tools/argspec_docs.py) -->"
 END = "<!-- END GENERATED: playbook variables -->"
 
-# Variables the playbooks read themselves (play keywords, module_defaults), not through a role option.
-PLAY_VARIABLES = {
-    "kops_upgrade_hosts": ("localhost", "Inventory host pattern to run on (fleets: a group, one host per cluster). "
-                                        "A pattern that matches no host fails the run."),
-    "kops_upgrade_serial": ("0 (all at once)", "Batches of a fleet, e.g. `[1, \"25%\"]`: a canary, then a quarter at "
-                                               "a time (an integer, a percentage, or a list of them)."),
-    "kops_upgrade_max_fail_percentage": ("100", "A batch in which more than this share of clusters fails stops the "
-                                                "fleet (0: the first failure stops it)."),
-    "k8s_kubeconfig": ("`K8S_AUTH_KUBECONFIG`, else `~/.kube/config`",
-                       "Kubeconfig of the cluster for the Kubernetes modules (`module_defaults` of "
-                       "`group/clusterops.kops_upgrade.k8s`)."),
-    "k8s_context": ("the kubeconfig's current context", "Context in that kubeconfig."),
-}
+# The options of the playbooks themselves (play keywords, module_defaults), with their argument spec, which each
+# playbook's first play checks.
+PLAY_OPTIONS_FILE = os.path.join("playbooks", "vars", "playbook_options.yml")
+
+
+def play_options():
+    with open(os.path.join(ROOT, PLAY_OPTIONS_FILE), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["clusterops_playbook_options"]
+
 
 JINJA_WORDS = {"default", "omit", "if", "else", "and", "or", "not", "in", "is", "length", "bool", "int", "true",
                "false", "none", "regex_replace", "string", "lower", "upper", "trim", "d", "defined", "undefined"}
@@ -125,8 +122,8 @@ def role_readme(role, spec):
             continue
         lines += ["| option | type | default | description |", "|---|---|---|---|"]
         for name, option in options.items():
-            lines.append("| `%s` | %s | %s | %s |" % (name, option_type(option), shown_default(option),
-                                                     text(option.get("description", ""))))
+            row = (name, option_type(option), shown_default(option), text(option.get("description", "")))
+            lines.append("| `%s` | %s | %s | %s |" % row)
         lines.append("")
     example_vars = {n: o.get("default") for n, o in spec["main"].get("options", {}).items() if o.get("required")}
     task = {"name": "Run %s" % role, "ansible.builtin.include_role": {"name": "%s.%s" % (COLLECTION, role)}}
@@ -189,7 +186,7 @@ def playbook_variables(specs):
         for role, mapping in role_vars(plays):
             for option, expression in mapping.items():
                 for name in identifiers(expression):
-                    if name in specs.get(role, {}).get("main", {}).get("options", {}) or name in PLAY_VARIABLES:
+                    if name in specs.get(role, {}).get("main", {}).get("options", {}) or name in play_options():
                         continue
                     entry = table.setdefault(name, {"playbooks": {}, "feeds": []})
                     is_direct, _ = direct_default(expression, name)
@@ -224,8 +221,9 @@ def variables_table(specs):
                 "[`%s`](roles/%s/README.md)" % (o, r) for r, o in sorted(set(feeds)))
         cells = [entry["playbooks"].get(p, "-") for p in PLAYBOOKS]
         lines.append("| `%s` | %s | %s |" % (name, " | ".join(cells), description.strip()))
-    for name, (default, description) in PLAY_VARIABLES.items():
-        lines.append("| `%s` | %s | %s |" % (name, " | ".join([default] * len(PLAYBOOKS)), description))
+    for name, option in play_options().items():
+        default = shown_default(option) if "default" in option else "unset"
+        lines.append("| `%s` | %s | %s |" % (name, " | ".join([default] * len(PLAYBOOKS)), text(option["description"])))
     lines += ["", "Every option of a role the playbook runs can be given with `-e` too (its README: %s)." % ", ".join(
         "[`%s`](roles/%s/README.md)" % (r, r) for r in specs), "", END]
     return "\n".join(lines)
