@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Generate the user documentation of variables from the roles' argument specs, so that it cannot drift:
 
@@ -189,7 +188,7 @@ def playbook_variables(specs):
                     if name in specs.get(role, {}).get("main", {}).get("options", {}) or name in play_options():
                         continue
                     entry = table.setdefault(name, {"playbooks": {}, "feeds": []})
-                    is_direct, _ = direct_default(expression, name)
+                    is_direct = direct_default(expression, name)[0]
                     if is_direct:
                         entry["feeds"].append((role, option))
                     found = re.search(r"(?<![\w.])%s\s*\|\s*default\(([^()]*(?:\([^()]*\))?[^()]*)\)"
@@ -243,7 +242,7 @@ def expected_files():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--check", action="store_true", help="fail when a generated file differs")
     args = parser.parse_args()
     stale = []
