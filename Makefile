@@ -65,7 +65,7 @@ lowest: collection ## Unit and module tests on the lowest versions declared (the
 kops-test: collection ## kops module tests against the real kops binary
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/kops
 
-ee: ## ansible-builder: introspect the built collection, create the example execution environment's build context
+ee: ## ansible-builder create on extensions/ee as it is (from a checkout and an installed copy); the collection installs from the context
 	@tools/ee-create.sh "$(VENV)"
 
 E2E_TEST = tests/e2e/test_upgrade_playbook.py
