@@ -101,3 +101,17 @@ def test_good_options_pass_the_check_without_warnings(tmp_path):
     assert "No inventory was parsed" not in output and "provided hosts list is empty" not in output, output
     assert len(plays_started(output)) == 2, output
     assert "no Kubernetes API configured" in output, output
+
+
+def test_the_fleet_summary_counts_no_controller_play(tmp_path):
+    """The option checks run on the controller: the fleet_summary callback does not count them as a cluster, and
+    reports their failure under the controller's name."""
+    os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "clusterops.kops_upgrade.fleet_summary"
+    try:
+        rc, output = run(tmp_path, "precheck", "-e", "kops_upgrade_serial=abc")
+    finally:
+        del os.environ["ANSIBLE_CALLBACKS_ENABLED"]
+    assert rc != 0
+    assert "FLEET SUMMARY: 1 cluster(s): 1 failed" in output, output[-3000:]
+    assert "localhost: failed | at task 'Check the batches (kops_upgrade_serial)': kops_upgrade_serial must be" \
+        in output, output[-3000:]
