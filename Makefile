@@ -28,7 +28,7 @@ venv: ## Create the pinned Python virtualenv (outside the repo) and print its pa
 collection: ## Install this working tree and its collection dependencies into $(COLLECTION_ROOT)
 	@$(if $(SKIP_COLLECTION),true,tools/install-collection.sh "$(VENV)" "$(COLLECTION_ROOT)")
 
-build-check: ## Build the tarball, install it elsewhere, ansible-doc every module and role from it
+build-check: collection ## Build the tarball: ansible-doc every module and role from an install of it, galaxy-importer offline, no test bed inside
 	@tools/check-build.sh "$(VENV)"
 
 build: ## Build the collection tarball into dist/
@@ -65,7 +65,7 @@ lowest: collection ## Unit and module tests on the lowest versions declared (the
 kops-test: collection ## kops module tests against the real kops binary
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/kops
 
-ee: ## ansible-builder: introspect the built collection, create the example execution environment's build context
+ee: ## ansible-builder create on extensions/ee as it is (from a checkout and an installed copy); the collection installs from the context
 	@tools/ee-create.sh "$(VENV)"
 
 E2E_TEST = tests/e2e/test_upgrade_playbook.py

@@ -18,6 +18,8 @@ description:
   - Printed from the end-of-run statistics, so it appears also when a failed batch stopped the fleet, when no
     later play runs.
   - Publishes the same as the C(clusterops_fleet) entry of the run's custom statistics.
+  - A play with the play variable C(clusterops_fleet_summary_skip) set to C(true) (the playbooks' option checks,
+    which run on the controller) adds no cluster; a failure in it is reported under its host.
 requirements:
   - Enable it, for example C(callbacks_enabled = clusterops.kops_upgrade.fleet_summary) in C(ansible.cfg) or
     E(ANSIBLE_CALLBACKS_ENABLED).
@@ -42,10 +44,14 @@ class CallbackModule(CallbackBase):
         self.failures = {}
         self.unreachable = {}
         self.stopped = set()
+        self.skip = False
 
     def v2_playbook_on_play_start(self, play):
         # Called once per batch of a serial play; the inventory is restricted to the batch by then.
         self.batch = []
+        self.skip = bool((play.vars or {}).get("clusterops_fleet_summary_skip"))
+        if self.skip:
+            return
         try:
             inventory = play.get_variable_manager()._inventory  # pylint: disable=protected-access
             for host in inventory.get_hosts(play.hosts, ignore_restrictions=True):
@@ -55,6 +61,8 @@ class CallbackModule(CallbackBase):
             pass
 
     def v2_runner_on_start(self, host, task):
+        if self.skip:
+            return
         self.started.add(host.name)
         if host.name not in self.hosts:
             self.hosts.append(host.name)
@@ -67,13 +75,19 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if not ignore_errors:
-            self.failures[result._host.get_name()] = self._detail(result)  # pylint: disable=protected-access
+            name = result._host.get_name()  # pylint: disable=protected-access
+            if name not in self.hosts:  # a failure in a skipped play (the option checks)
+                self.hosts.append(name)
+                self.started.add(name)
+            self.failures[name] = self._detail(result)
 
     def v2_runner_on_unreachable(self, result):
         self.unreachable[result._host.get_name()] = self._detail(result)  # pylint: disable=protected-access
 
     def v2_playbook_on_no_hosts_remaining(self):
         # The batch ends early: its hosts that did not fail themselves were stopped with it.
+        if self.skip:
+            return
         self.stopped.update(h for h in self.batch if h not in self.failures and h not in self.unreachable)
 
     def v2_playbook_on_stats(self, stats):

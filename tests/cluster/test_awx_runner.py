@@ -75,3 +75,37 @@ def test_without_the_credential_the_job_fails_clearly(precheck_cluster, tmp_path
     job = run(str(tmp_path), "precheck.yml", {})
     assert job["status"] == "failed"
     assert "no Kubernetes API configured" in job["stdout"]
+
+
+def test_workflow_failure_path_resumes_the_autoscalers_and_reports(precheck_cluster, precheck_namespace, credential,
+                                                                   tmp_path):
+    """The workflow's failure node (kops | recover, recover.yml) as AWX runs it after a failed upgrade job: the
+    failed job's artifacts arrive as extra vars; the autoscaler the upgrade had scaled to 0 gets its replicas back,
+    the job reports the phase, task and message that failed, and ends failed (so the workflow does)."""
+    from kubernetes import client
+
+    apps = client.AppsV1Api(precheck_cluster.api)
+    labels = {"app": "cluster-autoscaler"}
+    apps.create_namespaced_deployment(precheck_namespace, {
+        "metadata": {"name": "cluster-autoscaler", "labels": labels},
+        "spec": {"replicas": 0, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": "autoscaler", "image": "registry.k8s.io/pause:3.10"}]}}}})
+    artifacts = {
+        "clusterops_paused_autoscalers": {"localhost": [
+            {"namespace": precheck_namespace, "name": "cluster-autoscaler", "replicas": 2,
+             "type": "cluster-autoscaler"}]},
+        "clusterops_summary": {"localhost": {
+            "failed": {"phase": "upgrade", "task": "Upgrade | Rolling update",
+                       "message": "cluster did not validate within a duration of \"15m0s\""},
+            "precheck": {"verdict": "pass"}, "upgrade": {"rolling_update": "failed"},
+            "validation": {"verdict": "not run"}}},
+    }
+    job = run(str(tmp_path), "recover.yml", credential, artifacts)
+    assert job["status"] == "failed" and job["rc"] != 0, job["stdout"][-3000:]
+    # The fleet summary line (one per cluster, the project's ansible.cfg enables it) carries the report as is.
+    assert ("localhost: failed | at task 'Report the failed run and end failed': The upgrade of localhost failed at "
+            "upgrade (task Upgrade | Rolling update): cluster did not validate within a duration of \"15m0s\". "
+            "Autoscalers resumed: cluster-autoscaler. Precheck pass; rolling update failed; validation not run.") \
+        in job["stdout"], job["stdout"][-3000:]
+    assert apps.read_namespaced_deployment("cluster-autoscaler", precheck_namespace).spec.replicas == 2
