@@ -51,7 +51,7 @@ def stop_playbook(proc, recorder):
             pass
 
 
-def run_playbook(cloud, kops_version, kubernetes_version, stop_when=None, **extra):
+def run_playbook(cloud, kops_version, kubernetes_version, stop_when=None, options=(), **extra):
     """ansible-playbook clusterops.kops_upgrade.upgrade against ``cloud`` with the kops release ``kops_version``;
     returns (rc, output, seconds). Its output streams to the terminal (progress) and is kept for the asserts.
 
@@ -60,7 +60,7 @@ def run_playbook(cloud, kops_version, kubernetes_version, stop_when=None, **extr
     are playbook variables. kops is a recorder in front of the real binary: ``cloud.invocations`` is what each kops
     invocation of this run received, also written to ``<workdir>/kops-invocations-<version>.txt``.
 
-    ``stop_when(line)``: the run is stopped (stop_playbook) at the first output line for which it is true; rc is
+    ``options``: more ansible-playbook arguments (--check, --tags ...). ``stop_when(line)``: the run is stopped (stop_playbook) at the first output line for which it is true; rc is
     then None."""
     beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     recorder = kopsenv.KopsRecorder(os.path.join(cloud.workdir, "recorder-" + kops_version),
@@ -74,7 +74,7 @@ def run_playbook(cloud, kops_version, kubernetes_version, stop_when=None, **extr
                 "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
                 "HOME": os.environ["HOME"]})
     argv = [beside if os.access(beside, os.X_OK) else "ansible-playbook", "clusterops.kops_upgrade.upgrade",
-            "-e", json.dumps(variables)]
+            "-e", json.dumps(variables)] + list(options)
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)

@@ -66,6 +66,19 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
 
     # 1.30.2 -> 1.31.0, Kubernetes 1.30 -> 1.31, NTH v1.18.3 -> v1.22.0 on one control-plane node.
     unpin_nth(cloud, OLD[0])
+    # First in check mode (without the validation, which would rightly find the nodes still at 1.30): it changes
+    # nothing and says which previews it cannot give.
+    spec = cloud.cluster_spec(OLD[0])
+    rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1], options=["--check", "--skip-tags", "validate"])
+    cloud.timings["playbook --check %s -> %s (1 control plane)" % (OLD[0], MIDDLE[0])] = seconds
+    assert rc == 0, output[-5000:]
+    assert_every_kops_call_got_its_connection(cloud, MIDDLE[0])
+    text = " ".join(output.split())
+    assert "Check mode: the kops upgrade cluster plan above is real (" in text, output[-5000:]
+    assert "cannot show what the upgrade would change" in text
+    assert "Check mode previews every step" not in text
+    assert cloud.cluster_spec(OLD[0]) == spec
+    assert set(kubelet_versions(cloud).values()) == {"v" + OLD[1]}
     rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1])
     cloud.timings["playbook %s -> %s (1 control plane)" % (OLD[0], MIDDLE[0])] = seconds
     assert rc == 0, output[-5000:]
