@@ -55,8 +55,8 @@ options:
       - Kubeconfig file kops uses to reach the cluster's API (kops gets it as E(KUBECONFIG)). Can also be given with
         E(K8S_AUTH_KUBECONFIG), as for the Kubernetes modules.
       - kops uses the context named after the cluster. When the file has that context and O(context) names no other,
-        kops gets the file as it is (C(kops update cluster --admin) or C(--create-kube-config) then write into it; a
-        file that does not exist yet is passed on for that).
+        kops gets the file as it is. So does M(clusterops.kops_upgrade.kops_update) with C(admin) or
+        C(create_kube_config), for kops to write the cluster's context into it (the file may not exist yet).
       - Otherwise kops gets a private temporary kubeconfig with O(context) (or the file's current context) renamed to
         the cluster's name. It is written with mode 0600 into the module's temporary directory, removed when the module
         exits, and its content is never returned or logged.

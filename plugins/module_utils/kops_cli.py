@@ -673,6 +673,10 @@ class Kops(object):
         never in a result) with the chosen connection under a context named after the cluster; None when no
         connection is given."""
         settings = connection_settings(module.params)
+        if (module.params.get("admin") or module.params.get("create_kube_config")) and settings.get("kubeconfig") \
+                and not settings.get("host"):
+            # kops update cluster writes the cluster's context into this kubeconfig: the user's file, as it is.
+            return settings["kubeconfig"]
         if settings.get("api_key"):
             # From K8S_AUTH_API_KEY the token is not a no_log option: mask it in whatever kops prints too.
             module.no_log_values.add(settings["api_key"])
