@@ -5,13 +5,18 @@ stops as kops logs it, in ansible-playbook's output, long before the task's resu
 
 from __future__ import annotations
 
+import datetime
+import glob
 import json
 import os
 import subprocess
 import sys
 import time
 
+import yaml
+
 import kopsenv
+from awxrun import awx_venv
 
 PLAYBOOK = """
 - name: A rolling update with progress
@@ -40,11 +45,15 @@ PLAYBOOK = """
 """
 
 
+def playbook_variables(world):
+    return {"cluster": kopsenv.CLUSTER, "state_store": world.state, "kops": world.kops,
+            "kops_environment": dict((k, v) for k, v in world.env.items() if k != "KOPS_STATE_STORE")}
+
+
 def test_rolling_update_progress_is_shown_while_kops_runs(kops_world, tmp_path):
     playbook = tmp_path / "progress.yml"
     playbook.write_text(PLAYBOOK)
-    variables = {"cluster": kopsenv.CLUSTER, "state_store": kops_world.state, "kops": kops_world.kops,
-                 "kops_environment": dict((k, v) for k, v in kops_world.env.items() if k != "KOPS_STATE_STORE")}
+    variables = playbook_variables(kops_world)
     beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     env = dict(kopsenv.without_connection_variables(os.environ), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false")
@@ -67,3 +76,41 @@ def test_rolling_update_progress_is_shown_while_kops_runs(kops_world, tmp_path):
     result = next(at for at, line in arrived if line.startswith(("changed: [localhost]", "ok: [localhost]"))
                   and arrived.index((at, line)) > arrived.index(stopping[0]))
     assert result - stopping[0][0] >= 4, [(round(at, 1), line) for at, line in arrived[-40:]]
+
+
+def test_rolling_update_progress_reaches_awx_as_job_events_while_kops_runs(kops_world, tmp_path):
+    """The same under ansible-runner, which AWX runs jobs with: each progress line is a job event (verbose) of its
+    own, created while the task still runs."""
+    private = tmp_path / "runner"
+    for directory in ("project", "env", "inventory"):
+        (private / directory).mkdir(parents=True)
+    (private / "project" / "progress.yml").write_text(PLAYBOOK)
+    (private / "env" / "extravars").write_text(yaml.safe_dump(playbook_variables(kops_world)))
+    (private / "env" / "envvars").write_text(yaml.safe_dump({
+        "ANSIBLE_COLLECTIONS_PATH": os.environ.get("ANSIBLE_COLLECTIONS_PATH", ""),
+        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false", "ANSIBLE_LOCALHOST_WARNING": "false"}))
+    (private / "inventory" / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    awx = awx_venv()
+    env = dict(kopsenv.without_connection_variables(os.environ))
+    env["PATH"] = os.pathsep.join([os.path.join(awx, "bin"), os.path.dirname(sys.executable), env.get("PATH", "")])
+    proc = subprocess.run([os.path.join(awx, "bin", "ansible-runner"), "run", str(private), "-p", "progress.yml",
+                           "--ident", "progress"], capture_output=True, text=True, env=env, check=False)
+    events = []
+    for path in glob.glob(str(private / "artifacts" / "progress" / "job_events" / "*.json")):
+        with open(path) as handle:
+            events.append(json.load(handle))
+    events.sort(key=lambda event: event["counter"])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+    def created(event):
+        return datetime.datetime.fromisoformat(event["created"])
+
+    stopping = [e for e in events if e["event"] == "verbose" and "] kops: " in e.get("stdout", "")
+                and "Stopping instance" in e["stdout"]]
+    assert len(stopping) == 3, [e.get("stdout") for e in events]
+    rolled = next(e for e in events if e["event"] == "runner_on_ok"
+                  and e["event_data"].get("task", "").startswith("Roll every instance"))
+    # The first instance's line was an event of its own at least one interval (4 s) before the task's result.
+    assert (created(rolled) - created(stopping[0])).total_seconds() >= 4
+    assert all(e["counter"] < rolled["counter"] for e in stopping)
