@@ -253,8 +253,8 @@ def update_preview_outcome(text, command):
 RECONCILE_MIN_VERSION = (1, 31, 0)
 # The rolling-update options, their flags, and what `kops reconcile cluster` does instead. reconcile takes none of
 # these flags (kops 1.31.0 and 1.32.0: `--yes`, `--allow-kops-downgrade` and the kubeconfig flags): it rolls every
-# group that needs it, control plane first, with the defaults of `kops rolling-update cluster`. A value equal to
-# that default is what reconcile does anyway; any other would be ignored without a word, so it is refused.
+# group that needs it, control plane first, with kops' rolling-update defaults (RollingUpdateOptions.InitDefaults).
+# A value equal to what reconcile does is fine; any other would be ignored without a word, so it is refused.
 RECONCILE_ROLLING_UPDATE = (
     ("instance_groups", "--instance-group", []),
     ("instance_group_roles", "--instance-group-roles", []),
@@ -263,7 +263,9 @@ RECONCILE_ROLLING_UPDATE = (
     ("validation_timeout", "--validation-timeout", "15m"),
     ("validate_count", "--validate-count", 2),
     ("fail_on_validate_error", "--fail-on-validate-error", True),
-    ("fail_on_drain_error", "--fail-on-drain-error", True),
+    # reconcile's rolling updates start from kops' RollingUpdateOptions.InitDefaults, where FailOnDrainError is
+    # false: only the rolling-update command line defaults it to true.
+    ("fail_on_drain_error", "--fail-on-drain-error", False),
     ("control_plane_interval", "--control-plane-interval", "15s"),
     ("node_interval", "--node-interval", "15s"),
     ("bastion_interval", "--bastion-interval", "15s"),
@@ -309,9 +311,8 @@ def reconcile_ignored_options(options):
         value = (options or {}).get(name)
         if value is None or value == "" or _same_setting(value, default):
             continue
-        does = ("every group that needs it" if isinstance(default, list) else
-                ("--%s" % flag[2:] if default is True else "no %s" % flag) if isinstance(default, bool) else
-                "%s=%s" % (flag, default))
+        does = "every group that needs it" if isinstance(default, list) else "%s=%s" % (
+            flag, str(default).lower() if isinstance(default, bool) else default)
         shown = ",".join(str(v) for v in value) if isinstance(value, list) else str(value).lower() \
             if isinstance(value, bool) else str(value)
         ignored.append("%s=%s (%s; reconcile uses %s)" % (name, shown, flag, does))

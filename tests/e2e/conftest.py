@@ -60,8 +60,8 @@ def run_playbook(cloud, kops_version, kubernetes_version, stop_when=None, option
     are playbook variables. kops is a recorder in front of the real binary: ``cloud.invocations`` is what each kops
     invocation of this run received, also written to ``<workdir>/kops-invocations-<version>.txt``.
 
-    ``options``: more ansible-playbook arguments (--check, --tags ...). ``stop_when(line)``: the run is stopped (stop_playbook) at the first output line for which it is true; rc is
-    then None."""
+    ``options``: more ansible-playbook arguments (--check, --tags ...). ``stop_when(line)``: the run is stopped
+    (stop_playbook) at the first output line for which it is true; rc is then None."""
     beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     recorder = kopsenv.KopsRecorder(os.path.join(cloud.workdir, "recorder-" + kops_version),
                                     kopsenv.kops_binary(kops_version)[0])

@@ -17,7 +17,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
 
 # What the kops_upgrade role passes with its defaults.
 ROLE_DEFAULTS = {"instance_groups": [], "instance_group_roles": [], "cloudonly": False, "validation_timeout": "15m",
-                 "validate_count": 2, "fail_on_validate_error": True, "fail_on_drain_error": True,
+                 "validate_count": 2, "fail_on_validate_error": True, "fail_on_drain_error": "",
                  "drain_timeout": "15m", "control_plane_interval": "", "node_interval": "", "post_drain_delay": ""}
 
 
@@ -29,23 +29,25 @@ def test_the_roles_defaults_and_nothing_given_are_what_reconcile_does():
     assert reconcile_ignored_options({"validation_timeout": "900s", "drain_timeout": "0h15m0s",
                                       "node_interval": "15000ms", "instance_groups": [" "]}) == []
     # As ansible-core before 2.19 templates nested values: text.
-    assert reconcile_ignored_options({"cloudonly": "False", "validate_count": "2", "fail_on_drain_error": "True",
+    assert reconcile_ignored_options({"cloudonly": "False", "validate_count": "2", "fail_on_drain_error": "False",
                                       "instance_group_roles": ""}) == []
     assert reconcile_ignored_options({"cloudonly": "True"}) == [
-        "cloudonly=True (--cloudonly; reconcile uses no --cloudonly)"]
+        "cloudonly=True (--cloudonly; reconcile uses --cloudonly=false)"]
 
 
 @pytest.mark.parametrize("name, value, expected", [
     ("instance_groups", ["nodes-a", "nodes-b"], "instance_groups=nodes-a,nodes-b (--instance-group; reconcile uses "
                                                 "every group that needs it)"),
     ("instance_group_roles", ["Node"], "instance_group_roles=Node (--instance-group-roles;"),
-    ("force", True, "force=true (--force; reconcile uses no --force)"),
-    ("cloudonly", True, "cloudonly=true (--cloudonly; reconcile uses no --cloudonly)"),
+    ("force", True, "force=true (--force; reconcile uses --force=false)"),
+    ("cloudonly", True, "cloudonly=true (--cloudonly; reconcile uses --cloudonly=false)"),
     ("validation_timeout", "5m", "validation_timeout=5m (--validation-timeout; reconcile uses --validation-timeout=15m)"),
     ("validate_count", 1, "validate_count=1 (--validate-count; reconcile uses --validate-count=2)"),
     ("fail_on_validate_error", False, "fail_on_validate_error=false (--fail-on-validate-error; reconcile uses "
-                                      "--fail-on-validate-error)"),
-    ("fail_on_drain_error", False, "fail_on_drain_error=false"),
+                                      "--fail-on-validate-error=true)"),
+    # kops' rolling-update command line fails on a drain error; the rolling updates inside reconcile do not.
+    ("fail_on_drain_error", True, "fail_on_drain_error=true (--fail-on-drain-error; reconcile uses "
+                                  "--fail-on-drain-error=false)"),
     ("control_plane_interval", "1s", "control_plane_interval=1s (--control-plane-interval; reconcile uses "
                                      "--control-plane-interval=15s)"),
     ("node_interval", "1m", "node_interval=1m"),
