@@ -101,7 +101,7 @@ def assert_every_kops_call_got_its_connection(cloud, kops_version):
     """Each kops invocation of the last run got this cloud's AWS profile and, where it reaches the API, a private
     kubeconfig with the cluster's context; those kubeconfigs are gone afterwards; every kops module ran."""
     profile, config, dummy = cloud.aws_profile()
-    problems = kopsenv.connection_problems(cloud.invocations, profile, config, kopsenv.CLUSTER)
+    problems = kopsenv.connection_problems(cloud.invocations, profile, config, kopsenv.CLUSTER, cloud.state_store())
     assert not problems, "\n".join(problems)
     commands = set(kopsenv.kops_command(i) for i in cloud.invocations)
     expected = {"kops validate cluster", "kops upgrade cluster", "kops update cluster", "kops reconcile cluster"}

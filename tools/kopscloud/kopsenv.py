@@ -387,10 +387,12 @@ def kops_command(invocation):
 _NO_KUBECONFIG = ("kops version", "kops get all")
 
 
-def connection_problems(invocations, profile, config, cluster):
+def connection_problems(invocations, profile, config, cluster, state_store):
     """What is wrong with what each of ``invocations`` (KopsRecorder) received: the AWS profile ``profile`` from the
-    file ``config``, and for each command that reaches the cluster's API a private kubeconfig (mode 600) with a
-    context named ``cluster``. One sentence per problem; [] when every invocation got its connection."""
+    file ``config``, no AWS keys, endpoint or region of the process, the cluster's own state store when one is
+    given in the environment (the kops modules pass ``state_store`` as KOPS_STATE_STORE), and for each command that
+    reaches the cluster's API a private kubeconfig (mode 600) with a context named ``cluster``. One sentence per
+    problem; [] when every invocation got its connection."""
     problems = []
     for number, invocation in enumerate(invocations, 1):
         command, env = kops_command(invocation), invocation["environment"]
@@ -399,9 +401,11 @@ def connection_problems(invocations, profile, config, cluster):
             problems.append("%s: AWS_PROFILE=%s AWS_CONFIG_FILE=%s, expected %s from %s" % (
                 where, env.get("AWS_PROFILE"), env.get("AWS_CONFIG_FILE"), profile, config))
         stray = sorted(k for k in env if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL",
-                                               "AWS_REGION", "KOPS_STATE_STORE"))
+                                               "AWS_REGION"))
         if stray:
             problems.append("%s: got %s, which the test never gives" % (where, ", ".join(stray)))
+        if env.get("KOPS_STATE_STORE", state_store) != state_store:
+            problems.append("%s: KOPS_STATE_STORE=%s, expected %s" % (where, env["KOPS_STATE_STORE"], state_store))
         if command in _NO_KUBECONFIG:
             continue
         kubeconfig = invocation.get("kubeconfig")
