@@ -52,8 +52,54 @@ options:
         more, with a warning; each attempt has this limit. Every kops command the collection runs is declarative.
     type: int
   kubeconfig:
-    description: Kubeconfig kops uses to reach the cluster (passed as E(KUBECONFIG)); its context must be named after the cluster.
+    description:
+      - Kubeconfig file kops uses to reach the cluster's API (kops gets it as E(KUBECONFIG)). Can also be given with
+        E(K8S_AUTH_KUBECONFIG), as for the Kubernetes modules.
+      - kops uses the context named after the cluster. When the file has that context and O(context) names no other,
+        kops gets the file as it is. So does M(clusterops.kops_upgrade.kops_update) with C(admin) or
+        C(create_kube_config), for kops to write the cluster's context into it (the file may not exist yet).
+      - Otherwise kops gets a private temporary kubeconfig with O(context) (or the file's current context) renamed to
+        the cluster's name. It is written with mode 0600 into the module's temporary directory, removed when the module
+        exits, and its content is never returned or logged.
+      - Without O(kubeconfig), O(context) and O(host), kops reads its own E(KUBECONFIG) or C(~/.kube/config).
     type: path
+  context:
+    description:
+      - The kubeconfig context to use; kops gets it under the cluster's name (see O(kubeconfig)). Can also be given
+        with E(K8S_AUTH_CONTEXT).
+    type: str
+  host:
+    description:
+      - URL of the cluster's API server, for a connection without a kubeconfig (as AWX's bearer-token credential
+        gives it). Can also be given with E(K8S_AUTH_HOST). Needs O(api_key), or O(client_cert) and O(client_key).
+      - kops then gets a private temporary kubeconfig (mode 0600, context named after the cluster, removed when the
+        module exits, never logged) with this server and credential. It wins over O(kubeconfig).
+    type: str
+  api_key:
+    description:
+      - Bearer token for O(host). Can also be given with E(K8S_AUTH_API_KEY); masked in every result either way.
+    type: str
+  validate_certs:
+    description:
+      - With O(host), V(false) skips verifying the API server's certificate. Can also be given with E(K8S_AUTH_VERIFY_SSL).
+    type: bool
+    aliases: [verify_ssl]
+  ca_cert:
+    description:
+      - With O(host), the CA certificate that signed the API server's certificate. Can also be given with
+        E(K8S_AUTH_SSL_CA_CERT).
+    type: path
+    aliases: [ssl_ca_cert]
+  client_cert:
+    description:
+      - With O(host), a client certificate instead of O(api_key). Can also be given with E(K8S_AUTH_CERT_FILE).
+    type: path
+    aliases: [cert_file]
+  client_key:
+    description:
+      - Key of O(client_cert). Can also be given with E(K8S_AUTH_KEY_FILE).
+    type: path
+    aliases: [key_file]
 requirements:
   - kops >= 1.26 on the controller (or execution environment)
 """

@@ -13,8 +13,18 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 
+from ansible.module_utils.common.yaml import yaml_load
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_kubeconfig import (
+    KOPS_K8S_ARG_SPEC,
+    KubeconfigError,
+    connection_settings,
+    kops_kubeconfig,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.versions import find_version
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
     dns1123_subdomain,
@@ -35,9 +45,10 @@ KOPS_ARG_SPEC = dict(
     # kops_module() unmasks the values of keys that do not name a credential: masking AWS_REGION=eu-west-1 would
     # turn each zone name in kops' output into "********a".
     environment=dict(type="dict", default={}, no_log=True),
-    kubeconfig=dict(type="path"),
     command_timeout=dict(type="int"),
 )
+# The Kubernetes connection kops gets (kubeconfig, context, or host with a token): see kops_kubeconfig.
+KOPS_ARG_SPEC.update(KOPS_K8S_ARG_SPEC)
 KOPS_RULES = (
     ("cluster_name", dns1123_subdomain),
     ("state_store", state_store),
@@ -237,6 +248,100 @@ def update_preview_outcome(text, command):
     return outcome
 
 
+# ---------------------------------------------------------------------------------------------------------
+# kops reconcile cluster (kops >= 1.31) and the rolling-update options
+
+RECONCILE_MIN_VERSION = (1, 31, 0)
+# The rolling-update options, their flags, and what `kops reconcile cluster` does instead. reconcile takes none of
+# these flags (kops 1.31.0 and 1.32.0: `--yes`, `--allow-kops-downgrade` and the kubeconfig flags): it rolls every
+# group that needs it, control plane first, with kops' rolling-update defaults (RollingUpdateOptions.InitDefaults).
+# A value equal to what reconcile does is fine; any other would be ignored without a word, so it is refused.
+RECONCILE_ROLLING_UPDATE = (
+    ("instance_groups", "--instance-group", []),
+    ("instance_group_roles", "--instance-group-roles", []),
+    ("force", "--force", False),
+    ("cloudonly", "--cloudonly", False),
+    ("validation_timeout", "--validation-timeout", "15m"),
+    ("validate_count", "--validate-count", 2),
+    ("fail_on_validate_error", "--fail-on-validate-error", True),
+    # reconcile's rolling updates start from kops' RollingUpdateOptions.InitDefaults, where FailOnDrainError is
+    # false: only the rolling-update command line defaults it to true.
+    ("fail_on_drain_error", "--fail-on-drain-error", False),
+    ("control_plane_interval", "--control-plane-interval", "15s"),
+    ("node_interval", "--node-interval", "15s"),
+    ("bastion_interval", "--bastion-interval", "15s"),
+    ("drain_timeout", "--drain-timeout", "15m"),
+    ("post_drain_delay", "--post-drain-delay", "5s"),
+)
+ROLLING_UPDATE_OPTIONS = tuple(name for name, flag, default in RECONCILE_ROLLING_UPDATE)
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "\u00b5s": 1e-6, "ns": 1e-9}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|h|m|s)")
+
+
+def _same_setting(value, default):
+    """Whether an option's ``value`` says what reconcile does (``default``): durations compared as durations
+    (``900s`` is ``15m``), lists as sets of their non-empty items."""
+    if isinstance(default, list):
+        if isinstance(value, str):
+            value = value.split(",")
+        return not [item for item in (value or []) if str(item).strip()]
+    if isinstance(default, bool):
+        # Templated values may arrive as text ("True") on ansible-core before 2.19.
+        try:
+            return boolean(value, strict=True) is default
+        except TypeError:
+            return False
+    if isinstance(default, int):
+        try:
+            return int(str(value)) == default
+        except ValueError:
+            return False
+    parts = _DURATION_PART.findall(str(value))
+    if "".join(n + u for n, u in parts) != str(value):
+        return False
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts) == sum(
+        float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(default))
+
+
+def reconcile_ignored_options(options):
+    """The rolling-update options of ``options`` (name -> value; None and "" mean not given) that `kops reconcile
+    cluster` would not honour, each as ``name=value (--flag; reconcile uses <what it does>)``, in the table's
+    order; [] when reconcile does what they ask."""
+    ignored = []
+    for name, flag, default in RECONCILE_ROLLING_UPDATE:
+        value = (options or {}).get(name)
+        if value is None or value == "" or _same_setting(value, default):
+            continue
+        does = "every group that needs it" if isinstance(default, list) else "%s=%s" % (
+            flag, str(default).lower() if isinstance(default, bool) else default)
+        shown = ",".join(str(v) for v in value) if isinstance(value, list) else str(value).lower() \
+            if isinstance(value, bool) else str(value)
+        ignored.append("%s=%s (%s; reconcile uses %s)" % (name, shown, flag, does))
+    return ignored
+
+
+def uses_reconcile(reconcile, version):
+    """Whether the upgrade is applied with `kops reconcile cluster`: ``reconcile`` is ``auto`` (kops >= 1.31),
+    ``true`` or ``false``; ``version`` the kops version tuple. KopsError for ``true`` with a kops too old for it."""
+    choice = str(reconcile).strip().lower()
+    if choice not in ("auto", "true", "false"):
+        raise KopsError("reconcile must be auto, true or false, got %r" % reconcile)
+    if choice == "true" and version < RECONCILE_MIN_VERSION:
+        raise KopsError("reconcile=true needs kops >= 1.31 (kops reconcile cluster); this kops is %s" % (
+            ".".join(map(str, version))))
+    return choice == "true" or (choice == "auto" and version >= RECONCILE_MIN_VERSION)
+
+
+def refuse_ignored_rolling_options(options, kops_version):
+    """KopsError naming every rolling-update option (``options``) that `kops reconcile cluster` would ignore."""
+    ignored = reconcile_ignored_options(options)
+    if ignored:
+        raise KopsError("kops %s applies the upgrade with kops reconcile cluster, which takes no rolling-update "
+                        "flags, so these would be ignored: %s. Unset them, or set reconcile to false to apply the "
+                        "upgrade with kops update cluster and kops rolling-update cluster, which take them" % (
+                            ".".join(map(str, kops_version)), "; ".join(ignored)))
+
+
 # `--cloudonly`: Stopping instance "i-...", in group "<asg>"; with the API (1.30 to 1.32) the node is named too:
 # Stopping instance "i-...", node "<node>", in group "<asg>".
 _STOPPING = re.compile(r'Stopping instance "(?P<instance>[^"]+)", (?:node "[^"]*", )?in group "(?P<group>[^"]+)"')
@@ -432,6 +537,85 @@ def kops_module(argument_spec, rules=(), default_timeout=DEFAULT_COMMAND_TIMEOUT
         module.fail_json(msg=str(exc))
 
 
+_KLOG_HEADER = re.compile(r"^[IWEF]\d{4} (?P<time>\d{2}:\d{2}:\d{2})\.\d+\s+\d+ (?P<source>[^:\]]+):\d+\] (?P<message>.*)$")
+# klog sources whose lines say nothing about the rolling update: the task executor's counts, the state store's
+# and the assets' notices.
+_QUIET_SOURCES = ("executor.go", "factory.go", "kopsassets.go", "context.go")
+_QUIET_OUTPUT = ("Cluster changes have been applied to the cloud.", "Changes may require instances to restart")
+
+
+def progress_line(line):
+    """A line kops printed, as a progress line for the user (``HH:MM:SS message`` for a log line, stdout lines
+    as they are, a table's cells joined by single spaces), or None for a line that says nothing about progress."""
+    line = line.rstrip()
+    if not line.strip():
+        return None
+    klog = _KLOG_HEADER.match(line)
+    if klog:
+        if klog.group("source") in _QUIET_SOURCES:
+            return None
+        return "%s %s" % (klog.group("time"), klog.group("message").strip())
+    if any(line.startswith(noise) for noise in _QUIET_OUTPUT):
+        return None
+    return " ".join(line.split())
+
+
+def _communicate_with_progress(proc, timeout, path, secrets=()):
+    """(stdout, stderr, how it was stopped or None) of ``proc``, read line by line, each progress_line appended to
+    ``path`` as it comes (with any of ``secrets`` masked). Past ``timeout`` seconds the process group is stopped
+    (stop_process_group) and what it printed until then returned."""
+    import threading
+
+    lock = threading.Lock()
+    chunks = {"out": [], "err": []}
+
+    def relay(stream, key):
+        for raw in iter(stream.readline, b""):
+            chunks[key].append(raw)
+            shown = progress_line(raw.decode("utf-8", "replace"))
+            if shown is None:
+                continue
+            for secret in secrets:
+                if secret and len(str(secret)) > 3:
+                    shown = shown.replace(str(secret), "********")
+            with lock:
+                try:
+                    with open(path, "a") as handle:
+                        handle.write(shown + "\n")
+                except OSError:
+                    pass  # progress is a courtesy: a progress file that cannot be written never fails kops
+        stream.close()
+
+    readers = [threading.Thread(target=relay, args=(proc.stdout, "out")),
+               threading.Thread(target=relay, args=(proc.stderr, "err"))]
+    for reader in readers:
+        reader.daemon = True
+        reader.start()
+    how = None
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        how = stop_process_group(proc)
+    for reader in readers:
+        # kops and what it started are gone (it exited, or stop_process_group ended its group): the pipes close.
+        reader.join(60)
+    return b"".join(chunks["out"]), b"".join(chunks["err"]), how
+
+
+def _load_kubeconfig(path):
+    """A kubeconfig file as a mapping (None when there is no such file), or KubeconfigError with why not."""
+    expanded = os.path.expanduser(path)
+    if not os.path.exists(expanded):
+        return None
+    try:
+        with open(expanded) as handle:
+            return yaml_load(handle)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KubeconfigError("kubeconfig file %s cannot be read: %s" % (path, exc))
+    except Exception as exc:  # a YAML error; its class depends on the PyYAML build
+        raise KubeconfigError("kubeconfig file %s is not YAML: %s" % (path, " ".join(str(exc).split())))
+
+
 def _text(data):
     return (data or b"").decode("utf-8", "replace")
 
@@ -489,10 +673,37 @@ class Kops(object):
             self.environ["KOPS_STATE_STORE"] = params["state_store"]
         elif not os.environ.get("KOPS_STATE_STORE") and "KOPS_STATE_STORE" not in self.environ:
             raise KopsError("no kops state store: set state_store (or KOPS_STATE_STORE)")
-        if params.get("kubeconfig"):
-            # Every kops command that talks to the cluster reads KUBECONFIG (not all take --kubeconfig).
-            self.environ["KUBECONFIG"] = params["kubeconfig"]
+        # Every kops command that talks to the cluster reads KUBECONFIG (not all take --kubeconfig).
+        self.kubeconfig = self._kubeconfig(module)
+        if self.kubeconfig:
+            self.environ["KUBECONFIG"] = self.kubeconfig
         self.version = self._version()
+
+    def _kubeconfig(self, module):
+        """The kubeconfig kops gets for the module's Kubernetes connection (kops_kubeconfig): the user's file, or
+        a private one (mode 0600, in the module's temporary directory, removed when the module exits, its content
+        never in a result) with the chosen connection under a context named after the cluster; None when no
+        connection is given."""
+        settings = connection_settings(module.params)
+        if (module.params.get("admin") or module.params.get("create_kube_config")) and settings.get("kubeconfig") \
+                and not settings.get("host"):
+            # kops update cluster writes the cluster's context into this kubeconfig: the user's file, as it is.
+            return settings["kubeconfig"]
+        if settings.get("api_key"):
+            # From K8S_AUTH_API_KEY the token is not a no_log option: mask it in whatever kops prints too.
+            module.no_log_values.add(settings["api_key"])
+        try:
+            path, config = kops_kubeconfig(settings, self.cluster_name, _load_kubeconfig)
+        except KubeconfigError as exc:
+            raise KopsError(str(exc))
+        if config is None:
+            return path
+        descriptor, path = tempfile.mkstemp(prefix="kops-kubeconfig-", dir=module.tmpdir)
+        module.add_cleanup_file(path)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(config, handle)
+        os.chmod(path, 0o600)
+        return path
 
     def _version(self):
         rc, out, err, dummy = self._execute([self.binary, "version", "--short"], VERSION_TIMEOUT)
@@ -506,7 +717,7 @@ class Kops(object):
                 ".".join(map(str, version)), ".".join(map(str, MIN_KOPS_VERSION))))
         return version
 
-    def run(self, *args):
+    def run(self, *args, **kwargs):
         """Run ``kops <args> --name <cluster>``; returns (rc, stdout, stderr, seconds). Exit codes are results
         here, not errors: each module decides what they mean. A kops that does not finish within the module's
         command_timeout, or that a signal ends, fails the module with a message that says which.
@@ -515,17 +726,21 @@ class Kops(object):
         error of aws/aws-sdk-go-v2#1825, which the SDK does not retry) is run once more, with a warning: every
         kops command this collection runs is declarative and safe to repeat. Any other failure is returned."""
         argv = [self.binary] + list(args) + ["--name", self.cluster_name]
-        rc, out, err, seconds = self._execute(argv, self.timeout)
+        # progress=True: each line kops prints is also appended, as it comes, to the module's progress_file
+        # (progress_line says which), for the action plugin to show while kops runs.
+        progress = self.module.params.get("progress_file") if kwargs.get("progress") else None
+        rc, out, err, seconds = self._execute(argv, self.timeout, progress)
         transient = transient_transport_error(err) if rc != 0 else None
         if transient:
             self.module.warn("kops %s failed on an AWS transport error (%s) after %.1f s; running it once more" % (
                 " ".join(args[:2]), transient, seconds))
-            rc, out, err, again = self._execute(argv, self.timeout)
+            rc, out, err, again = self._execute(argv, self.timeout, progress)
             seconds = round(seconds + again, 2)
         return rc, out, err, seconds
 
-    def _execute(self, argv, timeout):
-        """Run ``argv`` with the kops environment in a session of its own, for at most ``timeout`` seconds."""
+    def _execute(self, argv, timeout, progress=None):
+        """Run ``argv`` with the kops environment in a session of its own, for at most ``timeout`` seconds; with
+        ``progress`` (a path), what kops prints is read as it comes and its progress lines appended there."""
         env = dict(os.environ)
         env.update(self.environ)
         what = "kops %s" % " ".join(argv[1:3])
@@ -538,11 +753,16 @@ class Kops(object):
                 start_new_session=True)
         except OSError as exc:
             raise KopsError("cannot run %s: %s" % (self.binary, exc))
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            how = stop_process_group(proc)
-            out, err = proc.communicate()
+        if progress:
+            out, err, how = _communicate_with_progress(proc, timeout, progress, self.module.no_log_values)
+        else:
+            try:
+                out, err = proc.communicate(timeout=timeout)
+                how = None
+            except subprocess.TimeoutExpired:
+                how = stop_process_group(proc)
+                out, err = proc.communicate()
+        if how:
             self.module.fail_json(
                 msg="%s did not finish within %d s (command_timeout) and was stopped (%s); it may be waiting on the "
                     "state store, the cloud API or the cluster: see stderr" % (what, timeout, how),

@@ -697,12 +697,62 @@ def nth_summary(deployments, daemonsets):
     }
 
 
-def kops_validation_findings(failures):
+# What an interrupted rolling update leaves for `kops validate cluster` to find (kops_validate's ``kind``):
+# instances not yet joined, nodes not ready, instance groups short of ready nodes, system-critical pods waiting.
+_ROLL_EXPLAINED = ("machine", "node", "instancegroup", "pod_pending", "pod_not_ready", "pod_unknown_phase")
+
+
+def upgrade_in_progress(nodes, target_version, rolling_plan):
+    """Whether an upgrade is under way, so that running the upgrade again finishes it, and why:
+    {in_progress, reasons}. Signs: kubelets at two or more versions (the newest at the target, when one is
+    given), or instance groups that `kops rolling-update cluster` (its preview, ``rolling_plan`` as
+    kops_rolling_update returns it) says need updating. Without either, a cluster that fails validation is broken,
+    not half-way through an upgrade."""
+    reasons = []
+    by_version = {}
+    for node in nodes:
+        by_version.setdefault(kubelet_version(node), []).append((node.get("metadata") or {}).get("name") or "?")
+    versions = []
+    for text in by_version:
+        try:
+            versions.append((parse_version(text, "kubelet version"), text))
+        except PrecheckInputError:
+            continue
+    versions.sort()
+    target = parse_version(target_version, "target Kubernetes version") if target_version else None
+    if len(versions) > 1 and (target is None or versions[-1][0][:2] == target[:2]):
+        reasons.append("nodes at %d kubelet versions (%s)" % (len(versions), "; ".join(
+            "%s: %s" % (text, ", ".join(sorted(by_version[text]))) for dummy, text in versions)))
+    needing = [row.get("name") for row in rolling_plan or []
+               if (row.get("status") or "Ready") != "Ready" or (row.get("needupdate") or 0) > 0]
+    if needing:
+        reasons.append("instance groups needing update: %s" % ", ".join(str(name) for name in needing))
+    return {"in_progress": bool(reasons), "reasons": reasons}
+
+
+def kops_validation_findings(failures, in_progress=None):
     """`kops validate cluster` failures (as kops_validate returns them): the rolling update validates the cluster
-    before and between instance groups, so each one stops it."""
+    before and between instance groups, so each one stops it. While an upgrade is in progress (``in_progress``,
+    see upgrade_in_progress), the failures an interrupted rolling update explains are warnings instead: running the
+    upgrade again is what finishes it."""
     findings = []
+    resuming = bool(in_progress and in_progress.get("in_progress"))
+    if resuming:
+        findings.append(finding(
+            "upgrade_in_progress", "warning",
+            "an upgrade is in progress: %s" % "; ".join(in_progress["reasons"]), [],
+            "Run the upgrade playbook again to finish it (its kops upgrade finds nothing more to change; the update "
+            "and the rolling update carry on), or only its last phases: --tags rolling_update,validate."))
     for failure in failures or []:
         kind = failure.get("type") or "Object"
+        if resuming and (failure.get("kind") or "") in _ROLL_EXPLAINED:
+            findings.append(finding(
+                "kops_validation_upgrade_in_progress", "warning",
+                "kops validate cluster: %s (expected until the upgrade in progress has rolled every group)" % (
+                    failure.get("message") or kind),
+                [{"kind": kind, "name": failure.get("name") or ""}],
+                "Finish the upgrade (run it again); if this stays after the rolling update, look at it."))
+            continue
         findings.append(finding(
             "kops_validation_failure", "error",
             "kops validate cluster: %s" % (failure.get("message") or kind),

@@ -105,12 +105,13 @@ def run_precheck(api, params):
     precheck.parse_duration(params.get("drain_timeout") or "15m")
     table = precheck.removed_api_table(params.get("removed_apis"))
     findings = precheck.external_findings(params.get("extra_findings"))
-    findings += precheck.kops_validation_findings(params.get("kops_validation_failures"))
 
     server_version = api.server_version().get("gitVersion", "")
     workloads = api.read_workloads()
     nodes, pods, deployments = workloads["nodes"], workloads["pods"], workloads["deployments"]
     daemonsets = workloads["daemonsets"]
+    in_progress = precheck.upgrade_in_progress(nodes, target, params.get("kops_rolling_plan"))
+    findings += precheck.kops_validation_findings(params.get("kops_validation_failures"), in_progress)
 
     if "versions" in checks:
         findings += precheck.check_versions(server_version, target, nodes, params.get("kops_version") or None)
@@ -169,5 +170,6 @@ def run_precheck(api, params):
             + [f["objects"][0]["namespace"] + "/" + f["objects"][0]["name"] for f in result["findings"]
                if f["code"] == "daemonset_deadlock"]),
         checks=sorted(checks),
+        upgrade_in_progress=in_progress,
     )
     return result

@@ -24,12 +24,29 @@ options:
     description: C(--allow-kops-downgrade).
     type: bool
     default: false
+  rolling_update_options:
+    description:
+      - Rolling-update settings the caller means to apply, named as the options of
+        M(clusterops.kops_upgrade.kops_rolling_update); V(null) or an empty value means kops' default.
+      - C(kops reconcile cluster) takes no rolling-update flag and rolls with kops' defaults (every group that needs
+        it, validation timeout 15m, two validations, intervals 15s, drain timeout 15m, post-drain delay 5s). A
+        setting that differs is refused by name before kops runs, instead of being ignored.
+    type: dict
+    default: {}
   force_roll:
     description:
       - Run the reconcile even when the preview shows no change to the cloud (the rolling updates inside then
         replace only instances that need it).
     type: bool
     default: false
+  progress_file:
+    description:
+      - File to which each line kops prints while it applies (a klog line as C(HH:MM:SS message)) is appended as it
+        comes, with credentials masked; these lines are what the action plugin shows.
+      - The action plugin of this module sets it when the module runs on the controller (a local connection, as
+        in the collection's playbooks) and shows each new line in the output of C(ansible-playbook) and AWX while
+        kops runs. There is no need to set it yourself.
+    type: path
 extends_documentation_fragment:
   - clusterops.kops_upgrade.kops
   - clusterops.kops_upgrade.attributes
@@ -45,8 +62,9 @@ attributes:
 notes:
   - Needs kops 1.31 or later; with an older kops the module fails and says so (use
     M(clusterops.kops_upgrade.kops_update) and M(clusterops.kops_upgrade.kops_rolling_update)).
-  - kops takes no validation or interval flags for the rolling updates inside a reconcile; it uses its defaults
-    (validation timeout 15m, two validations, 15s between instances).
+  - kops takes no instance group, role, drain, validation or interval flags for the rolling updates inside a
+    reconcile; it uses its defaults (validation timeout 15m, two validations, 15s between instances). Give the
+    settings you mean in O(rolling_update_options) to have those kops would not honour refused.
 """
 
 EXAMPLES = r"""
@@ -104,8 +122,11 @@ stderr:
 """
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
+    RECONCILE_MIN_VERSION,
+    ROLLING_UPDATE_OPTIONS,
     KopsError,
     kops_module,
+    refuse_ignored_rolling_options,
     reconcile_phases,
     rolling_failure_message,
     rolling_update_validation,
@@ -117,10 +138,20 @@ def main():
     module, kops = kops_module(dict(
         allow_kops_downgrade=dict(type="bool", default=False),
         force_roll=dict(type="bool", default=False),
+        rolling_update_options=dict(type="dict", default={}),
+        progress_file=dict(type="path"),
     ), supports_check_mode=True)
-    if not kops.supports((1, 31, 0)):
+    if not kops.supports(RECONCILE_MIN_VERSION):
         module.fail_json(msg="kops reconcile cluster needs kops >= 1.31; this kops is %s (use kops_update and "
                              "kops_rolling_update)" % ".".join(map(str, kops.version)))
+    unknown = sorted(set(module.params["rolling_update_options"]) - set(ROLLING_UPDATE_OPTIONS))
+    if unknown:
+        module.fail_json(msg="rolling_update_options: unknown %s (known: %s)" % (
+            ", ".join(unknown), ", ".join(ROLLING_UPDATE_OPTIONS)))
+    try:
+        refuse_ignored_rolling_options(module.params["rolling_update_options"], kops.version)
+    except KopsError as exc:
+        module.fail_json(msg=str(exc))
     args = ["reconcile", "cluster"]
     if module.params["allow_kops_downgrade"]:
         args.append("--allow-kops-downgrade")
@@ -135,7 +166,7 @@ def main():
     changed = not outcome["no_changes"] or module.params["force_roll"]
     result = dict(changed=changed, preview=preview, stdout=preview, stderr=err, groups=[], seconds=seconds)
     if changed and not module.check_mode:
-        rc, out, err, seconds = kops.run(*(args + ["--yes"]))
+        rc, out, err, seconds = kops.run(*(args + ["--yes"]), progress=True)
         try:
             phases = reconcile_phases(out, err)
         except KopsError as exc:

@@ -65,6 +65,14 @@ options:
   post_drain_delay:
     description: C(--post-drain-delay).
     type: str
+  progress_file:
+    description:
+      - File to which each line kops prints while it applies (a klog line as C(HH:MM:SS message)) is appended as it
+        comes, with credentials masked; these lines are what the action plugin shows.
+      - The action plugin of this module sets it when the module runs on the controller (a local connection, as
+        in the collection's playbooks) and shows each new line in the output of C(ansible-playbook) and AWX while
+        kops runs. There is no need to set it yourself.
+    type: path
 extends_documentation_fragment:
   - clusterops.kops_upgrade.kops
   - clusterops.kops_upgrade.attributes
@@ -181,6 +189,7 @@ def main():
         bastion_interval=dict(type="str"),
         drain_timeout=dict(type="str"),
         post_drain_delay=dict(type="str"),
+        progress_file=dict(type="path"),
     ), rules=[("instance_groups", each(dns1123_subdomain)), ("instance_group_roles", each(not_an_option)),
               ("validate_count", int_range(0, 100))] + [(name, go_duration) for name in _DURATIONS],
         default_timeout=14400, supports_check_mode=True)
@@ -216,7 +225,7 @@ def main():
         for name in _BOOL_FLAGS:
             if params[name] is not None:
                 apply_args.append("--%s=%s" % (name.replace("_", "-"), str(params[name]).lower()))
-        rc, out, err, seconds = kops.run(*apply_args)
+        rc, out, err, seconds = kops.run(*apply_args, progress=True)
         # kops logs (klog, on stderr) each instance it stops and the Auto Scaling group it is in.
         rolled = dict((entry["name"], entry) for entry in rolled_groups(err + "\n" + out, to_roll))
         result.update(stdout=out, stderr=err, seconds=round(result["seconds"] + seconds, 2),

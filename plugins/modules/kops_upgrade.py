@@ -24,6 +24,27 @@ options:
   channel:
     description: Channel to read recommendations from (C(--channel)), a name or a URL.
     type: str
+  reconcile:
+    description:
+      - How the upgrade will be applied afterwards, decided here so that a setting the chosen way would ignore is
+        refused before anything changes. V(auto) is C(kops reconcile cluster) with kops 1.31 or later, else
+        C(kops update cluster) and C(kops rolling-update cluster); V(true) needs kops 1.31 or later; V(false) is
+        always update and rolling update. The result's RV(reconcile) says which.
+    type: str
+    choices: [auto, "true", "false"]
+    default: "false"
+  rolling_update_options:
+    description:
+      - The rolling-update settings the upgrade will be applied with, named as the options of
+        M(clusterops.kops_upgrade.kops_rolling_update) (C(instance_groups), C(instance_group_roles), C(force),
+        C(cloudonly), C(validation_timeout), C(validate_count), C(fail_on_validate_error), C(fail_on_drain_error),
+        C(control_plane_interval), C(node_interval), C(bastion_interval), C(drain_timeout), C(post_drain_delay));
+        V(null) or an empty value means kops' default.
+      - When RV(reconcile) is true, C(kops reconcile cluster) takes none of these flags and uses kops' defaults
+        (every group that needs it, validation timeout 15m, two validations, intervals 15s, drain timeout 15m,
+        post-drain delay 5s). A setting that differs is refused by name before C(kops upgrade cluster) runs.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - clusterops.kops_upgrade.kops
   - clusterops.kops_upgrade.attributes
@@ -53,8 +74,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+reconcile:
+  description:
+    - Whether the upgrade is to be applied with C(kops reconcile cluster) (see O(reconcile)), or with C(kops update
+      cluster) and C(kops rolling-update cluster). V(null) when the module failed before deciding.
+  returned: always
+  type: bool
+  sample: true
 kops_version:
-  description: The version of the kops binary that ran (roles choose C(kops reconcile cluster) from 1.31 on).
+  description: The version of the kops binary that ran.
   returned: always
   type: str
   sample: 1.31.0
@@ -72,8 +100,11 @@ stdout:
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
     KopsError,
+    ROLLING_UPDATE_OPTIONS,
     kops_module,
     parse_upgrade_plan,
+    refuse_ignored_rolling_options,
+    uses_reconcile,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
     not_an_option,
@@ -82,9 +113,21 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation
 
 
 def main():
-    module, kops = kops_module(dict(kubernetes_version=dict(type="str"), channel=dict(type="str")),
+    module, kops = kops_module(dict(kubernetes_version=dict(type="str"), channel=dict(type="str"),
+                                    reconcile=dict(type="str", choices=["auto", "true", "false"], default="false"),
+                                    rolling_update_options=dict(type="dict", default={})),
                                rules=[("kubernetes_version", semantic_version), ("channel", not_an_option)],
                                default_timeout=600, supports_check_mode=True)
+    unknown = sorted(set(module.params["rolling_update_options"]) - set(ROLLING_UPDATE_OPTIONS))
+    if unknown:
+        module.fail_json(msg="rolling_update_options: unknown %s (known: %s)" % (
+            ", ".join(unknown), ", ".join(ROLLING_UPDATE_OPTIONS)))
+    try:
+        reconcile = uses_reconcile(module.params["reconcile"], kops.version)
+        if reconcile:
+            refuse_ignored_rolling_options(module.params["rolling_update_options"], kops.version)
+    except KopsError as exc:
+        module.fail_json(msg=str(exc), reconcile=None)
     args = ["upgrade", "cluster"]
     if module.params["kubernetes_version"]:
         args += ["--kubernetes-version", module.params["kubernetes_version"]]
@@ -100,7 +143,7 @@ def main():
     except KopsError as exc:
         module.fail_json(msg="kops %s: %s" % (".".join(map(str, kops.version)), exc), stdout=out, stderr=err)
     result = dict(changed=bool(changes), changes=changes, stdout=out, stderr=err, seconds=seconds,
-                  kops_version=".".join(map(str, kops.version)))
+                  kops_version=".".join(map(str, kops.version)), reconcile=reconcile)
     if changes and module._diff:
         result["diff"] = {
             "before": "".join("%s.%s: %s\n" % (c["item"], c["property"], c["old"]) for c in changes),

@@ -40,8 +40,9 @@ description:
     strategy, node selection and host ports / anti-affinity / hostname spread), C(daemonset_deadlock)
     (C(maxSurge) with host ports), and C(rollout_safe) / C(daemonset_safe) for control-plane-pinned workloads
     that roll without deadlock.
-  - C(kops_validation_failure) for each failure given in O(kops_validation_failures); O(extra_findings) are
-    added as given.
+  - C(kops_validation_failure) for each failure given in O(kops_validation_failures); while an upgrade is in
+    progress, C(upgrade_in_progress) and C(kops_validation_upgrade_in_progress) (warnings) for the failures an
+    interrupted rolling update explains. O(extra_findings) are added as given.
   - The number of API requests does not depend on the number of objects (list calls across all namespaces).
   - Read-only.
 author:
@@ -91,7 +92,19 @@ options:
     elements: dict
     default: []
   kops_validation_failures:
-    description: The O(ignore:failures) of M(clusterops.kops_upgrade.kops_validate), each becomes an error.
+    description:
+      - The O(ignore:failures) of M(clusterops.kops_upgrade.kops_validate), each becomes an error.
+      - While an upgrade is in progress (see RV(upgrade_in_progress)), those an interrupted rolling update
+        explains (instances not yet joined, nodes not ready, instance groups short of nodes, system-critical pods
+        waiting) are warnings instead (C(kops_validation_upgrade_in_progress)), so that the upgrade can be run
+        again to finish; other failures stay errors.
+    type: list
+    elements: dict
+    default: []
+  kops_rolling_plan:
+    description:
+      - The O(ignore:plan) of M(clusterops.kops_upgrade.kops_rolling_update) in check mode (the instance groups
+        and whether kops would roll them), one sign of an upgrade in progress.
     type: list
     elements: dict
     default: []
@@ -145,6 +158,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+upgrade_in_progress:
+  description:
+    - Whether an upgrade is under way, so that running the upgrade again finishes it, with the signs found
+      (C(reasons)) - kubelets at two or more versions (the newest at O(target_version) when given), or instance
+      groups O(kops_rolling_plan) says need updating. Without either sign, kops validation failures mean a broken
+      cluster and stay errors.
+  returned: always
+  type: dict
+  sample: {in_progress: true, reasons: ["nodes at 2 kubelet versions (v1.30.5: node-a; v1.31.3: cp-a, node-b)"]}
 verdict:
   description: V(fail) when any finding is an error, V(warn) when any is a warning, else V(pass).
   returned: always
@@ -258,6 +280,7 @@ def main():
             webhook_namespace=dict(type="str", default="kube-system"),
             removed_apis=dict(type="list", elements="dict", default=[]),
             kops_validation_failures=dict(type="list", elements="dict", default=[]),
+            kops_rolling_plan=dict(type="list", elements="dict", default=[]),
             extra_findings=dict(type="list", elements="dict", default=[]),
         ),
         supports_check_mode=True,

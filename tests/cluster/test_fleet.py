@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -15,6 +16,9 @@ import pytest
 import yaml
 
 from nthrepro import NTH, ROOT, delete_nth, deploy_nth, rollout_complete, wait_deployment, wait_unschedulable
+
+sys.path.insert(0, os.path.join(ROOT, "tools", "kopscloud"))
+import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
 
 FLEET = {"kops_upgrade_hosts": "kops_clusters", "kops_upgrade_serial": [1, 2],
          "kops_upgrade_max_fail_percentage": 0, "kubernetes_version": "1.35.0"}
@@ -32,17 +36,19 @@ def fleet(local_cluster, two_cp_cluster, three_cp_cluster, host_ports):
     delete_nth(api, "kube-system")
 
 
-def run_fleet(tmp_path, clusters, order, playbook, extra=None):
-    """ansible-playbook over an inventory of ``order`` (host names), the fleet_summary callback enabled.
-    Returns (rc, stdout, fleet summary lines)."""
+def run_fleet(tmp_path, clusters, order, playbook, extra=None, host_vars=None):
+    """ansible-playbook over an inventory of ``order`` (host names), the fleet_summary callback enabled, with no
+    AWS, kops or kube variable in its process environment (each host's connection is in the inventory:
+    ``host_vars`` adds to a host's). Returns (rc, stdout, fleet summary lines)."""
     inventory = {"kops_clusters": {"hosts": {
-        name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-               "k8s_kubeconfig": clusters[name].kubeconfig} for name in order}}}
+        name: dict({"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                    "k8s_kubeconfig": clusters[name].kubeconfig}, **(host_vars or {}).get(name, {}))
+        for name in order}}}
     path = tmp_path / ("inventory-%s.yml" % "-".join(order))
     path.write_text(yaml.safe_dump(inventory, sort_keys=False))
-    env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="clusterops.kops_upgrade.fleet_summary", ANSIBLE_NOCOLOR="1",
+    env = dict(kopsenv.without_connection_variables(os.environ),
+               ANSIBLE_CALLBACKS_ENABLED="clusterops.kops_upgrade.fleet_summary", ANSIBLE_NOCOLOR="1",
                ANSIBLE_DEPRECATION_WARNINGS="false", ANSIBLE_RETRY_FILES_ENABLED="false")
-    env.pop("K8S_AUTH_KUBECONFIG", None)
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(path),
          os.path.join(ROOT, "playbooks", playbook), "-e", json.dumps(dict(FLEET, **(extra or {})))],
@@ -86,3 +92,74 @@ def test_fleet_canary_batches_failure_and_remediation(fleet, tmp_path):
     assert head == "FLEET SUMMARY: 3 cluster(s): 3 done"
     assert all(line.startswith("done | precheck ") for line in summary.values())
     assert "precheck fail" not in " ".join(summary.values())
+
+
+# Nodes per kOps cluster of the fleet: each size is its own, so the machines kops finds say which cloud it reached.
+FLEET_NODES = {"one-cp": 1, "two-cp": 2, "three-cp": 3}
+
+
+@pytest.fixture
+def kops_fleet(local_cluster, two_cp_cluster, three_cp_cluster, tmp_path):
+    """Three kOps clusters, each in an AWS of its own (a moto server per cluster, launched by `kops update cluster
+    --yes`) and a state store of its own, reachable only through its own AWS profile (the profile's endpoint_url);
+    each inventory host's Kubernetes API is a local control plane whose kubeconfig context is not named after the
+    kOps cluster."""
+    assets = kopsenv.AssetsServer(str(tmp_path / "assets"))
+    servers, worlds = {}, {}
+    try:
+        for name, nodes in FLEET_NODES.items():
+            workdir = tmp_path / name
+            workdir.mkdir()
+            servers[name] = kopsenv.MotoServer(str(workdir))
+            worlds[name] = kopsenv.KopsWorld(str(workdir), servers[name].url, assets.url)
+            worlds[name].create_cluster(nodes=nodes)
+            worlds[name].run("update", "cluster", "--name", kopsenv.CLUSTER, "--yes", "--create-kube-config=false")
+        config, credentials = kopsenv.write_aws_profiles(str(tmp_path), dict(
+            (name, server.url) for name, server in servers.items()))
+        clusters = {"one-cp": local_cluster, "two-cp": two_cp_cluster, "three-cp": three_cp_cluster}
+        yield clusters, worlds, config, credentials
+    finally:
+        for server in servers.values():
+            server.stop()
+        assets.stop()
+
+
+_FATAL = re.compile(r"^fatal: \[(?P<host>[^\]]+)\]: FAILED! => (?P<result>\{.*\})$", re.MULTILINE)
+_MACHINE = re.compile(r'machine \\?"(?P<instance>i-[0-9a-f]+)\\?" has not yet joined cluster')
+
+
+def test_fleet_each_cluster_through_its_own_aws_profile(kops_fleet, tmp_path):
+    """validate.yml over the fleet with nothing in the process environment: every host's kops runs with that host's
+    AWS profile and a private kubeconfig whose context is named after the kOps cluster, and reaches that host's own
+    moto (its instances, none of another cloud's)."""
+    clusters, worlds, config, credentials = kops_fleet
+    recorder = kopsenv.KopsRecorder(str(tmp_path / "recorder"), kopsenv.kops_binary()[0])
+    host_vars = dict((name, {
+        "cluster_name": kopsenv.CLUSTER, "state_store": worlds[name].state, "kops_binary": recorder.path,
+        "kops_upgrade_environment": kopsenv.profile_environment(name, config, credentials,
+                                                                worlds[name].env["HOME"])}) for name in clusters)
+    rc, out, head, summary = run_fleet(
+        tmp_path, clusters, ["three-cp", "one-cp", "two-cp"], "validate.yml", host_vars=host_vars,
+        extra={"kops_upgrade_serial": 0, "kops_upgrade_max_fail_percentage": 100, "validate_timeout": 0})
+    # No instance of these clouds is a node of the local control planes: kops validate fails on each, naming
+    # the machines it found in the cloud its profile reached.
+    assert rc != 0, out[-3000:]
+    assert head == "FLEET SUMMARY: 3 cluster(s): 3 failed", out[-3000:]
+    machines = {}
+    for match in _FATAL.finditer(out):
+        machines[match.group("host")] = set(_MACHINE.findall(json.loads(match.group("result"))["msg"]))
+    assert sorted(machines) == sorted(clusters), out[-3000:]
+    for name, found in machines.items():
+        # One control-plane instance and FLEET_NODES nodes: this host's own cloud.
+        assert len(found) == 1 + FLEET_NODES[name], (name, found)
+    assert not (machines["one-cp"] & machines["two-cp"] or machines["two-cp"] & machines["three-cp"]
+                or machines["one-cp"] & machines["three-cp"])
+    # And every kops invocation got its host's profile and a private kubeconfig under the cluster's name.
+    invocations = recorder.invocations()
+    for name in clusters:
+        own = [i for i in invocations if i["environment"].get("AWS_PROFILE") == name]
+        assert "kops validate cluster" in [kopsenv.kops_command(i) for i in own], invocations
+        assert kopsenv.connection_problems(own, name, config, kopsenv.CLUSTER, worlds[name].state) == []
+    assert len(invocations) == sum(1 for i in invocations if i["environment"].get("AWS_PROFILE") in clusters)
+    assert [i["kubeconfig"]["path"] for i in invocations if i.get("kubeconfig")
+            and os.path.exists(i["kubeconfig"]["path"])] == [], "temporary kubeconfigs left behind"

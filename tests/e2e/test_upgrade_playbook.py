@@ -9,11 +9,12 @@ control-plane nodes, where nothing deadlocks and nothing is removed."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from kubernetes import client, config
 
-from conftest import kops_cloud, run_playbook
+from conftest import assert_every_kops_call_got_its_connection, kops_cloud, run_playbook
 
 NTH = "aws-node-termination-handler"
 OLD, MIDDLE, NEW = ("v1.30.2", "1.30.5"), ("v1.31.0", "1.31.3"), ("v1.32.0", "1.32.0")
@@ -65,9 +66,23 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
 
     # 1.30.2 -> 1.31.0, Kubernetes 1.30 -> 1.31, NTH v1.18.3 -> v1.22.0 on one control-plane node.
     unpin_nth(cloud, OLD[0])
+    # First in check mode (without the validation, which would rightly find the nodes still at 1.30): it changes
+    # nothing and says which previews it cannot give.
+    spec = cloud.cluster_spec(OLD[0])
+    rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1], options=["--check", "--skip-tags", "validate"])
+    cloud.timings["playbook --check %s -> %s (1 control plane)" % (OLD[0], MIDDLE[0])] = seconds
+    assert rc == 0, output[-5000:]
+    assert_every_kops_call_got_its_connection(cloud, MIDDLE[0])
+    text = " ".join(output.split())
+    assert "Check mode: the kops upgrade cluster plan above is real (" in text, output[-5000:]
+    assert "cannot show what the upgrade would change" in text
+    assert "Check mode previews every step" not in text
+    assert cloud.cluster_spec(OLD[0]) == spec
+    assert set(kubelet_versions(cloud).values()) == {"v" + OLD[1]}
     rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1])
     cloud.timings["playbook %s -> %s (1 control plane)" % (OLD[0], MIDDLE[0])] = seconds
     assert rc == 0, output[-5000:]
+    assert_every_kops_call_got_its_connection(cloud, MIDDLE[0])
     # kops >= 1.31: reconcile (auto), control plane updated first, the addon watch before any instance goes.
     assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert NTH in summary_line(output, "precheck")  # predicted deadlock
@@ -77,15 +92,40 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
     assert set(kubelet_versions(cloud).values()) == {"v" + MIDDLE[1]}
     assert nth_image(cloud).endswith(":v1.22.0")
 
-    # 1.31.0 -> 1.32.0: the NTH manifest is the same, the other addons roll without getting stuck.
+    # 1.31.0 -> 1.32.0: the NTH manifest is the same, the other addons roll without getting stuck. The run is
+    # stopped in the middle of the rolling update (kops' progress line for the first node it replaces), then run
+    # again: the precheck tells the upgrade in progress from a broken cluster, and the rerun finishes it.
+    def first_node_replaced(line):
+        return "kops: " in line and "Stopping instance" in line and '"nodes-eu-west-1a.' in line
+
+    rc, output, seconds = run_playbook(cloud, NEW[0], NEW[1], stop_when=first_node_replaced)
+    cloud.timings["playbook %s -> %s (1 control plane) until stopped mid-roll" % (MIDDLE[0], NEW[0])] = seconds
+    assert rc is None, "the rolling update ended before a node was replaced: " + output[-5000:]
+    assert_every_kops_call_got_its_connection(cloud, NEW[0])
+    versions = wait_for_two_kubelet_versions(cloud, "v" + MIDDLE[1], "v" + NEW[1])
     rc, output, seconds = run_playbook(cloud, NEW[0], NEW[1])
-    cloud.timings["playbook %s -> %s (1 control plane)" % (MIDDLE[0], NEW[0])] = seconds
+    cloud.timings["playbook %s -> %s (1 control plane) resumed to the end" % (MIDDLE[0], NEW[0])] = seconds
     assert rc == 0, output[-5000:]
-    assert "applied with kops reconcile cluster" in " ".join(output.split())
+    assert_every_kops_call_got_its_connection(cloud, NEW[0])
+    assert "an upgrade is in progress: nodes at 2 kubelet versions" in output, versions
+    assert "No upgrade required" in output or "no change; applied with kops reconcile cluster" in " ".join(
+        output.split())
     assert "not needed" in summary_line(output, "remediation")
-    assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
+    assert "nodes-eu-west-1a" in summary_line(output, "kops upgrade")
     assert "cluster valid" in summary_line(output, "validation")
     assert set(kubelet_versions(cloud).values()) == {"v" + NEW[1]}
+
+
+def wait_for_two_kubelet_versions(cloud, old, new, timeout=300):
+    """After the stop, the replaced node's successor joins at the new version while the others stay at the old:
+    wait (the node agent turns moto's new instance into a Node) until both versions are there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        versions = kubelet_versions(cloud)
+        if {old, new} <= set(versions.values()):
+            return versions
+        assert time.monotonic() < deadline, "kubelets after the stop: %s" % versions
+        time.sleep(2)
 
 
 def test_three_control_planes_nothing_stuck_nothing_removed(three_cp):
@@ -96,6 +136,7 @@ def test_three_control_planes_nothing_stuck_nothing_removed(three_cp):
     rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1])
     cloud.timings["playbook %s -> %s (3 control planes)" % (OLD[0], MIDDLE[0])] = seconds
     assert rc == 0, output[-5000:]
+    assert_every_kops_call_got_its_connection(cloud, MIDDLE[0])
     assert "predicted deadlocks: none" in summary_line(output, "precheck")
     assert "not needed" in summary_line(output, "remediation")
     assert set(kubelet_versions(cloud).values()) == {"v" + MIDDLE[1]}

@@ -215,12 +215,15 @@ class KopsCloud(object):
         return {
             "cluster_name": kopsenv.CLUSTER, "state_store": self.state_store(),
             "kops_binary": kopsenv.kops_binary(kops_version)[0], "kubernetes_version": kubernetes_version,
+            # The user's connection: the local API's own kubeconfig (its context is not named after the kOps
+            # cluster, so kops gets a private copy under the cluster's name) and kops' AWS profile, which alone
+            # reaches this cloud's moto. Nothing reaches ansible-playbook through its process environment.
             "k8s_kubeconfig": self.admin,
+            "kops_upgrade_environment": self.kops_environment(),
             # kops must not replace the cluster's context (the local API) with moto's load balancer name.
             "kops_upgrade_create_kube_config": "false",
-            # kops' pacing, shortened: nothing here waits for a real boot.
-            "kops_upgrade_control_plane_interval": "1s", "kops_upgrade_node_interval": "1s",
-            "kops_upgrade_post_drain_delay": "1s", "kops_upgrade_validation_timeout": "5m",
+            # No rolling-update pacing: kops >= 1.31 applies the upgrade with `kops reconcile cluster`, which takes
+            # none of those flags (the role refuses them there rather than ignore them).
             "kops_upgrade_addon_settle_seconds": 20, "kops_upgrade_addon_poll_seconds": 3,
             "validate_timeout": 300, "validate_interval": 10,
             # The local API server is kube-apiserver 1.34.4 standing in for the cluster's 1.30/1.31/1.32 control
@@ -228,6 +231,19 @@ class KopsCloud(object):
             "precheck_checks": ["removed_apis", "deprecated_api_requests", "drain", "webhooks", "autoscalers",
                                 "rollouts"],
         }
+
+    def aws_profile(self):
+        """This cloud's AWS profile: its name, and the AWS config and credentials files that define it (the
+        profile's endpoint_url is this cloud's moto)."""
+        config, credentials = kopsenv.write_aws_profiles(self.workdir, {self.name: self.moto.url},
+                                                         region=self.world.env["AWS_REGION"])
+        return self.name, config, credentials
+
+    def kops_environment(self):
+        """kops_upgrade_environment for this cloud: its AWS profile, no instance metadata, a HOME of its own and
+        the kops assets location; no keys, no endpoint, no state store (state_store is a variable)."""
+        profile, config, credentials = self.aws_profile()
+        return kopsenv.profile_environment(profile, config, credentials, self.world.env["HOME"], self.assets.url)
 
     def environment(self):
         """What kops needs to reach this cloud, for ansible-playbook and its kops modules: AWS endpoint and

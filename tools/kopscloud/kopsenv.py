@@ -340,3 +340,148 @@ class KopsWorld:
         if not os.path.exists(key):
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
         self.run("create", "sshpublickey", "-i", key + ".pub", "--name", CLUSTER, binary=binary)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The user's path: no AWS, kops or kube settings in the playbook's process environment, an AWS profile per cluster,
+# and a record of what each kops invocation received.
+
+# Variables a playbook run must not inherit: the collection has to hand kops and the Kubernetes modules everything.
+CONNECTION_VARIABLE_PREFIXES = ("AWS_", "KOPS_", "K8S_AUTH_")
+CONNECTION_VARIABLES = ("KUBECONFIG",)
+
+
+def without_connection_variables(environ):
+    """``environ`` without any AWS_*, KOPS_*, K8S_AUTH_* or KUBECONFIG variable."""
+    return dict((key, value) for key, value in environ.items()
+                if not key.startswith(CONNECTION_VARIABLE_PREFIXES) and key not in CONNECTION_VARIABLES)
+
+
+def write_aws_profiles(directory, profiles, region="eu-west-1"):
+    """An AWS config and credentials file pair in ``directory`` with one profile per entry of ``profiles`` (profile
+    name -> endpoint URL): the AWS SDK reads a profile's ``endpoint_url``, so each profile reaches its own moto and
+    nothing else. Returns (config path, credentials path)."""
+    config, credentials = os.path.join(directory, "aws-config"), os.path.join(directory, "aws-credentials")
+    with open(config, "w") as handle:
+        for name, url in sorted(profiles.items()):
+            handle.write("[profile %s]\nregion = %s\nendpoint_url = %s\n\n" % (name, region, url))
+    with open(credentials, "w") as handle:
+        for name in sorted(profiles):
+            handle.write("[%s]\naws_access_key_id = testing-%s\naws_secret_access_key = testing\n\n" % (name, name))
+    os.chmod(credentials, 0o600)
+    return config, credentials
+
+
+def profile_environment(profile, config, credentials, home, assets_url=None):
+    """What kops needs beyond its options, for ``kops_upgrade_environment``: the AWS profile and the files that
+    define it, no instance metadata service, a HOME of its own, and the kops assets location."""
+    env = {"AWS_PROFILE": profile, "AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": credentials,
+           "AWS_EC2_METADATA_DISABLED": "true", "HOME": home}
+    if assets_url:
+        env["KOPS_BASE_URL"] = assets_url
+    return env
+
+
+_RECORDER = '''#!%(python)s
+# Records what this kops invocation received, then runs the real kops (%(kops)s).
+import json, os, stat, sys
+kubeconfig = os.environ.get("KUBECONFIG")
+entry = {"argv": sys.argv[1:], "pid": os.getpid(),
+         "environment": dict((k, v) for k, v in os.environ.items()
+                             if k.startswith(("AWS_", "KOPS_", "K8S_AUTH_")) or k in ("KUBECONFIG", "HOME")),
+         "kubeconfig": None}
+if kubeconfig and os.path.isfile(kubeconfig):
+    try:
+        with open(kubeconfig) as handle:
+            config = json.load(handle)
+        contexts = [c.get("name") for c in config.get("contexts") or []]
+        current = config.get("current-context")
+    except ValueError:
+        contexts, current = None, None
+    entry["kubeconfig"] = {"path": kubeconfig, "mode": "%%o" %% stat.S_IMODE(os.stat(kubeconfig).st_mode),
+                           "contexts": contexts, "current_context": current}
+with open(%(log)r, "a") as handle:
+    handle.write(json.dumps(entry, sort_keys=True) + "\\n")
+os.execv(%(kops)r, [%(kops)r] + sys.argv[1:])
+'''
+
+
+class KopsRecorder(object):
+    """A kops wrapper the test puts in place of the kops binary: each invocation appends its arguments, the AWS,
+    kops and kube variables it got and the kubeconfig it was pointed at (mode, contexts) to a JSON-lines log, then
+    execs the real kops."""
+
+    def __init__(self, directory, kops):
+        os.makedirs(directory, exist_ok=True)
+        self.path = os.path.join(directory, "kops")
+        self.log = os.path.join(directory, "kops-invocations.jsonl")
+        with open(self.path, "w") as handle:
+            handle.write(_RECORDER % {"python": sys.executable, "kops": kops, "log": self.log})
+        os.chmod(self.path, 0o755)
+
+    def invocations(self):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+
+    def clear(self):
+        if os.path.exists(self.log):
+            os.remove(self.log)
+
+
+def kops_command(invocation):
+    """``kops validate cluster``, ``kops version`` ...: the words of an invocation before its first flag."""
+    words = []
+    for word in invocation["argv"]:
+        if word.startswith("-"):
+            break
+        words.append(word)
+    return "kops " + " ".join(words[:2])
+
+
+# kops commands the precheck runs as plain commands: they read the state store only, no kubeconfig.
+_NO_KUBECONFIG = ("kops version", "kops get all")
+
+
+def connection_problems(invocations, profile, config, cluster, state_store):
+    """What is wrong with what each of ``invocations`` (KopsRecorder) received: the AWS profile ``profile`` from the
+    file ``config``, no AWS keys, endpoint or region of the process, the cluster's own state store when one is
+    given in the environment (the kops modules pass ``state_store`` as KOPS_STATE_STORE), and for each command that
+    reaches the cluster's API a private kubeconfig (mode 600) with a context named ``cluster``. One sentence per
+    problem; [] when every invocation got its connection."""
+    problems = []
+    for number, invocation in enumerate(invocations, 1):
+        command, env = kops_command(invocation), invocation["environment"]
+        where = "invocation %d (%s)" % (number, command)
+        if env.get("AWS_PROFILE") != profile or env.get("AWS_CONFIG_FILE") != config:
+            problems.append("%s: AWS_PROFILE=%s AWS_CONFIG_FILE=%s, expected %s from %s" % (
+                where, env.get("AWS_PROFILE"), env.get("AWS_CONFIG_FILE"), profile, config))
+        stray = sorted(k for k in env if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL",
+                                               "AWS_REGION"))
+        if stray:
+            problems.append("%s: got %s, which the test never gives" % (where, ", ".join(stray)))
+        if env.get("KOPS_STATE_STORE", state_store) != state_store:
+            problems.append("%s: KOPS_STATE_STORE=%s, expected %s" % (where, env["KOPS_STATE_STORE"], state_store))
+        if command in _NO_KUBECONFIG:
+            continue
+        kubeconfig = invocation.get("kubeconfig")
+        if not kubeconfig:
+            problems.append("%s: no kubeconfig (KUBECONFIG=%s)" % (where, env.get("KUBECONFIG")))
+        elif cluster not in (kubeconfig["contexts"] or []) or kubeconfig["mode"] != "600":
+            problems.append("%s: kubeconfig %s has mode %s and contexts %s, expected 600 and one named %s" % (
+                where, kubeconfig["path"], kubeconfig["mode"], kubeconfig["contexts"], cluster))
+    return problems
+
+
+def invocation_table(invocations):
+    """One line per kops invocation: the command, the AWS profile and the kubeconfig it received."""
+    lines = []
+    for number, invocation in enumerate(invocations, 1):
+        kubeconfig = invocation.get("kubeconfig") or {}
+        lines.append("%3d  %-28s AWS_PROFILE=%-10s KUBECONFIG=%s%s" % (
+            number, kops_command(invocation), invocation["environment"].get("AWS_PROFILE"),
+            invocation["environment"].get("KUBECONFIG", "-"),
+            " (mode %s, contexts %s)" % (kubeconfig["mode"], ",".join(kubeconfig["contexts"] or []))
+            if kubeconfig else ""))
+    return lines

@@ -522,3 +522,54 @@ def test_cluster_facts():
     facts = precheck.cluster_facts("v1.30.2", cluster())
     assert facts == {"server_version": "v1.30.2", "nodes": 3, "control_plane_nodes": 1,
                      "kubelet_versions": {"v1.30.2": ["cp-1", "w-1", "w-2"]}}
+
+
+# --- resume: an upgrade in progress is told from a broken cluster
+
+FAILURES = [
+    {"type": "Machine", "name": "i-0a1", "message": 'machine "i-0a1" has not yet joined cluster', "kind": "machine"},
+    {"type": "InstanceGroup", "name": "nodes-eu-west-1a", "kind": "instancegroup",
+     "message": 'InstanceGroup "nodes-eu-west-1a" did not have enough nodes 1 vs 2'},
+    {"type": "dns", "name": "apiserver", "kind": "dns", "message": "dns apiserver Validation Failed"},
+]
+
+
+def test_nodes_at_two_versions_with_the_newest_at_the_target_are_an_upgrade_in_progress():
+    nodes = cluster("v1.31.3", workers=1) + [with_kubelet(node("w-old"), "v1.30.5")]
+    found = precheck.upgrade_in_progress(nodes, "1.31.3", [])
+    assert found == {"in_progress": True, "reasons": [
+        "nodes at 2 kubelet versions (v1.30.5: w-old; v1.31.3: cp-1, w-1)"]}
+    # Without a target, two versions are enough; with a target the newest must be at it.
+    assert precheck.upgrade_in_progress(nodes, "", [])["in_progress"] is True
+    assert precheck.upgrade_in_progress(nodes, "1.32.0", [])["in_progress"] is False
+
+
+def test_instance_groups_needing_update_are_an_upgrade_in_progress():
+    plan = [{"name": "control-plane-eu-west-1a", "status": "Ready", "needupdate": 0},
+            {"name": "nodes-eu-west-1a", "status": "NeedsUpdate", "needupdate": 2}]
+    found = precheck.upgrade_in_progress(cluster("v1.30.5"), "1.31.3", plan)
+    assert found == {"in_progress": True, "reasons": ["instance groups needing update: nodes-eu-west-1a"]}
+
+
+def test_one_version_and_nothing_to_roll_is_no_upgrade_in_progress():
+    plan = [{"name": "nodes-eu-west-1a", "status": "Ready", "needupdate": 0}]
+    assert precheck.upgrade_in_progress(cluster("v1.30.5"), "1.31.3", plan) == {"in_progress": False, "reasons": []}
+
+
+def test_a_broken_cluster_fails_validation_with_errors():
+    not_in_progress = precheck.upgrade_in_progress(cluster("v1.30.5"), "1.31.3", [])
+    findings = precheck.kops_validation_findings(FAILURES, not_in_progress)
+    assert [(f["code"], f["severity"]) for f in findings] == [("kops_validation_failure", "error")] * 3
+    assert precheck.verdict(findings)["verdict"] == "fail"
+
+
+def test_during_an_upgrade_what_the_roll_explains_is_a_warning_and_the_rest_still_an_error():
+    nodes = cluster("v1.31.3", workers=1) + [with_kubelet(node("w-old"), "v1.30.5")]
+    findings = precheck.kops_validation_findings(FAILURES, precheck.upgrade_in_progress(nodes, "1.31.3", []))
+    assert [(f["code"], f["severity"]) for f in findings] == [
+        ("upgrade_in_progress", "warning"), ("kops_validation_upgrade_in_progress", "warning"),
+        ("kops_validation_upgrade_in_progress", "warning"), ("kops_validation_failure", "error")]
+    assert "--tags rolling_update,validate" in findings[0]["remedy"]
+    # Only the roll's failures: the verdict lets the upgrade run again.
+    findings = precheck.kops_validation_findings(FAILURES[:2], precheck.upgrade_in_progress(nodes, "1.31.3", []))
+    assert precheck.verdict(findings)["verdict"] == "warn"
