@@ -5,7 +5,7 @@
 - README.md, between the markers `<!-- BEGIN GENERATED: playbook variables -->` and `<!-- END ... -->`: the
   variables the playbooks read, per playbook (required, its default, or not read), each described by the role
   option it feeds (found by reading the playbooks' `vars:` of each role they run), and the playbooks' own options
-  (playbooks/vars/playbook_options.yml, the argument spec their first play checks).
+  (the argument spec of the playbook_options role, which their first play runs).
 
   python3 tools/argspec_docs.py            # rewrite the files
   python3 tools/argspec_docs.py --check    # exit 1 and name the files that differ (tests/unit/test_docs.py)
@@ -30,12 +30,13 @@ END = "<!-- END GENERATED: playbook variables -->"
 
 # The options of the playbooks themselves (play keywords, module_defaults), with their argument spec, which each
 # playbook's first play checks.
-PLAY_OPTIONS_FILE = os.path.join("playbooks", "vars", "playbook_options.yml")
+PLAY_OPTIONS_ROLE = "playbook_options"
 
 
 def play_options():
-    with open(os.path.join(ROOT, PLAY_OPTIONS_FILE), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)["clusterops_playbook_options"]
+    path = os.path.join(ROOT, "roles", PLAY_OPTIONS_ROLE, "meta", "argument_specs.yml")
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["argument_specs"]["main"]["options"]
 
 
 JINJA_WORDS = {"default", "omit", "if", "else", "and", "or", "not", "in", "is", "length", "bool", "int", "true",

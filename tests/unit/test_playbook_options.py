@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Bad input to the collection's playbooks, before any work: each playbook's first play checks its own options
-(playbooks/vars/playbook_options.yml) and ends the run with a message naming the variable (never an ansible-core
+(the playbook_options role: its argument spec and checks) and ends the run with a message naming the variable (never an ansible-core
 traceback, never a Jinja `is undefined`); an inventory pattern that matches no host fails instead of exiting 0
 having done nothing; required cluster variables are named by argument-spec validation. No cluster is needed:
 every case stops before the first Kubernetes or kops call (the main play never starts)."""
@@ -113,5 +113,5 @@ def test_the_fleet_summary_counts_no_controller_play(tmp_path):
         del os.environ["ANSIBLE_CALLBACKS_ENABLED"]
     assert rc != 0
     assert "FLEET SUMMARY: 1 cluster(s): 1 failed" in output, output[-3000:]
-    assert "localhost: failed | at task 'Check the batches (kops_upgrade_serial)': kops_upgrade_serial must be" \
+    assert "Playbook options | Check the batches (kops_upgrade_serial)': kops_upgrade_serial must be" \
         in output, output[-3000:]
