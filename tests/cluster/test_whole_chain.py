@@ -7,10 +7,8 @@ test then makes the room by hand and watches what the scheduler does with it."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from kubernetes import client, watch
+from kubernetes import client
 
 import workloads
 from nthrepro import (
@@ -61,6 +59,15 @@ def scale_old_to_zero(api_client, namespace):
            if rs.metadata.annotations.get("deployment.kubernetes.io/revision") == "1"]
     assert len(old) == 1
     apps.patch_namespaced_replica_set(old[0].metadata.name, namespace, {"spec": {"replicas": 0}})
+
+
+def new_pod_message(api_client, namespace, words, timeout=90):
+    """Wait until the new pod's PodScheduled message names ``words`` (the scheduler re-tried it after the room
+    was made) and it is still not scheduled."""
+    def judged(pod):
+        condition = [c for c in (pod.get("status") or {}).get("conditions") or [] if c["type"] == "PodScheduled"]
+        return bool(condition) and condition[0]["status"] == "False" and words in (condition[0].get("message") or "")
+    return wait_pod(api_client, namespace, judged, selector="app=%s" % APP, timeout=timeout)[0]
 
 
 @pytest.mark.parametrize("peers", [[{"tier": "a"}, {"role": "b"}], [{"tier": "a", "role": "b"}]],
