@@ -73,7 +73,7 @@ def test_check_mode_sends_no_change_to_the_api_server(audited):
             result = run_module("clusterops.kops_upgrade.stale_replicasets",
                                 {"namespace": audited["stuck"], "name": NTH, "action": action, "wait": wait,
                                  "wait_timeout": 5}, kubeconfig, check=True)
-            runs["stale_replicasets %s wait=%s" % (action, wait)] = not result["failed"]
+            runs["stale_replicasets %s wait=%s" % (action, wait)] = "succeeded" if not result["failed"] else "failed"
             assert not result["failed"] and result["changed"] is True, result
     for namespace in (audited["stuck"], audited["healthy"]):
         result = run_module("clusterops.kops_upgrade.rollout_status", {"namespace": namespace}, kubeconfig,
@@ -81,18 +81,37 @@ def test_check_mode_sends_no_change_to_the_api_server(audited):
         assert not result["failed"], result
     extra = {"k8s_kubeconfig": kubeconfig, "remediate_namespace": audited["stuck"], "remediate_prevent": True,
              "validate_rollout_namespace": audited["stuck"]}
-    # Without a cluster name these playbooks need no kops: each must succeed, so that its requests (and its
-    # writes, as dry runs) are in the audit log; one failing before its first write would prove nothing.
-    for name in ("precheck", "remediate", "validate"):
+    # Without a cluster name these playbooks need no kops. Each must run to its own verdict, so that its requests
+    # (and its writes, as dry runs) are in the audit log; one failing before that would prove nothing. The stuck
+    # rollout is still there in check mode: the precheck and the validation end by failing on it (their verdict),
+    # the remediation succeeds.
+    verdicts = {
+        "precheck": ("Precheck | Fail early with one summary", "Precheck found what would break the upgrade:\\n"
+                     "  - rollout_stuck: Deployment %s/%s is stuck now" % (audited["stuck"], NTH)),
+        "remediate": None,
+        "validate": ("Validate | Fail with what is still wrong", "Cluster not valid:\\n  - rollout: %s-" % NTH),
+    }
+    for name, verdict in verdicts.items():
         ok, text = run_playbook(playbook(name), dict(extra, cluster_name="", kops_binary="/nonexistent/kops"),
                                 audited["workdir"], check=True)
-        runs["playbook " + name] = ok
-        assert ok, "playbook %s failed in check mode: %s" % (name, text[-3000:])
-    # The upgrade playbook needs kops and a state store for its first step: here it can only stop there, before
-    # any request to the cluster; its removal step is the remediate role, audited above.
+        runs["playbook " + name] = "succeeded" if ok else "failed"
+        if verdict is None:
+            assert ok, "playbook %s failed in check mode: %s" % (name, text[-3000:])
+            continue
+        failures = [line for line in text.splitlines() if line.startswith("fatal: ")]
+        task = text[:text.find("\nfatal: ")].rsplit("TASK [", 1)[-1]
+        assert not ok and len(failures) == 1 and verdict[1] in failures[0] and verdict[0] in task, (
+            name, failures, task[:200], text[-3000:])
+        runs["playbook " + name] = "stopped at its verdict"
+    # The upgrade playbook needs kops and a state store after its precheck: here it runs the precheck (its reads
+    # are audited too) and stops at its verdict, which names the missing kops and the stuck rollout.
     ok, text = run_playbook(playbook("upgrade"), dict(extra, cluster_name="x.k8s.local",
                                                       kops_binary="/nonexistent/kops"), audited["workdir"], check=True)
-    assert not ok and "kops not found: '/nonexistent/kops'" in text, text[-3000:]
+    failures = [line for line in text.splitlines() if line.startswith("fatal: ")]
+    assert not ok and len(failures) == 1 and "Precheck found what would break the upgrade:" in failures[0] and \
+        "tool_missing: kops not found or not working: /nonexistent/kops" in failures[0] and \
+        "rollout_stuck: Deployment %s/%s is stuck now" % (audited["stuck"], NTH) in failures[0], (failures, text[-3000:])
+    runs["playbook upgrade"] = "stopped at its precheck's verdict"
     # Prevention in check mode on the Deployment whose next rollout deadlocks: a dry-run server-side apply.
     ok, text = run_playbook(playbook("remediate"), dict(extra, remediate_namespace=audited["healthy"]),
                             audited["workdir"], check=True)
@@ -108,7 +127,7 @@ def test_check_mode_sends_no_change_to_the_api_server(audited):
         by_verb[event["verb"]] = by_verb.get(event["verb"], 0) + 1
     writes = [e for e in ours if e["verb"] in MUTATING]
     real_writes = ["%s %s" % (e["verb"], e["requestURI"]) for e in writes if not dry_run(e)]
-    print("\nruns (succeeded): %s" % json.dumps(runs, sort_keys=True))
+    print("\nruns: %s" % json.dumps(runs, sort_keys=True))
     print("audit: %d events in the window, %d by the check-mode identity: %s; %d writes, all dry runs: %s" % (
         len(events), len(ours), json.dumps(by_verb, sort_keys=True), len(writes), not real_writes))
     assert ours, "no request of the check-mode identity in the audit log"
