@@ -32,10 +32,10 @@ description:
     the replica count read, so anything that changed since the diagnosis is left alone and reported in
     RV(conflicts).
   - Between an eviction and the patch that lowers its ReplicaSet (milliseconds) the ReplicaSet controller
-    creates an old-template replacement; the lowered ReplicaSet removes it again first, as it is not yet
-    scheduled. Lowering the ReplicaSet first would avoid it, but its controller would then delete the pods with
-    no PodDisruptionBudget asked, so the eviction comes first. With O(wait) each next step is planned on what is
-    there then.
+    creates an old-template replacement; the lowered ReplicaSet removes it again, usually before it is scheduled
+    (on a loaded machine it may hold the freed node for a moment first). Lowering the ReplicaSet first would
+    avoid it, but its controller would then delete the pods with no PodDisruptionBudget asked, so the eviction
+    comes first. With O(wait) each next step is planned on what is there then.
   - With O(wait), follows the rollout to its end, taking one step at a time (one freed slot per step),
     each planned under the same proof.
 author:
