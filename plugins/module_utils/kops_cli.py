@@ -253,7 +253,7 @@ def update_preview_outcome(text, command):
 
 RECONCILE_MIN_VERSION = (1, 31, 0)
 # The rolling-update options, their flags, and what `kops reconcile cluster` does instead. reconcile takes none of
-# these flags (kops 1.31.0 and 1.32.0: `--yes`, `--allow-kops-downgrade` and the kubeconfig flags): it rolls every
+# these flags (`kops reconcile cluster --help` of kops 1.31.0: `--yes` and `--allow-kops-downgrade` only): it rolls every
 # group that needs it, control plane first, with kops' rolling-update defaults (RollingUpdateOptions.InitDefaults).
 # A value equal to what reconcile does is fine; any other would be ignored without a word, so it is refused.
 RECONCILE_ROLLING_UPDATE = (

@@ -101,7 +101,7 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
     rc, output, seconds = run_playbook(cloud, NEW[0], NEW[1], stop_when=first_node_replaced)
     cloud.timings["playbook %s -> %s (1 control plane) until stopped mid-roll" % (MIDDLE[0], NEW[0])] = seconds
     assert rc is None, "the rolling update ended before a node was replaced: " + output[-5000:]
-    assert_every_kops_call_got_its_connection(cloud, NEW[0])
+    assert_every_kops_call_got_its_connection(cloud, NEW[0], stopped=True)
     versions = wait_for_two_kubelet_versions(cloud, "v" + MIDDLE[1], "v" + NEW[1])
     rc, output, seconds = run_playbook(cloud, NEW[0], NEW[1])
     cloud.timings["playbook %s -> %s (1 control plane) resumed to the end" % (MIDDLE[0], NEW[0])] = seconds
