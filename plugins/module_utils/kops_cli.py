@@ -448,25 +448,35 @@ def reconcile_phases(stdout, log_text):
     """The phases `kops reconcile cluster --yes` went through, from its stdout (phase headers, and the rolling
     updates' ``NAME STATUS NEEDUPDATE ...`` tables) and its klog lines (instances stopped, timings):
     [{phase, groups: [{name, instances, seconds}]}] in order; the rolling-update phases list the groups their table
-    said need updating (status other than Ready), with what the log says kops did to each."""
+    said need updating (status other than Ready), with what the log says kops did to each.
+
+    When kops was run twice (Kops.run reruns it after an AWS transport error and returns both outputs), a phase
+    printed again is the same phase: its groups are added to the first one's, each group once."""
     headers = dict(RECONCILE_PHASES)
-    phases, section = [], []
+    phases, section, current = [], [], []
 
     def close():
-        if not phases:
+        if not current:
             return
-        groups = []
-        if phases[-1]["phase"].endswith("rolling update"):
+        phase = current[-1]
+        if phase["phase"].endswith("rolling update"):
             table = parse_table("\n".join(section), ("NAME", "STATUS", "NEEDUPDATE"))
             names = [row["name"] for row in _plan_rows(table) if row.get("status") != "Ready"]
+            known = set(group["name"] for group in phase["groups"])
+            names = [name for name in names if name not in known]
             rolled = dict((entry["name"], entry) for entry in rolled_groups(log_text, names))
-            groups = [rolled.get(name, {"name": name, "instances": [], "seconds": None}) for name in names]
-        phases[-1]["groups"] = groups
+            phase["groups"].extend(rolled.get(name, {"name": name, "instances": [], "seconds": None})
+                                   for name in names)
 
     for line in (stdout or "").splitlines():
         if line.strip() in headers:
             close()
-            phases.append({"phase": headers[line.strip()], "groups": []})
+            name = headers[line.strip()]
+            phase = next((p for p in phases if p["phase"] == name), None)
+            if phase is None:
+                phase = {"phase": name, "groups": []}
+                phases.append(phase)
+            current.append(phase)
             section = []
         else:
             section.append(line)
@@ -616,6 +626,13 @@ def _load_kubeconfig(path):
         raise KubeconfigError("kubeconfig file %s is not YAML: %s" % (path, " ".join(str(exc).split())))
 
 
+def _joined(first, second):
+    """What two attempts of one kops command printed, one after the other."""
+    if first and not first.endswith("\n"):
+        first += "\n"
+    return first + second
+
+
 def _text(data):
     return (data or b"").decode("utf-8", "replace")
 
@@ -724,7 +741,11 @@ class Kops(object):
 
         A kops that failed only because the AWS SDK could not read a response it had received (the transport
         error of aws/aws-sdk-go-v2#1825, which the SDK does not retry) is run once more, with a warning: every
-        kops command this collection runs is declarative and safe to repeat. Any other failure is returned."""
+        kops command this collection runs is declarative and safe to repeat. Any other failure is returned.
+
+        For the long commands that replace instances (``progress=True``: rolling update, reconcile), what both
+        attempts printed is returned, the first attempt's output first: instances the first attempt replaced
+        before the error are part of the result, and the second attempt finds nothing left to roll for them."""
         argv = [self.binary] + list(args) + ["--name", self.cluster_name]
         # progress=True: each line kops prints is also appended, as it comes, to the module's progress_file
         # (progress_line says which), for the action plugin to show while kops runs.
@@ -734,8 +755,11 @@ class Kops(object):
         if transient:
             self.module.warn("kops %s failed on an AWS transport error (%s) after %.1f s; running it once more" % (
                 " ".join(args[:2]), transient, seconds))
+            first_out, first_err = out, err
             rc, out, err, again = self._execute(argv, self.timeout, progress)
             seconds = round(seconds + again, 2)
+            if kwargs.get("progress"):
+                out, err = _joined(first_out, out), _joined(first_err, err)
         return rc, out, err, seconds
 
     def _execute(self, argv, timeout, progress=None):
