@@ -29,7 +29,7 @@ collection: ## Install this working tree and its collection dependencies into $(
 	@$(if $(SKIP_COLLECTION),true,tools/install-collection.sh "$(VENV)" "$(COLLECTION_ROOT)")
 
 build-check: collection ## Build the tarball: ansible-doc every module and role from an install of it, galaxy-importer offline, no test bed inside
-	@tools/check-build.sh "$(VENV)"
+	@COLLECTION_ROOT="$(COLLECTION_ROOT)" tools/check-build.sh "$(VENV)"
 
 build: ## Build the collection tarball into dist/
 	@mkdir -p dist && "$(VENV)/bin/ansible-galaxy" collection build --force --output-path dist .
