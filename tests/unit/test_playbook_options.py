@@ -9,6 +9,7 @@ every case stops before the first Kubernetes or kops call (the main play never s
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -54,13 +55,16 @@ def test_bad_serial_is_named_before_any_work(tmp_path, playbook, serial):
 
 
 @pytest.mark.parametrize("value,message", [
-    ("abc", "argument 'kops_upgrade_max_fail_percentage' is of type str and we were unable to convert to int"),
+    # ansible-core 2.21 names the type "str"; the lowest supported release prints "<class 'str'>".
+    ("abc", re.compile(r"argument 'kops_upgrade_max_fail_percentage' is of type (str|<class 'str'>) and we were "
+                       r"unable to convert to int")),
     ("120", "kops_upgrade_max_fail_percentage must be between 0 and 100; got 120"),
     ("-5", "kops_upgrade_max_fail_percentage must be between 0 and 100; got -5"),
 ])
 def test_bad_max_fail_percentage_is_named(tmp_path, value, message):
     rc, output = run(tmp_path, "upgrade", "-e", "kops_upgrade_max_fail_percentage=" + value)
-    assert rc != 0 and message in output, output
+    found = message.search(output) if hasattr(message, "search") else message in output
+    assert rc != 0 and found, output
     assert len(plays_started(output)) == 1, output
 
 
