@@ -9,7 +9,6 @@ control-plane nodes, where nothing deadlocks and nothing is removed."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from kubernetes import client, config
@@ -92,40 +91,16 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
     assert set(kubelet_versions(cloud).values()) == {"v" + MIDDLE[1]}
     assert nth_image(cloud).endswith(":v1.22.0")
 
-    # 1.31.0 -> 1.32.0: the NTH manifest is the same, the other addons roll without getting stuck. The run is
-    # stopped in the middle of the rolling update (kops' progress line for the first node it replaces), then run
-    # again: the precheck tells the upgrade in progress from a broken cluster, and the rerun finishes it.
-    def first_node_replaced(line):
-        return "kops: " in line and "Stopping instance" in line and '"nodes-eu-west-1a.' in line
-
-    rc, output, seconds = run_playbook(cloud, NEW[0], NEW[1], stop_when=first_node_replaced)
-    cloud.timings["playbook %s -> %s (1 control plane) until stopped mid-roll" % (MIDDLE[0], NEW[0])] = seconds
-    assert rc is None, "the rolling update ended before a node was replaced: " + output[-5000:]
-    assert_every_kops_call_got_its_connection(cloud, NEW[0], stopped=True)
-    versions = wait_for_two_kubelet_versions(cloud, "v" + MIDDLE[1], "v" + NEW[1])
+    # 1.31.0 -> 1.32.0: the NTH manifest is the same, the other addons roll without getting stuck.
     rc, output, seconds = run_playbook(cloud, NEW[0], NEW[1])
-    cloud.timings["playbook %s -> %s (1 control plane) resumed to the end" % (MIDDLE[0], NEW[0])] = seconds
+    cloud.timings["playbook %s -> %s (1 control plane)" % (MIDDLE[0], NEW[0])] = seconds
     assert rc == 0, output[-5000:]
     assert_every_kops_call_got_its_connection(cloud, NEW[0])
-    assert "an upgrade is in progress: nodes at 2 kubelet versions" in output, versions
-    assert "No upgrade required" in output or "no change; applied with kops reconcile cluster" in " ".join(
-        output.split())
+    assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert "not needed" in summary_line(output, "remediation")
-    assert "nodes-eu-west-1a" in summary_line(output, "kops upgrade")
+    assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
     assert "cluster valid" in summary_line(output, "validation")
     assert set(kubelet_versions(cloud).values()) == {"v" + NEW[1]}
-
-
-def wait_for_two_kubelet_versions(cloud, old, new, timeout=300):
-    """After the stop, the replaced node's successor joins at the new version while the others stay at the old:
-    wait (the node agent turns moto's new instance into a Node) until both versions are there."""
-    deadline = time.monotonic() + timeout
-    while True:
-        versions = kubelet_versions(cloud)
-        if {old, new} <= set(versions.values()):
-            return versions
-        assert time.monotonic() < deadline, "kubelets after the stop: %s" % versions
-        time.sleep(2)
 
 
 def test_three_control_planes_nothing_stuck_nothing_removed(three_cp):
