@@ -27,6 +27,10 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_kubec
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.versions import find_version
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
+    api_server_url,
+    bearer_token,
+    existing_file,
+    not_empty,
     dns1123_subdomain,
     environment_variables,
     int_range,
@@ -57,6 +61,15 @@ KOPS_RULES = (
     # kops reads it, or (update --admin, --create-kube-config) writes it: it may not exist yet.
     ("kubeconfig", writable_file),
     ("command_timeout", int_range(1, 86400)),
+    # The Kubernetes connection kops gets (kops_kubeconfig): checked before kops runs, as the rest.
+    ("context", not_empty),
+    ("host", api_server_url),
+    ("api_key", bearer_token),
+    ("ca_cert", existing_file),
+    ("client_cert", existing_file),
+    ("client_key", existing_file),
+    # Set by the action plugin (kops_progress): the module appends kops' progress lines there.
+    ("progress_file", writable_file),
 )
 MIN_KOPS_VERSION = (1, 26, 0)
 # Seconds: `kops version`; any other kops command unless the module or the user says otherwise.

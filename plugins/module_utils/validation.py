@@ -128,6 +128,33 @@ def writable_file(value):
     return None
 
 
+def not_empty(value):
+    """Text that is not empty (a context name, say: anything else the server or kubeconfig decides)."""
+    if not isinstance(value, str) or not value.strip():
+        return "must not be empty"
+    return None
+
+
+def api_server_url(value):
+    """An API server address: http(s)://host[:port][/path]."""
+    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+", value) or any(c.isspace() for c in value):
+        return "must be the API server's URL (https://host[:port]), got %s" % _text(value)
+    return None
+
+
+_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=:-]+$")
+
+
+def bearer_token(value):
+    """A bearer token: not empty, only the characters tokens are made of (JWT, base64), no spaces. The value is
+    never shown; whether it is valid only the API server can tell."""
+    if not isinstance(value, str) or not value:
+        return "must be a bearer token, got nothing"
+    if not _TOKEN.match(value):
+        return "must be a bearer token (letters, digits and . _ ~ + / = : -, no spaces)"
+    return None
+
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

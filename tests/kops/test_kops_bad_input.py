@@ -15,8 +15,11 @@ MODULES = ("clusterops.kops_upgrade.kops_validate", "clusterops.kops_upgrade.kop
            "clusterops.kops_upgrade.kops_update", "clusterops.kops_upgrade.kops_rolling_update")
 # Values some options may take even though the generator calls them bad: kops itself then says what is wrong
 # (a channel or kubeconfig it cannot find, a role it does not know).
+# A bearer token of 300 characters, or one that starts with '-', is a token all the same: only the API server can say
+# it is wrong (it reaches kops in a private kubeconfig, never on the command line).
 KOPS_DECIDES = {("channel", "300 characters"), ("channel", "invalid characters"), ("channel", "dict"),
-                ("instance_group_roles", "300-character element"), ("instance_group_roles", "invalid characters")}
+                ("instance_group_roles", "300-character element"), ("instance_group_roles", "invalid characters"),
+                ("api_key", "300 characters"), ("api_key", "leading dash")}
 
 
 def test_bad_input_to_the_kops_modules(tmp_path, monkeypatch):
