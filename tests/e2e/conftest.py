@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -40,18 +39,7 @@ def kops_cloud(tmp_path_factory, suffix, control_planes):
             print("  %-60s %7.1fs" % (phase, seconds))
 
 
-def stop_playbook(proc, recorder):
-    """Stop a running ansible-playbook (its process group) and the kops it started (kops runs in a session of its
-    own, so it is stopped by the pid the recorder saw), as an operator's kill or a lost controller would."""
-    os.killpg(proc.pid, signal.SIGKILL)
-    for invocation in recorder.invocations():
-        try:
-            os.killpg(invocation["pid"], signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def run_playbook(cloud, kops_version, kubernetes_version, stop_when=None, options=(), **extra):
+def run_playbook(cloud, kops_version, kubernetes_version, options=(), **extra):
     """ansible-playbook clusterops.kops_upgrade.upgrade against ``cloud`` with the kops release ``kops_version``;
     returns (rc, output, seconds). Its output streams to the terminal (progress) and is kept for the asserts.
 
@@ -60,8 +48,7 @@ def run_playbook(cloud, kops_version, kubernetes_version, stop_when=None, option
     are playbook variables. kops is a recorder in front of the real binary: ``cloud.invocations`` is what each kops
     invocation of this run received, also written to ``<workdir>/kops-invocations-<version>.txt``.
 
-    ``options``: more ansible-playbook arguments (--check, --tags ...). ``stop_when(line)``: the run is stopped
-    (stop_playbook) at the first output line for which it is true; rc is then None."""
+    ``options``: more ansible-playbook arguments (--check, --tags ...)."""
     beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     recorder = kopsenv.KopsRecorder(os.path.join(cloud.workdir, "recorder-" + kops_version),
                                     kopsenv.kops_binary(kops_version)[0])
@@ -76,18 +63,12 @@ def run_playbook(cloud, kops_version, kubernetes_version, stop_when=None, option
     argv = [beside if os.access(beside, os.X_OK) else "ansible-playbook", "clusterops.kops_upgrade.upgrade",
             "-e", json.dumps(variables)] + list(options)
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)
-    lines, stopped = [], False
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
     for line in proc.stdout:
         lines.append(line)
         sys.stdout.write(line)
-        if stop_when is not None and not stopped and stop_when(line):
-            print("\n=== stopping the playbook and kops here", flush=True)
-            stop_playbook(proc, recorder)
-            stopped = True
     rc = proc.wait()
-    rc = None if stopped else rc
     seconds = time.monotonic() - started
     cloud.invocations = recorder.invocations()
     table = kopsenv.invocation_table(cloud.invocations)
@@ -97,11 +78,9 @@ def run_playbook(cloud, kops_version, kubernetes_version, stop_when=None, option
     return rc, "".join(lines), seconds
 
 
-def assert_every_kops_call_got_its_connection(cloud, kops_version, stopped=False):
+def assert_every_kops_call_got_its_connection(cloud, kops_version):
     """Each kops invocation of the last run got this cloud's AWS profile and, where it reaches the API, a private
-    kubeconfig with the cluster's context; those kubeconfigs are gone afterwards (unless the run was ``stopped``
-    with SIGKILL, which leaves the module no chance to clean up, like the rest of ansible's temporary directory);
-    every kops module ran."""
+    kubeconfig with the cluster's context; those kubeconfigs are gone afterwards; every kops module ran."""
     profile, config, dummy = cloud.aws_profile()
     problems = kopsenv.connection_problems(cloud.invocations, profile, config, kopsenv.CLUSTER, cloud.state_store())
     assert not problems, "\n".join(problems)
@@ -110,5 +89,4 @@ def assert_every_kops_call_got_its_connection(cloud, kops_version, stopped=False
     assert expected <= commands, "kops commands run: %s" % sorted(commands)
     private = set(i["kubeconfig"]["path"] for i in cloud.invocations if i.get("kubeconfig"))
     assert cloud.admin not in private  # its context is not the cluster's: kops got a copy under the cluster's name
-    if not stopped:
-        assert [path for path in private if os.path.exists(path)] == [], "temporary kubeconfigs left behind"
+    assert [path for path in private if os.path.exists(path)] == [], "temporary kubeconfigs left behind"
