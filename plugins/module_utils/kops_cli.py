@@ -25,7 +25,12 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_kubec
     connection_settings,
     kops_kubeconfig,
 )
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.versions import find_version
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_releases import (
+    OLDEST_SUPPORTED,
+    RECONCILE_SINCE,
+    text as release_text,
+)
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.versions import find_version, parse_go_duration
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import (
     api_server_url,
     bearer_token,
@@ -71,7 +76,6 @@ KOPS_RULES = (
     # Set by the action plugin (kops_progress): the module appends kops' progress lines there.
     ("progress_file", writable_file),
 )
-MIN_KOPS_VERSION = (1, 26, 0)
 # Seconds: `kops version`; any other kops command unless the module or the user says otherwise.
 VERSION_TIMEOUT = 60
 DEFAULT_COMMAND_TIMEOUT = 1800
@@ -264,7 +268,6 @@ def update_preview_outcome(text, command):
 # ---------------------------------------------------------------------------------------------------------
 # kops reconcile cluster (kops >= 1.31) and the rolling-update options
 
-RECONCILE_MIN_VERSION = (1, 31, 0)
 # The rolling-update options, their flags, and what `kops reconcile cluster` does instead. reconcile takes none of
 # these flags (`kops reconcile cluster --help` of kops 1.31.0: `--yes` and `--allow-kops-downgrade` only): it rolls every
 # group that needs it, control plane first, with kops' rolling-update defaults (RollingUpdateOptions.InitDefaults).
@@ -287,8 +290,6 @@ RECONCILE_ROLLING_UPDATE = (
     ("post_drain_delay", "--post-drain-delay", "5s"),
 )
 ROLLING_UPDATE_OPTIONS = tuple(name for name, flag, default in RECONCILE_ROLLING_UPDATE)
-_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "\u00b5s": 1e-6, "ns": 1e-9}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|h|m|s)")
 
 
 def _same_setting(value, default):
@@ -309,11 +310,8 @@ def _same_setting(value, default):
             return int(str(value)) == default
         except ValueError:
             return False
-    parts = _DURATION_PART.findall(str(value))
-    if "".join(n + u for n, u in parts) != str(value):
-        return False
-    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts) == sum(
-        float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(default))
+    seconds = parse_go_duration(str(value))
+    return seconds is not None and seconds == parse_go_duration(default)
 
 
 def reconcile_ignored_options(options):
@@ -339,10 +337,10 @@ def uses_reconcile(reconcile, version):
     choice = str(reconcile).strip().lower()
     if choice not in ("auto", "true", "false"):
         raise KopsError("reconcile must be auto, true or false, got %r" % reconcile)
-    if choice == "true" and version < RECONCILE_MIN_VERSION:
-        raise KopsError("reconcile=true needs kops >= 1.31 (kops reconcile cluster); this kops is %s" % (
-            ".".join(map(str, version))))
-    return choice == "true" or (choice == "auto" and version >= RECONCILE_MIN_VERSION)
+    if choice == "true" and version < RECONCILE_SINCE:
+        raise KopsError("reconcile=true needs kops >= %s (kops reconcile cluster); this kops is %s" % (
+            release_text(RECONCILE_SINCE), release_text(version)))
+    return choice == "true" or (choice == "auto" and version >= RECONCILE_SINCE)
 
 
 def refuse_ignored_rolling_options(options, kops_version):
@@ -742,9 +740,9 @@ class Kops(object):
         version = parse_version(out)
         if rc != 0 or version is None:
             raise KopsError("cannot tell the version of %s (rc %s): %s" % (self.binary, rc, (err or out).strip()))
-        if version < MIN_KOPS_VERSION:
+        if version < OLDEST_SUPPORTED:
             raise KopsError("kops %s is too old: this collection needs kops >= %s" % (
-                ".".join(map(str, version)), ".".join(map(str, MIN_KOPS_VERSION))))
+                release_text(version), release_text(OLDEST_SUPPORTED)))
         return version
 
     def run(self, *args, **kwargs):

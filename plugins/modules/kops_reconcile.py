@@ -121,8 +121,8 @@ stderr:
   type: str
 """
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_releases import RECONCILE_SINCE, text
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
-    RECONCILE_MIN_VERSION,
     ROLLING_UPDATE_OPTIONS,
     KopsError,
     kops_module,
@@ -141,9 +141,9 @@ def main():
         rolling_update_options=dict(type="dict", default={}),
         progress_file=dict(type="path"),
     ), supports_check_mode=True)
-    if not kops.supports(RECONCILE_MIN_VERSION):
-        module.fail_json(msg="kops reconcile cluster needs kops >= 1.31; this kops is %s (use kops_update and "
-                             "kops_rolling_update)" % ".".join(map(str, kops.version)))
+    if not kops.supports(RECONCILE_SINCE):
+        module.fail_json(msg="kops reconcile cluster needs kops >= %s; this kops is %s (use kops_update and "
+                             "kops_rolling_update)" % (text(RECONCILE_SINCE), text(kops.version)))
     unknown = sorted(set(module.params["rolling_update_options"]) - set(ROLLING_UPDATE_OPTIONS))
     if unknown:
         module.fail_json(msg="rolling_update_options: unknown %s (known: %s)" % (

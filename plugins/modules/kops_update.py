@@ -85,6 +85,10 @@ seconds:
   sample: 4.1
 """
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_releases import (
+    UPDATE_INSTANCE_GROUP_FLAGS_SINCE,
+    text,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
     KopsError,
     kops_module,
@@ -111,9 +115,9 @@ def main():
     params = module.params
     args = ["update", "cluster"]
     if params["instance_groups"] or params["instance_group_roles"]:
-        if not kops.supports((1, 31, 0)):
-            module.fail_json(msg="instance_groups and instance_group_roles need kops >= 1.31; this kops is %s"
-                             % ".".join(map(str, kops.version)))
+        if not kops.supports(UPDATE_INSTANCE_GROUP_FLAGS_SINCE):
+            module.fail_json(msg="instance_groups and instance_group_roles need kops >= %s; this kops is %s"
+                             % (text(UPDATE_INSTANCE_GROUP_FLAGS_SINCE), text(kops.version)))
         for group in params["instance_groups"]:
             args += ["--instance-group", group]
         for role in params["instance_group_roles"]:
