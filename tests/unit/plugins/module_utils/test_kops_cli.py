@@ -10,9 +10,8 @@ import os
 
 import pytest
 
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import kops_cli
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import kops_cli, kops_releases
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
-    MIN_KOPS_VERSION,
     KopsError,
     classify_failure,
     group_timings,
@@ -49,7 +48,7 @@ def test_fixtures_come_from_real_kops():
 
 
 def test_version():
-    assert parse_version(recorded("version")) >= MIN_KOPS_VERSION
+    assert parse_version(recorded("version")) >= kops_releases.OLDEST_SUPPORTED
     assert parse_version("Client version: 1.25.4 (git-v1.25.4)") == (1, 25, 4)
     assert parse_version("no version here") is None
 
@@ -289,15 +288,19 @@ def test_the_sdk_transport_error_is_transient_and_nothing_else_is():
         assert kops_cli.transient_transport_error(other) is None, other
 
 
-# --- each kops release's recorded output through the same parsers: v1.30.2 (plain names), v1.31.0 and v1.32.0
-# (v1_31_0_*, v1_32_0_*), recorded by `tests/kops/capture_fixtures.py --kops <release>`. v1.30.2 was recorded
-# against moto without instances joining; v1.31.0 and v1.32.0 on tools/kopscloud (a cluster that validates), so
-# some outputs differ by what the cluster was, not by release: the tests say which.
+# --- each kops release's recorded output through the same parsers: v1.30.2 (plain names), the others prefixed
+# (v1_31_0_*, ..., v1_36_2_*), recorded by `tests/kops/capture_fixtures.py --kops <release>`. v1.30.2 was recorded
+# against moto without instances joining; the others on tools/kopscloud (a cluster that validates), so some
+# outputs differ by what the cluster was, not by release: the tests say which.
 
-RELEASES = ("v1.30.2", "v1.31.0", "v1.32.0")
-RECONCILE_RELEASES = ("v1.31.0", "v1.32.0")  # `kops reconcile cluster` exists from 1.31
+# Every release the collection knows (kops_releases.RECORDED), each with its recorded output.
+RELEASES = tuple("v" + release for release in kops_releases.RECORDED)
+RECONCILE_RELEASES = tuple(r for r in RELEASES if r != "v1.30.2")  # `kops reconcile cluster` exists from 1.31
 # `kops upgrade cluster` proposes the channel's recommendation for the cluster's current minor (kopsenv.CHANNEL).
-UPGRADES = {"v1.30.2": ("1.29.3", "1.29.9"), "v1.31.0": ("1.30.2", "1.30.5"), "v1.32.0": ("1.31.0", "1.31.3")}
+UPGRADES = {"v1.30.2": ("1.29.3", "1.29.9"), "v1.31.0": ("1.30.2", "1.30.5"), "v1.32.0": ("1.31.0", "1.31.3"),
+            "v1.33.1": ("1.32.0", "1.33.4"), "v1.35.0": ("1.34.4", "1.35.2"), "v1.36.2": ("1.35.2", "1.36.1")}
+# Releases that print "Detected single-control-plane cluster; won't detach before draining" above the table.
+SAYS_SINGLE_CONTROL_PLANE = ("v1.30.2", "v1.31.0")
 GROUPS = ["control-plane-eu-west-1a", "nodes-eu-west-1a"]
 
 
@@ -375,7 +378,7 @@ def test_rolling_update_preview_of_each_release(release):
         assert [row["name"] for row in rows] == GROUPS
         assert [(row["status"], row["needupdate"], row["ready"], row["nodes"]) for row in rows] == [
             ("Ready", 0, 1, 1), ("Ready", 0, 2, 2)]
-    assert ("Detected single-control-plane cluster" in text) == (release != "v1.32.0")
+    assert ("Detected single-control-plane cluster" in text) == (release in SAYS_SINGLE_CONTROL_PLANE)
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -411,14 +414,17 @@ def test_reconcile_preview_of_each_release(release):
     assert "InstanceType        \t t3.medium -> t3.large" in text
 
 
+# kops 1.31 says "Doing rolling-update for ..."; from 1.32 kops waits for the API after the control plane's
+# configuration, printing a whole `kops validate cluster` (INSTANCE GROUPS / NODE STATUS tables), and says
+# "Performing rolling-update for ...".
+PHASES_1_31 = ["control plane configuration", "control plane rolling update", "node configuration",
+               "node rolling update", "prune"]
+PHASES_FROM_1_32 = ["control plane configuration", "wait for the API", "control plane rolling update",
+                    "node configuration", "node rolling update", "prune"]
+
+
 @pytest.mark.parametrize("release, phases", [
-    ("v1.31.0", ["control plane configuration", "control plane rolling update", "node configuration",
-                 "node rolling update", "prune"]),
-    # v1.32.0 waits for the API after the control plane's configuration, printing a whole `kops validate
-    # cluster` (INSTANCE GROUPS / NODE STATUS tables), and says "Performing rolling-update" for "Doing ...".
-    ("v1.32.0", ["control plane configuration", "wait for the API", "control plane rolling update",
-                 "node configuration", "node rolling update", "prune"]),
-])
+    (release, PHASES_1_31 if release == "v1.31.0" else PHASES_FROM_1_32) for release in RECONCILE_RELEASES])
 def test_reconcile_phases_of_each_release(release, phases):
     stdout, log = of(release, "reconcile_apply"), of(release, "reconcile_apply_log")
     found = reconcile_phases(stdout, log)
