@@ -17,7 +17,7 @@ export ANSIBLE_HOME := $(COLLECTION_ROOT)-home/ansible
 export ANSIBLE_LOCAL_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 
-.PHONY: versions lowest lowest-beside e2e-test e2e-one-cp e2e-three-cp cluster-and-e2e build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
+.PHONY: versions lowest lowest-beside e2e-test e2e-one-cp e2e-three-cp e2e-newest cluster-and-e2e build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -69,18 +69,21 @@ ee: ## ansible-builder create on extensions/ee as it is (from a checkout and an 
 	@tools/ee-create.sh "$(VENV)"
 
 E2E_TEST = tests/e2e/test_upgrade_playbook.py
-e2e-test: collection ## The upgrade playbook end to end: kops 1.30.2 -> 1.31.0 -> 1.32.0 on moto + the local API + node agent
+e2e-test: collection ## The upgrade playbook end to end: kops 1.30.2 -> 1.31.0 -> 1.32.0 and 1.35.0 -> 1.36.2 on moto + the local API + node agent
 	@tools/localcluster/build.sh kops-releases
-	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh e2e-one-cp e2e-three-cp
+	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh e2e-one-cp e2e-three-cp+e2e-newest
 
-# The two end-to-end runs (one and three control-plane nodes), each a pytest session of its own.
-e2e-one-cp e2e-three-cp: collection
-	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s \
-		$(E2E_TEST)::$(if $(filter e2e-one-cp,$@),test_one_control_plane_1_30_to_1_31_to_1_32,test_three_control_planes_nothing_stuck_nothing_removed)
+# The end-to-end runs, each a pytest session of its own: one and three control-plane nodes from kops 1.30.2,
+# and the newest path (kops 1.35.0 -> 1.36.2, default NTH).
+E2E_TESTS_e2e-one-cp = test_one_control_plane_1_30_to_1_31_to_1_32
+E2E_TESTS_e2e-three-cp = test_three_control_planes_nothing_stuck_nothing_removed
+E2E_TESTS_e2e-newest = test_one_control_plane_1_35_to_1_36_default_nth
+e2e-one-cp e2e-three-cp e2e-newest: collection
+	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s $(E2E_TEST)::$(E2E_TESTS_$@)
 
 cluster-and-e2e: collection ## cluster-test beside the two e2e runs, then kops-test and lowest (binaries built first)
 	@tools/localcluster/build.sh etcd kwok kubernetes kops-releases
-	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh cluster-test e2e-one-cp+kops-test e2e-three-cp+lowest-beside
+	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh cluster-test e2e-one-cp+kops-test e2e-three-cp+e2e-newest+lowest-beside
 
 # lowest, on control planes and a collection root of its own: beside cluster-test and kops-test it must share
 # neither their clusters nor the installed collection they run from (nox reinstalls it).

@@ -3,8 +3,10 @@
 """`ansible-playbook clusterops.kops_upgrade.upgrade` from start to end with real kops releases: a cluster
 created by kops 1.30.2 on Kubernetes 1.30 with aws-node-termination-handler pinned to v1.18.3 (the image kOps 1.29
 ships), upgraded with kops 1.31.0 to Kubernetes 1.31 (NTH unpinned: kops' default v1.22.0, the kops#16870
-deadlock on one control-plane node), then with kops 1.32.0 to Kubernetes 1.32; and the same on three
-control-plane nodes, where nothing deadlocks and nothing is removed."""
+deadlock on one control-plane node), then with kops 1.32.0 to Kubernetes 1.32; the same on three
+control-plane nodes, where nothing deadlocks and nothing is removed; and the newest path: a cluster created by
+kops 1.35.0 on Kubernetes 1.35 with kops' default NTH (v1.22.0), upgraded with kops 1.36.2 to Kubernetes 1.36,
+whose default NTH is v1.25.5 - the kops#16870 deadlock with no pinning at all."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from conftest import assert_every_kops_call_got_its_connection, kops_cloud, run_
 
 NTH = "aws-node-termination-handler"
 OLD, MIDDLE, NEW = ("v1.30.2", "1.30.5"), ("v1.31.0", "1.31.3"), ("v1.32.0", "1.32.0")
+# The newest path: kops 1.35.0 on Kubernetes 1.35 (the channel's 1.35 patch), then kops 1.36.2 to 1.36.
+NEWEST_FROM, NEWEST_TO = ("v1.35.0", "1.35.2"), ("v1.36.2", "1.36.1")
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +31,11 @@ def one_cp(tmp_path_factory):
 @pytest.fixture(scope="module")
 def three_cp(tmp_path_factory):
     yield from kops_cloud(tmp_path_factory, "3cp", 3)
+
+
+@pytest.fixture(scope="module")
+def newest(tmp_path_factory):
+    yield from kops_cloud(tmp_path_factory, "newest", 1)
 
 
 def api(cloud):
@@ -116,3 +125,24 @@ def test_three_control_planes_nothing_stuck_nothing_removed(three_cp):
     assert "not needed" in summary_line(output, "remediation")
     assert set(kubelet_versions(cloud).values()) == {"v" + MIDDLE[1]}
     assert nth_image(cloud).endswith(":v1.22.0")
+
+
+def test_one_control_plane_1_35_to_1_36_default_nth(newest):
+    """kOps 1.36 renders NTH v1.25.5 where 1.35 rendered v1.22.0, and the NTH Deployment still has no strategy
+    block: upgrading a one-control-plane cluster deadlocks by default. Nothing is pinned or edited here."""
+    cloud = newest
+    cloud.create(NEWEST_FROM[0], NEWEST_FROM[1])
+    cloud.wait_valid(NEWEST_FROM[0])
+    assert set(kubelet_versions(cloud).values()) == {"v" + NEWEST_FROM[1]}
+    assert nth_image(cloud).endswith(":v1.22.0")
+    rc, output, seconds = run_playbook(cloud, NEWEST_TO[0], NEWEST_TO[1])
+    cloud.timings["playbook %s -> %s (1 control plane)" % (NEWEST_FROM[0], NEWEST_TO[0])] = seconds
+    assert rc == 0, output[-5000:]
+    assert_every_kops_call_got_its_connection(cloud, NEWEST_TO[0])
+    assert "applied with kops reconcile cluster" in " ".join(output.split())
+    assert NTH in summary_line(output, "precheck")  # predicted deadlock
+    assert "stuck: %s" % NTH in summary_line(output, "remediation")
+    assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
+    assert "cluster valid" in summary_line(output, "validation")
+    assert set(kubelet_versions(cloud).values()) == {"v" + NEWEST_TO[1]}
+    assert nth_image(cloud).endswith(":v1.25.5")
