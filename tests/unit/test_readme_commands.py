@@ -74,6 +74,10 @@ def user(tmp_path_factory):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("ANSIBLE_", "K8S_AUTH_", "AWS_", "KOPS_")) and key not in ("KUBECONFIG", "PYTHONPATH")}
     env.update({"HOME": str(home), "PATH": BIN + os.pathsep + env.get("PATH", ""), "ANSIBLE_NOCOLOR": "1"})
+    # The one setting a new user would not have: ansible-core's local connection finds the module's temporary
+    # directory with `echo ~<user>` (the passwd entry, not HOME), so without it every run writes to the real
+    # ~/.ansible/tmp of whoever runs the tests.
+    env["ANSIBLE_REMOTE_TEMP"] = str(home / ".ansible" / "tmp")
     subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(work), ROOT],
                    env=env, check=True, capture_output=True, text=True)
     installs = to_run("ansible-galaxy collection install clusterops-kops_upgrade-")
