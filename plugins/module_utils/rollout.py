@@ -31,7 +31,6 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
 )
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
-VERDICTS = ("complete", "progressing", "stuck", "blocked", "paused", "deadline_exceeded")
 
 
 def revision_of(obj):
