@@ -302,7 +302,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module
     k8s_module,
     object_name_problems,
 )
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApiError
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import KINDS, RolloutApiError
 
 
 def main():
@@ -313,7 +313,7 @@ def main():
             all_namespaces=dict(type="bool", default=False),
             label_selectors=dict(type="list", elements="str", default=[]),
             kinds=dict(type="list", elements="str", default=["Deployment"],
-                       choices=["Deployment", "DaemonSet", "StatefulSet"]),
+                       choices=list(KINDS)),
             baseline=dict(type="dict"),
         ),
         supports_check_mode=True,
