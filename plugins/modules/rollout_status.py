@@ -306,6 +306,14 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_ap
 
 
 def main():
+    """Diagnose the selected workloads and report them; changes nothing.
+
+    A bad name or namespace fails before any request. One snapshot is diagnosed through RolloutApi.diagnose_kinds
+    for the kinds asked; a failed request fails the module with the API's words, and so does a ``name`` of which no
+    workload was found. Returns the diagnoses (``deployments``, ``daemonsets``, ``statefulsets``), the lists drawn
+    from their verdicts and predictions (``stuck``, ``blocked``, ``workloads_stuck``, ``predicted_deadlocks``),
+    ``revisions`` (uid/revision per Deployment, to pass later as ``baseline``), with ``baseline`` the
+    ``changed_since_baseline`` Deployments, and ``api_requests``; ``changed`` is always false."""
     module = k8s_module(
         dict(
             name=dict(type="str"),
