@@ -773,7 +773,7 @@ def _current_hash(kind, obj, own_pods):
 
 
 def _pod_set_complete(kind, obj):
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    status = obj.get("status") or {}
     settled = (status.get("observedGeneration") or 0) >= ((obj.get("metadata") or {}).get("generation") or 0)
     if kind == "DaemonSet":
         desired = status.get("desiredNumberScheduled") or 0
