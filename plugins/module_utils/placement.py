@@ -254,9 +254,6 @@ class Cluster(object):
     def node_of(self, pod):
         return self.node_by_name.get((pod.get("spec") or {}).get("nodeName"))
 
-    def pods_on(self, node_name, excluded=frozenset()):
-        return [p for p in self.pods_by_node.get(node_name, []) if _uid(p) not in excluded]
-
     def requests_of(self, pod):
         key = _uid(pod) or id(pod)
         if key not in self._requests:

@@ -31,7 +31,6 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
 )
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
-VERDICTS = ("complete", "progressing", "stuck", "blocked", "paused", "deadline_exceeded")
 
 
 def revision_of(obj):
@@ -282,6 +281,19 @@ def _cluster(context):
 
 
 def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, context):
+    """The diagnosis of one Deployment (see diagnose_rollouts): its identity, replica counts, resolved strategy,
+    conditions, current and old ReplicaSets (each with its pods), the scheduler's blockers of its new pods, the next
+    rollout's deadlock prediction, a ``verdict``, ``why`` (or "") and the ``remedy`` in words (remedy_for).
+
+    The verdict, first match wins: ``paused`` (spec.paused); ``complete`` (the latest generation observed, every
+    replica updated and available, no old one left); ``progressing`` while the controller has not observed the
+    latest generation; when a pod of the current ReplicaSet is unschedulable, _judge_unschedulable decides between
+    ``stuck`` (then with the ``proof``, the step from plan_step as ``plan``, and ``stuck_since``, the earliest time
+    the scheduler refused a new pod), ``progressing`` and ``blocked``; ``deadline_exceeded`` when the Progressing
+    condition says ProgressDeadlineExceeded; ``progressing`` otherwise.
+
+    ``context`` holds the nodes, the cluster's pods and the PodDisruptionBudgets; the scheduling model (Cluster) is
+    built from it on first need and shared by every Deployment of the snapshot."""
     metadata = deployment.get("metadata") or {}
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
@@ -761,7 +773,7 @@ def _current_hash(kind, obj, own_pods):
 
 
 def _pod_set_complete(kind, obj):
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    status = obj.get("status") or {}
     settled = (status.get("observedGeneration") or 0) >= ((obj.get("metadata") or {}).get("generation") or 0)
     if kind == "DaemonSet":
         desired = status.get("desiredNumberScheduled") or 0

@@ -20,6 +20,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout im
     diagnose_rollouts,
 )
 
+# The workload kinds diagnose_kinds diagnoses; rollout_status offers them as the choices of its kinds option.
 KINDS = ("Deployment", "DaemonSet", "StatefulSet")
 
 try:

@@ -135,6 +135,18 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli i
 
 
 def main():
+    """Run ``kops reconcile cluster``: a preview, then (unless check mode) the apply, which rolls the instances.
+
+    Fails before kops runs when kops is older than 1.31, on a ``rolling_update_options`` key that is not a
+    rolling-update option, and on one reconcile would ignore (refuse_ignored_rolling_options). The preview runs
+    without ``--yes`` (with ``--allow-kops-downgrade`` when asked); a non-zero exit, or a preview that reads neither
+    as changes nor as none (update_preview_outcome), fails the module. ``changed`` is whether it shows changes, or
+    ``force_roll``; check mode stops there. Otherwise kops runs again with ``--yes``, its lines going to
+    ``progress_file`` as they come; its output is split into ``phases`` and the ``groups`` they rolled
+    (reconcile_phases: unreadable after a success fails the module) and the cluster validation failures it reported
+    are read. A non-zero exit fails the module, naming the last phase reached. ``changed`` then follows what kops did
+    (groups rolled, or changes previewed). Returns ``preview``, ``stdout``, ``stderr``, ``seconds`` and, after an
+    apply, ``phases``, ``groups``, ``validation_failures`` and ``validation_timed_out``."""
     module, kops = kops_module(dict(
         allow_kops_downgrade=dict(type="bool", default=False),
         force_roll=dict(type="bool", default=False),

@@ -175,6 +175,16 @@ _BOOL_FLAGS = ("fail_on_validate_error", "fail_on_drain_error")
 
 
 def main():
+    """Run ``kops rolling-update cluster`` for the groups asked: a preview, then (unless check mode) the roll.
+
+    The preview runs without ``--yes`` (kops then exits non-zero saying "Must specify --yes", which is not a
+    failure; any other non-zero exit is) and its table is parsed into ``plan``. The groups to roll are those not
+    Ready, or every group with ``force``; none when kops says "No rolling-update required" (without ``force``).
+    ``changed`` is whether there are any; check mode stops there. Otherwise kops runs again with ``--yes`` and the
+    value and boolean flags that were set, its lines going to ``progress_file`` as they come; ``groups`` then gives
+    each group's instances and seconds as kops logged them, ``validation_failures`` and ``validation_timed_out``
+    the cluster validation it reported, and a non-zero exit fails the module with that result. Returns ``plan``,
+    ``groups``, ``stdout``, ``stderr`` and ``seconds``."""
     module, kops = kops_module(dict(
         instance_groups=dict(type="list", elements="str", default=[]),
         instance_group_roles=dict(type="list", elements="str", default=[]),

@@ -104,6 +104,15 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation
 
 
 def main():
+    """Run ``kops update cluster``: a preview, then (unless check mode or nothing changes) the apply.
+
+    ``instance_groups`` and ``instance_group_roles`` need kops >= 1.31 (checked before kops runs). The preview runs
+    without ``--yes``; a non-zero exit, or a preview that reads neither as changes nor as none
+    (update_preview_outcome), fails the module. ``changed`` is whether it shows changes and ``needs_rolling_update``
+    whether kops says instances must be replaced. With changes and outside check mode kops runs again with ``--yes``
+    (and ``--admin``, ``--create-kube-config`` when set); a non-zero exit fails the module, otherwise ``stdout``,
+    ``stderr`` and ``seconds`` include the apply and ``needs_rolling_update`` is true when the preview or the apply
+    says so. Returns also ``preview``."""
     module, kops = kops_module(dict(
         admin=dict(type="str"),
         create_kube_config=dict(type="bool"),

@@ -113,6 +113,15 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation
 
 
 def main():
+    """Run ``kops upgrade cluster``: a preview, then (unless check mode or nothing to upgrade) the apply.
+
+    Fails before kops runs on a ``rolling_update_options`` key that is not a rolling-update option and, when the
+    upgrade is to be applied with ``kops reconcile cluster`` (uses_reconcile: the ``reconcile`` option and the kops
+    version), on options reconcile would ignore. The preview runs without ``--yes``; a non-zero exit, or a table it
+    cannot read, fails the module. Its rows become ``changes`` (item, property, old, new value); ``changed`` is
+    whether there are any, and diff mode shows them as before/after lines. With changes and outside check mode kops
+    runs again with ``--yes``; a non-zero exit fails the module. Returns ``changes``, ``kops_version``,
+    ``reconcile`` (the way the upgrade is to be applied), ``stdout``, ``stderr`` and ``seconds``."""
     module, kops = kops_module(dict(kubernetes_version=dict(type="str"), channel=dict(type="str"),
                                     reconcile=dict(type="str", choices=["auto", "true", "false"], default="false"),
                                     rolling_update_options=dict(type="dict", default={})),

@@ -302,10 +302,18 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module
     k8s_module,
     object_name_problems,
 )
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApiError
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import KINDS, RolloutApiError
 
 
 def main():
+    """Diagnose the selected workloads and report them; changes nothing.
+
+    A bad name or namespace fails before any request. One snapshot is diagnosed through RolloutApi.diagnose_kinds
+    for the kinds asked; a failed request fails the module with the API's words, and so does a ``name`` of which no
+    workload was found. Returns the diagnoses (``deployments``, ``daemonsets``, ``statefulsets``), the lists drawn
+    from their verdicts and predictions (``stuck``, ``blocked``, ``workloads_stuck``, ``predicted_deadlocks``),
+    ``revisions`` (uid/revision per Deployment, to pass later as ``baseline``), with ``baseline`` the
+    ``changed_since_baseline`` Deployments, and ``api_requests``; ``changed`` is always false."""
     module = k8s_module(
         dict(
             name=dict(type="str"),
@@ -313,7 +321,7 @@ def main():
             all_namespaces=dict(type="bool", default=False),
             label_selectors=dict(type="list", elements="str", default=[]),
             kinds=dict(type="list", elements="str", default=["Deployment"],
-                       choices=["Deployment", "DaemonSet", "StatefulSet"]),
+                       choices=list(KINDS)),
             baseline=dict(type="dict"),
         ),
         supports_check_mode=True,

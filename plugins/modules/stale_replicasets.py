@@ -233,6 +233,31 @@ def remediate(api, namespace, name, params, check_mode, clock=time.monotonic):
 
 
 def _remediate(api, namespace, name, params, check_mode, clock, result):
+    """The control loop of remediate(): fills ``result`` in place and returns ``(result, error message or None)``.
+    API errors (RolloutApiError) are left to remediate().
+
+    Diagnoses the Deployment once (not found: an error, nothing done) and keeps the verdict, blockers and diagnosis
+    seen before acting. Then, each turn, plan_stale_replicaset_removal says whether the diagnosis allows a step:
+
+    - A step: ``api.apply_step`` takes it (as server-side dry runs in check mode); its conflicts are collected, the
+      step is appended to ``steps`` when apply_step reports ReplicaSets done, and an eviction a PodDisruptionBudget
+      refused is named in ``reason``. In check mode or without ``wait`` the loop ends there (when the step met
+      only conflicts, none a refusal, outside check mode, the Deployment is diagnosed again to say what it is now,
+      or ``gone``).
+      With ``wait``: ``MAX_CONFLICTS`` conflicts in all are an error; a step that met only conflicts (a change or a
+      refusal) is planned again at once on a new diagnosis (the Deployment deleted meanwhile: an error, verdict
+      ``gone``, instead of an IndexError); a step taken goes on to the wait.
+    - No step: the loop ends when the rollout is complete, when ``wait`` is false, or when no step was taken and the
+      verdict is not ``stuck``. After a step, a verdict of ``blocked``, ``paused`` or ``deadline_exceeded`` is an
+      error with its remedy. Otherwise (a stuck rollout whose plan must wait, or one progressing) it goes on to the
+      wait.
+
+    The wait: once ``wait_timeout`` seconds (on ``clock``, from the start) are spent the run fails with the verdict,
+    blockers and remedy it still sees; otherwise ``api.wait_for_change`` blocks until the Deployment's status moves
+    (or what is left of the time is up) and the Deployment is diagnosed again (gone: an error).
+
+    Leaving the loop with ``wait`` after a step (not in check mode), ``result["rollout"]`` says whether the rollout
+    is complete, after how many seconds and steps."""
     start = clock()
     found = api.diagnose(namespace, name)
     if not found:
@@ -304,6 +329,15 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
 
 
 def main():
+    """Check the options, connect, and remediate one Deployment (``name``) or every stuck one (``all_stuck``).
+
+    Bad names and a negative ``wait_timeout`` fail before any request. With ``all_stuck`` the namespace is diagnosed
+    once and each Deployment whose verdict is ``stuck`` is remediated in turn (none: ``reason`` says so); each
+    remediate() outcome is merged into the result, its steps and conflicts added to the earlier ones, and the first
+    error ends the run. finish() exits: ``removed`` lists the ReplicaSets this run changed (pods evicted, or
+    deleted; not those found already scaled down by another actor), ``changed`` is whether there are any, and in
+    diff mode the old ReplicaSets are shown before and after. An API error outside remediate() fails with its
+    message. Every exit reports ``api_requests``."""
     module = k8s_module(
         dict(
             name=dict(type="str"),

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -254,6 +253,3 @@ class KopsCloud(object):
 
     def state_store(self):
         return self.world.state
-
-    def forget_state(self):
-        shutil.rmtree(os.path.join(self.workdir, "state"), ignore_errors=True)

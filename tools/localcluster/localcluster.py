@@ -436,6 +436,23 @@ class Cluster:
             return DEFAULT_SERVICE_CIDR
 
     def up(self, control_planes, workers, service_cidr=DEFAULT_SERVICE_CIDR, ca=None, sans=(), audit_policy=None):
+        """Start this cluster, or keep the one running, and return the path of its admin kubeconfig.
+
+        First, whether a running cluster can be kept: a healthy one with every component running is stopped when it was
+        started with another audit policy (``audit_policy``, a file, or none) or an older LAUNCH; a running one is
+        stopped when its service range or the source of its certificates (the CA given as ``ca``, the extra ``sans``)
+        differ from those asked. A healthy cluster still running is kept: the limited identities' RBAC is applied again
+        and, when its topology differs, the kwok nodes are changed to ``control_planes`` + ``workers``; it returns
+        there. A half-running one is stopped.
+
+        Otherwise it starts afresh: the binaries found or built (binaries()), etcd's data wiped, the PKI made or reused
+        (make_pki), the launch number, the audit policy (its log to logs/audit.log) and the service range recorded, free
+        ports picked and the kubeconfigs written; then etcd and kube-apiserver (waited for on /readyz), the limited
+        RBAC, kube-controller-manager and kube-scheduler (their client rate limits raised with CONTROLLER_API_QPS) and
+        kwok started as processes with pid files; the nodes created and waited Ready (reconcile_nodes), then both
+        controllers' /healthz and the default ServiceAccounts of default and kube-system. Each wait fails at once, with
+        the end of its log, when a process started here exits (ComponentDied), and with SystemExit on its timeout;
+        main() stops what was started. Progress and timings go to stderr."""
         started = time.monotonic()
         wanted_policy = None
         if audit_policy:
@@ -564,6 +581,11 @@ class Cluster:
 
 
 def main():
+    """The command line. ``up``: under the cluster's lock, Cluster.up; a start that fails stops whatever it started
+    (the logs stay) and, when a component died while starting (a port taken meanwhile), is tried once more with
+    new ports; prints ``KUBECONFIG=<path>`` last. ``down``: stops the processes by their pid files, under the lock,
+    and says what it stopped. ``status``: prints the name, state directory, running components and health as JSON.
+    Options default from CLUSTER_NAME, CONTROL_PLANE_NODES, WORKER_NODES, SERVICE_CIDR and AUDIT_POLICY."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("up", "down", "status"))
     parser.add_argument("--name", default=os.environ.get("CLUSTER_NAME", "local"))

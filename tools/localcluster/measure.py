@@ -38,6 +38,12 @@ def run(script, env):
 
 
 def main():
+    """Time the local control plane on a cluster of its own (CLUSTER_NAME=measure-<pid>, 1 control-plane and 2
+    worker nodes). ``--starts`` times: down.sh, then up.sh timed (cached binaries, new processes). Then ``--rounds``
+    times, each in a new namespace (deleted after): the NTH deadlock reproduced (template change to the surge pod
+    Unschedulable, and to its FailedScheduling event) and remedied by deleting the old ReplicaSet (to rollout
+    complete). The cluster is stopped and its state directory removed at the end, also on failure. Prints the
+    median, min and max of each measure with n, or JSON with ``--json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=3, help="cold-process, cached-binary starts to time")
     parser.add_argument("--rounds", type=int, default=5, help="deadlock + remediation rounds to time")
