@@ -510,11 +510,6 @@ def rolling_failure_message(command, rc, out, err, validation):
     return msg
 
 
-def group_timings(log_text, groups):
-    """{group: seconds} for the groups a rolling update touched (see rolled_groups)."""
-    return dict((entry["name"], entry["seconds"]) for entry in rolled_groups(log_text, groups))
-
-
 # --------------------------------------------------------------------------------------------------------
 # Runner
 
