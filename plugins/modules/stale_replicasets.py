@@ -244,9 +244,11 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
       refused is named in ``reason``. In check mode or without ``wait`` the loop ends there (when the step met
       only conflicts, none a refusal, outside check mode, the Deployment is diagnosed again to say what it is now,
       or ``gone``).
-      With ``wait``: ``MAX_CONFLICTS`` conflicts in all are an error; a step that met only conflicts (a change or a
-      refusal) is planned again at once on a new diagnosis (the Deployment deleted meanwhile: an error, verdict
-      ``gone``, instead of an IndexError); a step taken goes on to the wait.
+      With ``wait``: ``MAX_CONFLICTS`` conflicts in all (objects changed under the step, not budget refusals) are
+      an error; a step that met only such changes is planned again at once on a new diagnosis (the Deployment
+      deleted meanwhile: an error, verdict ``gone``, instead of an IndexError); a step a PodDisruptionBudget
+      refused goes on to the wait (the budget allows it once a pod is ready again), and a timeout then names the
+      refusal; a step taken goes on to the wait.
     - No step: the loop ends when the rollout is complete, when ``wait`` is false, or when no step was taken and the
       verdict is not ``stuck``. After a step, a verdict of ``blocked``, ``paused`` or ``deadline_exceeded`` is an
       error with its remedy. Otherwise (a stuck rollout whose plan must wait, or one progressing) it goes on to the
@@ -265,7 +267,9 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
     diagnosis = found[0]
     result.update(verdict=diagnosis["verdict"], blockers=diagnosis["blockers"], deployment=diagnosis)
     acted = False
+    refused, refusals = False, []
     while True:
+        refused = False
         decision = plan_stale_replicaset_removal(diagnosis)
         if not result["reason"] or decision["act"]:
             result["reason"] = decision["reason"]
@@ -294,10 +298,15 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
                                   "conflicts); now: %s" % (plan_stale_replicaset_removal(now)["reason"] if now else
                                                            "the Deployment is gone"))
                 break
-            if len(result["conflicts"]) >= MAX_CONFLICTS:
+            changes = [c for c in result["conflicts"] if c.get("budgets") is None]
+            if len(changes) >= MAX_CONFLICTS:
                 return result, "gave up after %d conflicts: the objects keep changing under the module" % len(
-                    result["conflicts"])
-            if outcome["conflicts"] and not outcome["replicasets"]:
+                    changes)
+            if refusals and not outcome["replicasets"]:
+                # A budget refused the whole step: nothing changed, so planning again at once would be refused
+                # again. Wait for the rollout to move (a pod becoming ready frees the budget) and plan again.
+                refused = True
+            elif outcome["conflicts"] and not outcome["replicasets"]:
                 found = api.diagnose(namespace, name)
                 if not found:
                     # Deleted between the read and the step: there is no rollout left to follow.
@@ -314,9 +323,11 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
                 len(result["steps"]), namespace, name, diagnosis["verdict"], diagnosis["remedy"]))
         remaining = params["wait_timeout"] - (clock() - start)
         if remaining <= 0:
-            return result, ("rollout of %s/%s not complete after %ss: verdict %s; blockers: %s; %s" % (
+            return result, ("rollout of %s/%s not complete after %ss: verdict %s; blockers: %s; %s%s" % (
                 namespace, name, params["wait_timeout"], diagnosis["verdict"], diagnosis["blockers"] or "none",
-                diagnosis["remedy"]))
+                diagnosis["remedy"], "; the last step's eviction was refused: %s" % "; ".join(
+                    "pod %s by %s" % (c["name"], ", ".join(c["budgets"]) or "a disruption budget")
+                    for c in refusals) if refused else ""))
         api.wait_for_change(namespace, name, remaining, diagnosis)
         found = api.diagnose(namespace, name)
         if not found:

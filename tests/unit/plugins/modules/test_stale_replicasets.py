@@ -323,16 +323,39 @@ def test_refused_eviction_is_reported_and_nothing_is_removed_another_way():
     assert api.state() == before
 
 
-def test_refused_eviction_with_wait_gives_up_after_the_conflict_limit_without_removing_anything():
+def test_refused_eviction_with_wait_waits_for_the_budget_and_times_out_naming_it():
+    """A budget's refusal is not the objects changing: the step is planned again after each wait (never at once,
+    which the budget would refuse again), and the timeout says which budget kept the pod."""
     victim = OLD_RS + "-abc0"
     api = FakeApi(refuse={victim: ["nth-pdb"]})
     before = api.state()
-    result, error = run(api, wait=True)
-    assert error == "gave up after 3 conflicts: the objects keep changing under the module"
-    assert [c["name"] for c in result["conflicts"]] == [victim] * 3
-    assert result["steps"] == []
-    assert api.writes == []
+    result, error = run(api, wait=True, wait_timeout=25)
+    assert error.startswith("rollout of kube-system/%s not complete after 25s: verdict stuck" % NAME), error
+    assert error.endswith("; the last step's eviction was refused: pod %s by nth-pdb" % victim), error
+    assert "gave up" not in error
+    waits = [c for c in api.calls if isinstance(c, tuple)]
+    assert len(waits) == 3 and api.calls.count("apply_step") == 4  # once at the start, again after each wait
+    assert result["steps"] == [] and api.writes == []
     assert api.state() == before
+
+
+class BudgetFreedAfterAWait(FakeApi):
+    """The budget refuses the eviction until the first wait (a pod elsewhere became ready meanwhile)."""
+
+    def wait_for_change(self, namespace, name, remaining, diagnosis):
+        self.refuse = {}
+        return FakeApi.wait_for_change(self, namespace, name, remaining, diagnosis)
+
+
+def test_refused_eviction_with_wait_is_taken_once_the_budget_allows_it():
+    victim = OLD_RS + "-abc0"
+    api = BudgetFreedAfterAWait(refuse={victim: ["nth-pdb"]})
+    result, error = run(api, wait=True)
+    assert error is None, error
+    assert [c["name"] for c in result["conflicts"]] == [victim]
+    assert [step["pods"] for step in result["steps"]] == [[victim]]
+    assert result["rollout"]["complete"] is True
+    assert api.writes[0] == ("evict", victim)
 
 
 def test_check_mode_sends_only_the_first_step_as_dry_runs():
