@@ -5,9 +5,12 @@ Pending, the real deployment controller finishes the rollout once the stale Repl
 
 from __future__ import annotations
 
+import json
+
 from kubernetes import client
 
 import workloads
+from identities import run_playbook
 from nthrepro import (
     NTH,
     deploy_nth,
@@ -235,3 +238,41 @@ def test_bad_input_gives_one_clear_message(cluster, namespace, tmp_path):
         assert result.get("failed") is True, args
         assert expected in result["msg"], (args, result["msg"])
         assert "Traceback" not in result["msg"] and "module_stderr" not in result, result
+
+
+REMEDIATE_TWICE = """
+- name: The remediate role twice in one play, as the upgrade runs it (after the update, then in its rescue)
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/clusterops.kops_upgrade.k8s:
+      kubeconfig: "{{ kubeconfig }}"
+  tasks:
+    - name: First run, on the stuck rollout
+      ansible.builtin.include_role:
+        name: clusterops.kops_upgrade.remediate
+      vars: {remediate_namespace: "{{ namespace }}", remediate_deployments: [NTH_NAME], remediate_wait: true}
+    - name: Second run, nothing stuck any more
+      ansible.builtin.include_role:
+        name: clusterops.kops_upgrade.remediate
+      vars: {remediate_namespace: "{{ namespace }}", remediate_deployments: [NTH_NAME], remediate_wait: true}
+    - name: The report of both
+      ansible.builtin.copy:
+        content: "{{ remediate_report | to_json }}"
+        dest: "{{ report_file }}"
+        mode: "0600"
+""".replace("NTH_NAME", NTH)
+
+
+def test_the_remediate_role_run_twice_keeps_both_runs_in_its_report(cluster, namespace, host_ports, tmp_path):
+    stuck_nth(cluster, namespace, host_ports)
+    report_file = tmp_path / "report.json"
+    ok, output = run_playbook(REMEDIATE_TWICE, {"kubeconfig": cluster.kubeconfig, "namespace": namespace,
+                                                "report_file": str(report_file)}, str(tmp_path))
+    assert ok, output[-4000:]
+    report = json.loads(report_file.read_text())
+    # The second run found nothing stuck; the report still says what the first one did.
+    assert report["stuck"] == [NTH], report
+    assert len(report["pods_removed"]) == 1 and report["pods_removed"][0].startswith(NTH + "-"), report
+    assert list(report["rollout_seconds"]) == [NTH], report
+    assert nth_status(cluster, namespace)["deployments"][0]["verdict"] == "complete"
