@@ -16,7 +16,10 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "kopscloud"))
+# awxrun (ansible-runner as AWX runs a job) lives with the cluster tests that run the AWX project too.
+sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
 
+import awxrun  # noqa: E402  pylint: disable=wrong-import-position
 import cloud as kopscloud  # noqa: E402  pylint: disable=wrong-import-position
 import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -76,6 +79,62 @@ def run_playbook(cloud, kops_version, kubernetes_version, options=(), **extra):
         handle.write("\n".join(table) + "\n")
     print("\n=== kops invocations, kops %s (command, AWS profile, kubeconfig)\n%s" % (kops_version, "\n".join(table)))
     return rc, "".join(lines), seconds
+
+
+# What AWX's "Amazon Web Services" credential injects into the job's environment.
+AWX_AWS_CREDENTIAL = {"AWS_ACCESS_KEY_ID": "testing-awx", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def run_awx_job(cloud, kops_version, kubernetes_version, workdir):
+    """The AWX job template "kops | upgrade": the AWX project's upgrade.yml through ansible-runner, as AWX runs
+    it, with the cluster's API given only as AWX's bearer-token credential injects it (K8S_AUTH_HOST,
+    K8S_AUTH_API_KEY, K8S_AUTH_VERIFY_SSL, K8S_AUTH_SSL_CA_CERT: no kubeconfig anywhere, kops gets one written
+    from those) and kops' AWS identity as AWX's Amazon Web Services credential injects it (AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY). The test bed's own part is in kops_upgrade_environment, as extra variables: moto's
+    endpoint and region (a real AWS credential needs neither), the assets server, kops' HOME.
+
+    Returns (runner result as awxrun.run gives it, seconds); ``cloud.invocations`` is what each kops invocation
+    received."""
+    recorder = kopsenv.KopsRecorder(os.path.join(cloud.workdir, "recorder-awx-" + kops_version),
+                                    kopsenv.kops_binary(kops_version)[0])
+    recorder.clear()
+    variables = cloud.upgrade_variables(kops_version, kubernetes_version)
+    del variables["k8s_kubeconfig"]
+    variables["kops_binary"] = recorder.path
+    variables["kops_upgrade_environment"] = {
+        "AWS_ENDPOINT_URL": cloud.moto.url, "AWS_REGION": cloud.world.env["AWS_REGION"],
+        "AWS_EC2_METADATA_DISABLED": "true", "KOPS_BASE_URL": cloud.assets.url, "HOME": cloud.world.env["HOME"]}
+    credential = dict(awxrun.kubernetes_credential(cloud.admin), **AWX_AWS_CREDENTIAL)
+    started = time.monotonic()
+    result = awxrun.run(workdir, "upgrade.yml", credential, extravars=variables)
+    seconds = time.monotonic() - started
+    sys.stdout.write(result["stdout"])
+    cloud.invocations = recorder.invocations()
+    print("\n=== kops invocations of the AWX job, kops %s\n%s" % (
+        kops_version, "\n".join(kopsenv.invocation_table(cloud.invocations))))
+    return result, seconds
+
+
+def assert_every_kops_call_got_the_awx_credentials(cloud):
+    """Each kops invocation of the AWX job got the AWS keys the AWX credential injected (no profile) and, where it
+    reaches the API, a private kubeconfig (mode 600) with the cluster's context, gone afterwards."""
+    problems = []
+    for number, invocation in enumerate(cloud.invocations, 1):
+        env, where = invocation["environment"], "invocation %d (%s)" % (number, kopsenv.kops_command(invocation))
+        got = dict((k, env.get(k)) for k in AWX_AWS_CREDENTIAL)
+        if got != AWX_AWS_CREDENTIAL or env.get("AWS_PROFILE"):
+            problems.append("%s: AWS keys %s, AWS_PROFILE %s" % (where, got, env.get("AWS_PROFILE")))
+        if kopsenv.kops_command(invocation) in ("kops version", "kops get all"):
+            continue
+        kubeconfig = invocation.get("kubeconfig")
+        if not kubeconfig or kubeconfig["mode"] != "600" or kopsenv.CLUSTER not in (kubeconfig["contexts"] or []):
+            problems.append("%s: kubeconfig %s" % (where, kubeconfig))
+    assert not problems, "\n".join(problems)
+    commands = set(kopsenv.kops_command(i) for i in cloud.invocations)
+    assert {"kops validate cluster", "kops upgrade cluster", "kops update cluster",
+            "kops reconcile cluster"} <= commands, sorted(commands)
+    private = set(i["kubeconfig"]["path"] for i in cloud.invocations if i.get("kubeconfig"))
+    assert [path for path in private if os.path.exists(path)] == [], "temporary kubeconfigs left behind"
 
 
 def assert_every_kops_call_got_its_connection(cloud, kops_version):

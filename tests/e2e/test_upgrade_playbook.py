@@ -16,7 +16,13 @@ import time
 import pytest
 from kubernetes import client, config
 
-from conftest import assert_every_kops_call_got_its_connection, kops_cloud, run_playbook
+from conftest import (
+    assert_every_kops_call_got_its_connection,
+    assert_every_kops_call_got_the_awx_credentials,
+    kops_cloud,
+    run_awx_job,
+    run_playbook,
+)
 
 NTH = "aws-node-termination-handler"
 CILIUM_OPERATOR = "cilium-operator"
@@ -158,7 +164,7 @@ def test_three_control_planes_nothing_stuck_nothing_removed(three_cp):
     assert nth_image(cloud).endswith(":v1.22.0")
 
 
-def test_one_control_plane_1_35_to_1_36_default_nth(newest):
+def test_one_control_plane_1_35_to_1_36_default_nth(newest, tmp_path):
     """kOps 1.36 renders NTH v1.25.5 where 1.35 rendered v1.22.0, and the NTH Deployment still has no strategy
     block: upgrading a one-control-plane cluster deadlocks by default. Nothing is pinned or edited here.
 
@@ -166,22 +172,30 @@ def test_one_control_plane_1_35_to_1_36_default_nth(newest):
     port 9963 and a required anti-affinity on the hostname; 1.36 adds a required control-plane node affinity, so
     when its old pod runs on the one control-plane node the new one can never start. Its old pod is put there
     first (the scheduler may put it anywhere); the same proof clears it, by no name list. The precheck cannot
-    predict this one: it judges the template that runs (1.35's, which may use the workers), not 1.36's."""
+    predict this one: it judges the template that runs (1.35's, which may use the workers), not 1.36's.
+
+    Run as AWX runs the "kops | upgrade" job template (ansible-runner, the AWX project's upgrade.yml, the cluster
+    and AWS credentials as AWX injects them, no kubeconfig): the 1.30 -> 1.32 test runs ansible-playbook."""
     cloud = newest
     cloud.create(NEWEST_FROM[0], NEWEST_FROM[1])
     cloud.wait_valid(NEWEST_FROM[0])
     assert set(kubelet_versions(cloud).values()) == {"v" + NEWEST_FROM[1]}
     assert nth_image(cloud).endswith(":v1.22.0")
     move_to_the_control_plane(cloud, CILIUM_OPERATOR)
-    rc, output, seconds = run_playbook(cloud, NEWEST_TO[0], NEWEST_TO[1])
-    cloud.timings["playbook %s -> %s (1 control plane)" % (NEWEST_FROM[0], NEWEST_TO[0])] = seconds
-    assert rc == 0, output[-5000:]
-    assert_every_kops_call_got_its_connection(cloud, NEWEST_TO[0])
+    job, seconds = run_awx_job(cloud, NEWEST_TO[0], NEWEST_TO[1], str(tmp_path / "awx"))
+    cloud.timings["AWX job %s -> %s (1 control plane)" % (NEWEST_FROM[0], NEWEST_TO[0])] = seconds
+    output = job["stdout"]
+    assert job["rc"] == 0 and job["status"] == "successful", output[-5000:]
+    assert_every_kops_call_got_the_awx_credentials(cloud)
     assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert NTH in summary_line(output, "precheck")  # predicted deadlock
     stuck = summary_line(output, "remediation").split("stuck: ")[1].split(";")[0].split(", ")
     assert sorted(stuck) == sorted([NTH, CILIUM_OPERATOR]), summary_line(output, "remediation")
     assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
     assert "cluster valid" in summary_line(output, "validation")
+    # What AWX stores as the job's artifacts.
+    summary = job["artifacts"]["clusterops_summary"]["localhost"]
+    assert sorted(summary["remediation"]["stuck"]) == sorted([NTH, CILIUM_OPERATOR]), summary
+    assert summary["validation"]["verdict"] == "valid", summary
     assert set(kubelet_versions(cloud).values()) == {"v" + NEWEST_TO[1]}
     assert nth_image(cloud).endswith(":v1.25.5")
