@@ -150,16 +150,34 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
 
 
 def test_three_control_planes_nothing_stuck_nothing_removed(three_cp):
+    """Three control-plane nodes: NTH rolls without help. The upgrade also stops half-way and is run again, as an
+    operator would after a failure: the first run rolls the control plane only (kops rolling-update
+    --instance-group) and fails its validation with the nodes still at the old kubelet; the second, the plain
+    command, finds the upgrade in progress (a warning, not an error), rolls what is left and validates."""
     cloud = three_cp
     cloud.create(OLD[0], OLD[1], nth_version="v1.18.3")
     cloud.wait_valid(OLD[0])
     unpin_nth(cloud, OLD[0])
-    rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1])
-    cloud.timings["playbook %s -> %s (3 control planes)" % (OLD[0], MIDDLE[0])] = seconds
-    assert rc == 0, output[-5000:]
-    assert_every_kops_call_got_its_connection(cloud, MIDDLE[0])
+    control_planes = ",".join("control-plane-eu-west-1%s" % zone for zone in "abc")
+    rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1], kops_upgrade_reconcile="false",
+                                       kops_upgrade_instance_groups=control_planes)
+    cloud.timings["playbook %s -> %s, control plane only (3 control planes)" % (OLD[0], MIDDLE[0])] = seconds
+    assert rc != 0, output[-5000:]
+    assert "rolling update: %s" % control_planes.replace(",", ", ") in summary_line(output, "kops upgrade")
     assert "predicted deadlocks: none" in summary_line(output, "precheck")
     assert "not needed" in summary_line(output, "remediation")
+    versions = kubelet_versions(cloud)
+    assert sorted(versions.values()) == ["v" + OLD[1]] * 2 + ["v" + MIDDLE[1]] * 3, versions
+
+    rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1])
+    cloud.timings["playbook %s -> %s, run again (3 control planes)" % (OLD[0], MIDDLE[0])] = seconds
+    assert rc == 0, output[-5000:]
+    assert_every_kops_call_got_its_connection(cloud, MIDDLE[0])
+    assert "an upgrade is in progress: " in output
+    assert "not needed" in summary_line(output, "remediation")
+    rolled = summary_line(output, "kops upgrade").split("rolling update: ")[1].split(";")[0].split(", ")
+    assert rolled and all(group.startswith("nodes-") for group in rolled), summary_line(output, "kops upgrade")
+    assert "cluster valid" in summary_line(output, "validation")
     assert set(kubelet_versions(cloud).values()) == {"v" + MIDDLE[1]}
     assert nth_image(cloud).endswith(":v1.22.0")
 
