@@ -31,7 +31,14 @@ export "${node?}"
 log "node image ready in $(( $(date +%s) - build_start ))s: $KIND_NODE_IMAGE"
 export PATH="$cache/kind/path:$PATH"
 command_start=$(date +%s)
+# kind writes to ~/.kube/config unless told otherwise: the scenario never lets it, and this checks it did not.
+kube_before=$([ -e "$HOME/.kube" ] && echo yes || true)
 rc=0
 "$@" || rc=$?
 log "$* exited $rc after $(( $(date +%s) - command_start ))s"
+if [ -z "$kube_before" ] && [ -e "$HOME/.kube" ]; then
+  log "FAILED: $HOME/.kube appeared while the command ran (kind without --kubeconfig?)"
+  rmdir "$HOME/.kube" 2>/dev/null || true  # only when empty: never a file someone else put there
+  [ "$rc" -ne 0 ] || rc=1
+fi
 exit "$rc"
