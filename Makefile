@@ -17,7 +17,7 @@ export ANSIBLE_HOME := $(COLLECTION_ROOT)-home/ansible
 export ANSIBLE_LOCAL_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 
-.PHONY: versions lowest lowest-beside e2e-test e2e-one-cp e2e-three-cp e2e-newest cluster-and-e2e build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
+.PHONY: trim-cache versions lowest lowest-beside e2e-test e2e-one-cp e2e-three-cp e2e-newest cluster-and-e2e build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -116,3 +116,7 @@ demo: collection ## The main job: NTH deadlock on a local cluster, remediated (C
 		$(if $(CLUSTER_KUBECONFIG),--kubeconfig "$(CLUSTER_KUBECONFIG)") $(if $(CLUSTER_CONTEXT),--context "$(CLUSTER_CONTEXT)")
 
 test: unit sanity lint build-check cluster-and-e2e ee molecule ## Every test (cluster-and-e2e runs lowest and kops-test too); what .ci/run calls
+	@tools/localcluster/build.sh trim
+
+trim-cache: ## Drop Go's build and module caches from $(CLUSTEROPS_CACHE) (binaries kept; make test does it at its end)
+	@tools/localcluster/build.sh trim
