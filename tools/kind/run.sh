@@ -32,7 +32,8 @@ log "node image ready in $(( $(date +%s) - build_start ))s: $KIND_NODE_IMAGE"
 export PATH="$cache/kind/path:$PATH"
 command_start=$(date +%s)
 # kind writes to ~/.kube/config unless told otherwise: the scenario never lets it, and this checks it did not.
-kube_before=$([ -e "$HOME/.kube" ] && echo yes || true)
+kube_before=""
+if [ -e "$HOME/.kube" ]; then kube_before=yes; fi
 rc=0
 "$@" || rc=$?
 log "$* exited $rc after $(( $(date +%s) - command_start ))s"
