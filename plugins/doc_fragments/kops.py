@@ -103,3 +103,16 @@ options:
 requirements:
   - kops >= 1.26 on the controller (or execution environment)
 """
+
+    # The modules that stream kops' progress while it applies (kops_reconcile, kops_rolling_update).
+    PROGRESS = r"""
+options:
+  progress_file:
+    description:
+      - File to which each line kops prints while it applies (a klog line as C(HH:MM:SS message)) is appended as it
+        comes, with credentials masked; these lines are what the action plugin shows.
+      - The action plugin of this module sets it when the module runs on the controller (a local connection, as
+        in the collection's playbooks) and shows each new line in the output of C(ansible-playbook) and AWX while
+        kops runs. There is no need to set it yourself.
+    type: path
+"""

@@ -65,16 +65,9 @@ options:
   post_drain_delay:
     description: C(--post-drain-delay).
     type: str
-  progress_file:
-    description:
-      - File to which each line kops prints while it applies (a klog line as C(HH:MM:SS message)) is appended as it
-        comes, with credentials masked; these lines are what the action plugin shows.
-      - The action plugin of this module sets it when the module runs on the controller (a local connection, as
-        in the collection's playbooks) and shows each new line in the output of C(ansible-playbook) and AWX while
-        kops runs. There is no need to set it yourself.
-    type: path
 extends_documentation_fragment:
   - clusterops.kops_upgrade.kops
+  - clusterops.kops_upgrade.kops.PROGRESS
   - clusterops.kops_upgrade.attributes
   - clusterops.kops_upgrade.attributes.KOPS_GROUP
 attributes:
