@@ -17,6 +17,8 @@ import os
 
 from urllib.parse import unquote, urlsplit
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import api_server_url
+
 try:
     import kubernetes
     import yaml
@@ -252,6 +254,12 @@ def _check_kubeconfig_file(path, context_elsewhere):
 
 def build_configuration(settings):
     """Build a ``kubernetes.client.Configuration`` from resolved auth settings (see :func:`auth_settings`)."""
+    if settings.get("host") is not None:
+        # A host without its scheme reaches urllib3, which only warns today (urllib3 3.0 will refuse it);
+        # say so the way the kops modules do.
+        problem = api_server_url(settings["host"])
+        if problem:
+            raise K8sConnectionError("host (or K8S_AUTH_HOST) %s" % problem)
     configuration = kubernetes.client.Configuration()
     if _has_direct_credentials(settings):
         pass

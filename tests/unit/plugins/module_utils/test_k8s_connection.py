@@ -192,3 +192,10 @@ def test_kubeconfig_path_is_readable_and_pasted_text_is_not():
 ])
 def test_proxy_credentials(url, secrets):
     assert url_credentials(url) == secrets
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:6443", "api.example.com", "ftp://api.example.com", "https:// bad"])
+def test_a_host_that_is_no_api_server_url_is_one_clear_message(host):
+    """urllib3 would take a host without its scheme with only a FutureWarning (an error from urllib3 3.0)."""
+    with pytest.raises(K8sConnectionError, match=r"^host \(or K8S_AUTH_HOST\) must be the API server's URL"):
+        build_configuration({"host": host, "api_key": "t"})
