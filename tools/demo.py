@@ -2,13 +2,14 @@
 """The main job, for a new user.
 
 Without a cluster given: a kOps cluster on this machine (tools/kopscloud: moto as AWS, the local control plane as
-its API, the node agent for its instances, kOps' channels for its addons), created by the real kops 1.30.2 on
-Kubernetes 1.30.3 with aws-node-termination-handler pinned to v1.18.3 (the image kOps 1.29 ships); then the real
-upgrade, `ansible-playbook clusterops.kops_upgrade.upgrade` to Kubernetes 1.30.5 with NTH unpinned (kops' v1.22.0):
-precheck predicts the deadlock, kops update makes channels roll NTH out, the addon watch finds it stuck (verdict and
-why), remediation clears it, kops rolling-update replaces every instance, validate passes. Before and after, timings,
-everything torn down. Shortened where it must be: one kops release (1.30.2, the one `make test` builds), so a
-patch upgrade; `make e2e-test` goes 1.30.2 -> 1.31.0 -> 1.32.0.
+its API, the node agent for its instances, kOps' channels for its addons), created by the real kops 1.35.0 on
+Kubernetes 1.35.2 with kOps' default aws-node-termination-handler (v1.22.0); then the real upgrade,
+`ansible-playbook clusterops.kops_upgrade.upgrade` with kops 1.36.2 to Kubernetes 1.36.1, whose default NTH is
+v1.25.5 - the kops#16870 deadlock on one control-plane node with nothing pinned: precheck predicts the deadlock,
+kops update makes channels roll NTH out, the addon watch finds it stuck (verdict and why), remediation clears it,
+kops reconcile replaces every instance, validate passes. Before and after, timings, everything torn down. The
+playbook gets everything as a user gives it: variables (the kubeconfig, kops' AWS profile), nothing through its
+process environment. kops 1.35.0 and 1.36.2 are built on first use (about 5 min each).
 
 With --kubeconfig (and optionally --context): runs the precheck and remediate playbooks against that cluster,
 reproducing nothing.
@@ -32,16 +33,18 @@ os.environ.setdefault("ANSIBLE_HOME", os.path.join(CACHE, "home", "ansible"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "kopscloud"))
 
 import cloud as kopscloud  # noqa: E402  pylint: disable=wrong-import-position
+import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
 
 NTH = "aws-node-termination-handler"
-KOPS, OLD, NEW = "v1.30.2", "1.30.3", "1.30.5"
+# (kops release, Kubernetes version) before and after.
+FROM, TO = ("v1.35.0", "1.35.2"), ("v1.36.2", "1.36.1")
 
 
 def say(text):
     print("\n=== %s" % text, flush=True)
 
 
-def playbook(name, kubeconfig, context=None, extra=None, env=None):
+def playbook(name, kubeconfig, context=None, extra=None):
     argv = ["ansible-playbook", "clusterops.kops_upgrade.%s" % name, "-e", "k8s_kubeconfig=%s" % kubeconfig]
     if context:
         argv += ["-e", "k8s_context=%s" % context]
@@ -49,7 +52,8 @@ def playbook(name, kubeconfig, context=None, extra=None, env=None):
         argv += ["-e", json.dumps(extra)]
     print("$ " + " ".join(argv), flush=True)
     started = time.monotonic()
-    proc = subprocess.run(argv, check=False, env=dict(os.environ, **(env or {})))
+    # The user's path: no AWS, kops or Kubernetes settings in ansible-playbook's environment.
+    proc = subprocess.run(argv, check=False, env=kopsenv.without_connection_variables(os.environ))
     return proc.returncode, time.monotonic() - started
 
 
@@ -76,19 +80,16 @@ def on_local_cluster(keep):
     try:
         say("A simulated AWS (moto) and the kops assets server")
         cloud.start()
-        say("kops %s creates the cluster: Kubernetes %s, 1 control-plane node, 2 nodes, NTH pinned to v1.18.3"
-            % (KOPS, OLD))
-        cloud.create(KOPS, OLD, nth_version="v1.18.3")
-        cloud.timings["nodes joined, cluster valid"] = cloud.wait_valid(KOPS, timeout=300)
+        say("kops %s creates the cluster: Kubernetes %s, 1 control-plane node, 2 nodes, kOps' default NTH"
+            % FROM)
+        cloud.create(*FROM)
+        cloud.timings["nodes joined, cluster valid"] = cloud.wait_valid(FROM[0], timeout=300)
         say("Before")
         show(cloud)
-        say("The operator unpins NTH (kops' default v1.22.0) and upgrades to Kubernetes %s: the upgrade playbook"
-            % NEW)
-        spec = cloud.cluster_spec(KOPS)
-        spec["spec"].get("nodeTerminationHandler", {}).pop("version", None)
-        cloud.replace_cluster_spec(KOPS, spec)
-        extra = cloud.upgrade_variables(KOPS, NEW)
-        rc, seconds = playbook("upgrade", cloud.admin, extra=extra, env=cloud.environment())
+        say("The operator upgrades with kops %s to Kubernetes %s (its default NTH is v1.25.5): the upgrade playbook"
+            % TO)
+        extra = cloud.upgrade_variables(*TO)
+        rc, seconds = playbook("upgrade", cloud.admin, extra=extra)
         cloud.timings["upgrade playbook"] = seconds
         if rc != 0:
             raise SystemExit("the upgrade playbook failed (rc %d)" % rc)
