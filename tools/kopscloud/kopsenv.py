@@ -145,12 +145,18 @@ def home_state(home):
 def untouched_home(scratch):
     """For a test session (a generator for a pytest fixture): pins CLUSTEROPS_CACHE (so the binaries are still
     found), gives ansible an ANSIBLE_HOME under ``scratch`` unless one is set (make sets one in the cache), and runs
-    the session with HOME set to the empty directory ``scratch``/home. Afterwards that directory must still have
+    the session with HOME set to the empty directory ``scratch``/home and ansible's temporary files in
+    ``scratch``/ansible-tmp (not shared with the suites beside it). Afterwards that directory must still have
     no .kube and .ansible (every kops run has its KUBECONFIG and HOME, ansible its ANSIBLE_HOME), and the account's
     own ~/.kube/config must be byte for byte what it was."""
     account = pwd.getpwuid(os.getuid()).pw_dir
     os.environ.setdefault("CLUSTEROPS_CACHE", CACHE)
     os.environ.setdefault("ANSIBLE_HOME", os.path.join(scratch, "ansible-home"))
+    # ansible's temporary files (the modules' private kubeconfigs for kops among them) in this session's own
+    # directory: make's is shared by the suites it runs side by side, and the tests look for leftovers there.
+    temps = dict((name, os.environ.get(name)) for name in ("ANSIBLE_REMOTE_TEMP", "ANSIBLE_LOCAL_TEMP"))
+    for name in temps:
+        os.environ[name] = os.path.join(scratch, "ansible-tmp")
     before = home_state(account)
     previous = os.environ.get("HOME")
     canary = os.path.join(scratch, "home")
@@ -159,6 +165,11 @@ def untouched_home(scratch):
     yield canary
     if previous is not None:
         os.environ["HOME"] = previous
+    for name, value in temps.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     assert home_state(canary)["present"] == [], "a kops or ansible run wrote into HOME (%s): %s" % (
         canary, os.listdir(canary))
     # Only the config file itself: other sessions on a shared machine may create an empty ~/.kube.
