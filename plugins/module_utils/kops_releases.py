@@ -21,8 +21,3 @@ RECORDED = ("1.30.2", "1.31.0", "1.32.0", "1.33.1", "1.35.0", "1.36.2")
 def text(version):
     """(1, 31, 0) -> '1.31.0'."""
     return ".".join(str(part) for part in version)
-
-
-def supports(version, since):
-    """Whether kops ``version`` (a tuple) has a feature that exists ``since`` a release (a tuple)."""
-    return tuple(version) >= tuple(since)

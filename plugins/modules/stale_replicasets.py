@@ -267,7 +267,7 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
     diagnosis = found[0]
     result.update(verdict=diagnosis["verdict"], blockers=diagnosis["blockers"], deployment=diagnosis)
     acted = False
-    refused, refusals = False, []
+    refusals = []
     while True:
         refused = False
         decision = plan_stale_replicaset_removal(diagnosis)
