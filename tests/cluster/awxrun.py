@@ -18,6 +18,10 @@ import yaml
 
 from nthrepro import ROOT
 
+# kopsenv: the one list of the connection variables a run must not inherit (tools/kopscloud).
+sys.path.insert(0, os.path.join(ROOT, "tools", "kopscloud"))
+import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
+
 PROJECT = os.path.join(ROOT, "extensions", "awx", "project")
 
 
@@ -71,9 +75,9 @@ def run(private_dir, playbook, credential, extravars=None, inventory=None, limit
         yaml.safe_dump(inventory or {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}}, handle)
     awx = awx_venv()
     # ansible-runner from its own venv, ansible-playbook from the tests' venv (as in an execution environment,
-    # where both are on PATH). The runner's own environment has no kubeconfig and no K8S_AUTH_* either.
-    outer = {key: value for key, value in os.environ.items()
-             if not key.startswith("K8S_AUTH_") and key not in ("KUBECONFIG",)}
+    # where both are on PATH). The runner's own environment has no kubeconfig, K8S_AUTH_*, AWS_* or KOPS_* either:
+    # the job gets only what its credentials inject.
+    outer = kopsenv.without_connection_variables(os.environ)
     outer.update({"PATH": os.pathsep.join([os.path.join(awx, "bin"), venv_bin, outer.get("PATH", "")]),
                   "HOME": home})
     ident = "run-%d" % len(glob.glob(os.path.join(private_dir, "artifacts", "*")))

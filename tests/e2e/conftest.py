@@ -42,6 +42,24 @@ def kops_cloud(tmp_path_factory, suffix, control_planes):
             print("  %-60s %7.1fs" % (phase, seconds))
 
 
+def recorder_for(cloud, kops_version):
+    """A KopsRecorder in front of the real kops ``kops_version``, its log emptied for the run about to start."""
+    recorder = kopsenv.KopsRecorder(os.path.join(cloud.workdir, "recorder-" + kops_version),
+                                    kopsenv.kops_binary(kops_version)[0])
+    recorder.clear()
+    return recorder
+
+
+def keep_invocations(cloud, recorder, kops_version):
+    """What each kops invocation of the run received, as ``cloud.invocations``, printed and written to
+    ``<workdir>/kops-invocations-<version>.txt``."""
+    cloud.invocations = recorder.invocations()
+    table = kopsenv.invocation_table(cloud.invocations)
+    with open(os.path.join(cloud.workdir, "kops-invocations-%s.txt" % kops_version), "w") as handle:
+        handle.write("\n".join(table) + "\n")
+    print("\n=== kops invocations, kops %s (command, AWS profile, kubeconfig)\n%s" % (kops_version, "\n".join(table)))
+
+
 def run_playbook(cloud, kops_version, kubernetes_version, options=(), **extra):
     """ansible-playbook clusterops.kops_upgrade.upgrade against ``cloud`` with the kops release ``kops_version``;
     returns (rc, output, seconds). Its output streams to the terminal (progress) and is kept for the asserts.
@@ -49,13 +67,11 @@ def run_playbook(cloud, kops_version, kubernetes_version, options=(), **extra):
     The user's path: the process environment has no AWS_*, KOPS_*, K8S_AUTH_* or KUBECONFIG variable; the
     cluster's kubeconfig, the state store and kops' AWS profile (whose endpoint_url alone reaches this cloud's moto)
     are playbook variables. kops is a recorder in front of the real binary: ``cloud.invocations`` is what each kops
-    invocation of this run received, also written to ``<workdir>/kops-invocations-<version>.txt``.
+    invocation of this run received (keep_invocations).
 
     ``options``: more ansible-playbook arguments (--check, --tags ...)."""
     beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    recorder = kopsenv.KopsRecorder(os.path.join(cloud.workdir, "recorder-" + kops_version),
-                                    kopsenv.kops_binary(kops_version)[0])
-    recorder.clear()
+    recorder = recorder_for(cloud, kops_version)
     variables = cloud.upgrade_variables(kops_version, kubernetes_version)
     variables["kops_binary"] = recorder.path
     variables.update(extra)
@@ -73,16 +89,23 @@ def run_playbook(cloud, kops_version, kubernetes_version, options=(), **extra):
         sys.stdout.write(line)
     rc = proc.wait()
     seconds = time.monotonic() - started
-    cloud.invocations = recorder.invocations()
-    table = kopsenv.invocation_table(cloud.invocations)
-    with open(os.path.join(cloud.workdir, "kops-invocations-%s.txt" % kops_version), "w") as handle:
-        handle.write("\n".join(table) + "\n")
-    print("\n=== kops invocations, kops %s (command, AWS profile, kubeconfig)\n%s" % (kops_version, "\n".join(table)))
+    keep_invocations(cloud, recorder, kops_version)
     return rc, "".join(lines), seconds
 
 
 # What AWX's "Amazon Web Services" credential injects into the job's environment.
 AWX_AWS_CREDENTIAL = {"AWS_ACCESS_KEY_ID": "testing-awx", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def awx_test_bed_aws(cloud):
+    """What the AWX job adds for the test bed in kops_upgrade_environment: moto's endpoint and region (a real AWS
+    credential needs neither)."""
+    return {"AWS_ENDPOINT_URL": cloud.moto.url, "AWS_REGION": cloud.world.env["AWS_REGION"]}
+
+
+def awx_identity(cloud):
+    """The AWS settings each kops invocation of the AWX job must get (kopsenv.connection_problems)."""
+    return dict(AWX_AWS_CREDENTIAL, **awx_test_bed_aws(cloud))
 
 
 def run_awx_job(cloud, kops_version, kubernetes_version, workdir):
@@ -91,57 +114,34 @@ def run_awx_job(cloud, kops_version, kubernetes_version, workdir):
     K8S_AUTH_API_KEY, K8S_AUTH_VERIFY_SSL, K8S_AUTH_SSL_CA_CERT: no kubeconfig anywhere, kops gets one written
     from those) and kops' AWS identity as AWX's Amazon Web Services credential injects it (AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY). The test bed's own part is in kops_upgrade_environment, as extra variables: moto's
-    endpoint and region (a real AWS credential needs neither), the assets server, kops' HOME.
+    endpoint and region, the assets server, kops' HOME.
 
     Returns (runner result as awxrun.run gives it, seconds); ``cloud.invocations`` is what each kops invocation
-    received."""
-    recorder = kopsenv.KopsRecorder(os.path.join(cloud.workdir, "recorder-awx-" + kops_version),
-                                    kopsenv.kops_binary(kops_version)[0])
-    recorder.clear()
+    received (keep_invocations)."""
+    recorder = recorder_for(cloud, kops_version)
     variables = cloud.upgrade_variables(kops_version, kubernetes_version)
     del variables["k8s_kubeconfig"]
     variables["kops_binary"] = recorder.path
-    variables["kops_upgrade_environment"] = {
-        "AWS_ENDPOINT_URL": cloud.moto.url, "AWS_REGION": cloud.world.env["AWS_REGION"],
-        "AWS_EC2_METADATA_DISABLED": "true", "KOPS_BASE_URL": cloud.assets.url, "HOME": cloud.world.env["HOME"]}
+    variables["kops_upgrade_environment"] = dict(
+        awx_test_bed_aws(cloud), AWS_EC2_METADATA_DISABLED="true", KOPS_BASE_URL=cloud.assets.url,
+        HOME=cloud.world.env["HOME"])
     credential = dict(awxrun.kubernetes_credential(cloud.admin), **AWX_AWS_CREDENTIAL)
     started = time.monotonic()
     result = awxrun.run(workdir, "upgrade.yml", credential, extravars=variables)
     seconds = time.monotonic() - started
     sys.stdout.write(result["stdout"])
-    cloud.invocations = recorder.invocations()
-    print("\n=== kops invocations of the AWX job, kops %s\n%s" % (
-        kops_version, "\n".join(kopsenv.invocation_table(cloud.invocations))))
+    keep_invocations(cloud, recorder, kops_version)
     return result, seconds
 
 
-def assert_every_kops_call_got_the_awx_credentials(cloud):
-    """Each kops invocation of the AWX job got the AWS keys the AWX credential injected (no profile) and, where it
-    reaches the API, a private kubeconfig (mode 600) with the cluster's context, gone afterwards."""
-    problems = []
-    for number, invocation in enumerate(cloud.invocations, 1):
-        env, where = invocation["environment"], "invocation %d (%s)" % (number, kopsenv.kops_command(invocation))
-        got = dict((k, env.get(k)) for k in AWX_AWS_CREDENTIAL)
-        if got != AWX_AWS_CREDENTIAL or env.get("AWS_PROFILE"):
-            problems.append("%s: AWS keys %s, AWS_PROFILE %s" % (where, got, env.get("AWS_PROFILE")))
-        if kopsenv.kops_command(invocation) in ("kops version", "kops get all"):
-            continue
-        kubeconfig = invocation.get("kubeconfig")
-        if not kubeconfig or kubeconfig["mode"] != "600" or kopsenv.CLUSTER not in (kubeconfig["contexts"] or []):
-            problems.append("%s: kubeconfig %s" % (where, kubeconfig))
-    assert not problems, "\n".join(problems)
-    commands = set(kopsenv.kops_command(i) for i in cloud.invocations)
-    assert {"kops validate cluster", "kops upgrade cluster", "kops update cluster",
-            "kops reconcile cluster"} <= commands, sorted(commands)
-    private = set(i["kubeconfig"]["path"] for i in cloud.invocations if i.get("kubeconfig"))
-    assert [path for path in private if os.path.exists(path)] == [], "temporary kubeconfigs left behind"
-
-
-def assert_every_kops_call_got_its_connection(cloud, kops_version):
-    """Each kops invocation of the last run got this cloud's AWS profile and, where it reaches the API, a private
-    kubeconfig with the cluster's context; those kubeconfigs are gone afterwards; every kops module ran."""
-    profile, config, dummy = cloud.aws_profile()
-    problems = kopsenv.connection_problems(cloud.invocations, profile, config, kopsenv.CLUSTER, cloud.state_store())
+def assert_every_kops_call_got_its_connection(cloud, identity=None):
+    """Each kops invocation of the last run got its AWS ``identity`` (default: this cloud's AWS profile; see
+    kopsenv.connection_problems) and, where it reaches the API, a private kubeconfig with the cluster's context;
+    those kubeconfigs are gone afterwards; every kops module ran."""
+    if identity is None:
+        profile, config, dummy = cloud.aws_profile()
+        identity = kopsenv.profile_identity(profile, config)
+    problems = kopsenv.connection_problems(cloud.invocations, identity, kopsenv.CLUSTER, cloud.state_store())
     assert not problems, "\n".join(problems)
     commands = set(kopsenv.kops_command(i) for i in cloud.invocations)
     expected = {"kops validate cluster", "kops upgrade cluster", "kops update cluster", "kops reconcile cluster"}

@@ -16,13 +16,7 @@ import time
 import pytest
 from kubernetes import client, config
 
-from conftest import (
-    assert_every_kops_call_got_its_connection,
-    assert_every_kops_call_got_the_awx_credentials,
-    kops_cloud,
-    run_awx_job,
-    run_playbook,
-)
+from conftest import assert_every_kops_call_got_its_connection, awx_identity, kops_cloud, run_awx_job, run_playbook
 
 NTH = "aws-node-termination-handler"
 CILIUM_OPERATOR = "cilium-operator"
@@ -117,7 +111,7 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
     rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1], options=["--check", "--skip-tags", "validate"])
     cloud.timings["playbook --check %s -> %s (1 control plane)" % (OLD[0], MIDDLE[0])] = seconds
     assert rc == 0, output[-5000:]
-    assert_every_kops_call_got_its_connection(cloud, MIDDLE[0])
+    assert_every_kops_call_got_its_connection(cloud)
     text = " ".join(output.split())
     assert "Check mode: the kops upgrade cluster plan above is real (" in text, output[-5000:]
     assert "cannot show what the upgrade would change" in text
@@ -127,7 +121,7 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
     rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1])
     cloud.timings["playbook %s -> %s (1 control plane)" % (OLD[0], MIDDLE[0])] = seconds
     assert rc == 0, output[-5000:]
-    assert_every_kops_call_got_its_connection(cloud, MIDDLE[0])
+    assert_every_kops_call_got_its_connection(cloud)
     # kops >= 1.31: reconcile (auto), control plane updated first, the addon watch before any instance goes.
     assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert NTH in summary_line(output, "precheck")  # predicted deadlock
@@ -141,7 +135,7 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
     rc, output, seconds = run_playbook(cloud, NEW[0], NEW[1])
     cloud.timings["playbook %s -> %s (1 control plane)" % (MIDDLE[0], NEW[0])] = seconds
     assert rc == 0, output[-5000:]
-    assert_every_kops_call_got_its_connection(cloud, NEW[0])
+    assert_every_kops_call_got_its_connection(cloud)
     assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert "not needed" in summary_line(output, "remediation")
     assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
@@ -172,7 +166,7 @@ def test_three_control_planes_nothing_stuck_nothing_removed(three_cp):
     rc, output, seconds = run_playbook(cloud, MIDDLE[0], MIDDLE[1])
     cloud.timings["playbook %s -> %s, run again (3 control planes)" % (OLD[0], MIDDLE[0])] = seconds
     assert rc == 0, output[-5000:]
-    assert_every_kops_call_got_its_connection(cloud, MIDDLE[0])
+    assert_every_kops_call_got_its_connection(cloud)
     assert "an upgrade is in progress: " in output
     assert "not needed" in summary_line(output, "remediation")
     rolled = summary_line(output, "kops upgrade").split("rolling update: ")[1].split(";")[0].split(", ")
@@ -204,7 +198,7 @@ def test_one_control_plane_1_35_to_1_36_default_nth(newest, tmp_path):
     cloud.timings["AWX job %s -> %s (1 control plane)" % (NEWEST_FROM[0], NEWEST_TO[0])] = seconds
     output = job["stdout"]
     assert job["rc"] == 0 and job["status"] == "successful", output[-5000:]
-    assert_every_kops_call_got_the_awx_credentials(cloud)
+    assert_every_kops_call_got_its_connection(cloud, awx_identity(cloud))
     assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert NTH in summary_line(output, "precheck")  # predicted deadlock
     stuck = summary_line(output, "remediation").split("stuck: ")[1].split(";")[0].split(", ")

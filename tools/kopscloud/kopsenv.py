@@ -455,21 +455,31 @@ def kops_command(invocation):
 _NO_KUBECONFIG = ("kops version", "kops get all")
 
 
-def connection_problems(invocations, profile, config, cluster, state_store):
-    """What is wrong with what each of ``invocations`` (KopsRecorder) received: the AWS profile ``profile`` from the
-    file ``config``, no AWS keys, endpoint or region of the process, the cluster's own state store when one is
-    given in the environment (the kops modules pass ``state_store`` as KOPS_STATE_STORE), and for each command that
-    reaches the cluster's API a private kubeconfig (mode 600) with a context named ``cluster``. One sentence per
-    problem; [] when every invocation got its connection."""
+# The AWS settings a test gives kops one way or another: a profile and its file, or keys (with the test bed's
+# endpoint and region) as AWX's credential injects them. connection_problems wants exactly the ones expected.
+AWS_SETTINGS = ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL",
+                "AWS_REGION")
+
+
+def profile_identity(profile, config):
+    """The AWS settings of kops' identity through ``profile``, defined in the file ``config`` (connection_problems)."""
+    return {"AWS_PROFILE": profile, "AWS_CONFIG_FILE": config}
+
+
+def connection_problems(invocations, identity, cluster, state_store):
+    """What is wrong with what each of ``invocations`` (KopsRecorder) received: exactly the AWS settings of
+    ``identity`` (AWS_SETTINGS name -> value, e.g. profile_identity(...)) and none of the other AWS_SETTINGS, the
+    cluster's own state store when one is given in the environment (the kops modules pass ``state_store`` as
+    KOPS_STATE_STORE), and for each command that reaches the cluster's API a private kubeconfig (mode 600) with a
+    context named ``cluster``. One sentence per problem; [] when every invocation got its connection."""
     problems = []
     for number, invocation in enumerate(invocations, 1):
         command, env = kops_command(invocation), invocation["environment"]
         where = "invocation %d (%s)" % (number, command)
-        if env.get("AWS_PROFILE") != profile or env.get("AWS_CONFIG_FILE") != config:
-            problems.append("%s: AWS_PROFILE=%s AWS_CONFIG_FILE=%s, expected %s from %s" % (
-                where, env.get("AWS_PROFILE"), env.get("AWS_CONFIG_FILE"), profile, config))
-        stray = sorted(k for k in env if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL",
-                                               "AWS_REGION"))
+        got = dict((name, env.get(name)) for name in identity)
+        if got != identity:
+            problems.append("%s: got %s, expected %s" % (where, got, identity))
+        stray = sorted(name for name in AWS_SETTINGS if name in env and name not in identity)
         if stray:
             problems.append("%s: got %s, which the test never gives" % (where, ", ".join(stray)))
         if env.get("KOPS_STATE_STORE", state_store) != state_store:
