@@ -159,8 +159,8 @@ def test_fleet_each_cluster_through_its_own_aws_profile(kops_fleet, tmp_path):
     for name in clusters:
         own = [i for i in invocations if i["environment"].get("AWS_PROFILE") == name]
         assert "kops validate cluster" in [kopsenv.kops_command(i) for i in own], invocations
-        assert kopsenv.connection_problems(own, kopsenv.profile_identity(name, config), kopsenv.CLUSTER,
-                                          worlds[name].state) == []
+        identity = kopsenv.profile_identity(name, config)
+        assert kopsenv.connection_problems(own, identity, kopsenv.CLUSTER, worlds[name].state) == []
     assert len(invocations) == sum(1 for i in invocations if i["environment"].get("AWS_PROFILE") in clusters)
     assert [i["kubeconfig"]["path"] for i in invocations if i.get("kubeconfig")
             and os.path.exists(i["kubeconfig"]["path"])] == [], "temporary kubeconfigs left behind"
