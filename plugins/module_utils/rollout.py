@@ -616,6 +616,81 @@ def _without(cluster, uids):
     return Cluster(cluster.nodes, [p for p in cluster.pods if (p.get("metadata") or {}).get("uid") not in uids])
 
 
+# The annotation the ReplicaSet controller reads to choose which pods a scale-down deletes (lowest first), and its
+# lowest value (an int32).
+DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+LOWEST_DELETION_COST = -2147483648
+_PHASE_ORDER = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def _scale_down_rank(pod):
+    """The ReplicaSet controller's first three criteria for the pods a scale-down deletes (ActivePodsWithRanks in
+    pkg/controller/controller_utils.go), lowest first: unassigned before assigned, Pending before Unknown before
+    Running, not ready before ready. Its fourth is the deletion cost, then criteria this model does not follow."""
+    return (1 if (pod.get("spec") or {}).get("nodeName") else 0,
+            _PHASE_ORDER.get((pod.get("status") or {}).get("phase"), 0), 1 if _is_ready(pod) else 0)
+
+
+def _deletion_cost(pod):
+    """The pod's deletion cost, or None when the annotation is not an int32 (the controller's ordering is then not
+    something this model can follow)."""
+    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(DELETION_COST)
+    if value is None:
+        return 0
+    try:
+        cost = int(str(value).strip())
+    except ValueError:
+        return None
+    return cost if LOWEST_DELETION_COST <= cost <= 2147483647 else None
+
+
+def removal_by_scale_down(steps, raw_pods, targets, covering_pdbs):
+    """Can the step remove its pods by lowering their ReplicaSets first, so that the ReplicaSet controller deletes
+    exactly those pods and never creates an old-template replacement (which evicting first and lowering after
+    lets it do, in the moment between the two requests)?
+
+    Only where that gives up nothing the eviction would enforce: the controller's delete is a plain DELETE that no
+    PodDisruptionBudget is asked about, so every budget covering the pods must promise no healthy pod at all now
+    (``status.desiredHealthy`` 0, as kOps' NTH budget ``maxUnavailable: 1`` on one replica does): then no
+    concurrent eviction, with or without this step, can take the workload below it. And only where the controller's
+    choice is certain: each ReplicaSet has exactly as many active pods as it wants, and either every one of them is
+    a target (lowered to 0, the choice is forced) or the targets come first in the controller's order once marked
+    with the lowest deletion cost (no other pod ranks before them on assignment, phase and readiness, and none
+    already has the lowest cost). Returns ``(how, why, marked)``: ``how`` is "scale-down" or "eviction", ``why``
+    the reason in words, ``marked`` the names of the target pods to annotate with the lowest cost first."""
+    for pdb in covering_pdbs:
+        desired = (pdb.get("status") or {}).get("desiredHealthy")
+        if desired != 0:
+            return ("eviction", "PodDisruptionBudget %s promises %s healthy pod(s): only an eviction checks it in "
+                    "the request that removes the pod" % (pdb["metadata"]["name"], desired), [])
+    active_by_rs = {}
+    for pod in raw_pods.values():
+        if _is_active(pod):
+            active_by_rs.setdefault(controller_uid(pod), []).append(pod)
+    target_uids = set(t["uid"] for t in targets)
+    marked = []
+    for step in steps:
+        active = active_by_rs.get(step["uid"], [])
+        if len(active) != step["replicas_before"]:
+            return ("eviction", "ReplicaSet %s has %d active pod(s) for %d replica(s): a lowered count would not "
+                    "say which pods go" % (step["name"], len(active), step["replicas_before"]), [])
+        chosen = [p for p in active if p["metadata"]["uid"] in target_uids]
+        others = [p for p in active if p["metadata"]["uid"] not in target_uids]
+        if len(chosen) != step["replicas_before"] - step["replicas_after"]:
+            return ("eviction", "the pods to remove from ReplicaSet %s are not all active" % step["name"], [])
+        if not others:
+            continue
+        last = max(_scale_down_rank(p) for p in chosen)
+        for other in others:
+            cost = _deletion_cost(other)
+            if _scale_down_rank(other) < last or cost is None or cost == LOWEST_DELETION_COST:
+                return ("eviction", "the ReplicaSet controller could choose %s before the pods to remove" %
+                        other["metadata"]["name"], [])
+        marked.extend(p["metadata"]["name"] for p in chosen)
+    return ("scale-down", "no PodDisruptionBudget promises a healthy pod, so the ReplicaSet is lowered first and "
+            "its controller deletes exactly the pods to remove, with no replacement", sorted(marked))
+
+
 def plan_step(deployment, current, old, proof, raw_pods, pdbs):
     """One remediation step for a ``stuck`` rollout: delete exactly the old pods the proof names and lower their
     ReplicaSets' spec.replicas by as many (so nothing replaces them), keeping the rest as rollback history.
@@ -647,7 +722,7 @@ def plan_step(deployment, current, old, proof, raw_pods, pdbs):
     min_available = max(0, budget["replicas"] - max(budget["max_unavailable"], 1))
     plan = {"act": False, "reason": "", "replicasets": steps, "pods": [t["name"] for t in targets],
             "pod_details": [dict((k, t[k]) for k in ("name", "uid", "resource_version", "node", "ready",
-                                                     "replicaset_uid")) for t in targets],
+                                                     "replicaset_uid", "labels")) for t in targets],
             "node": proof["free_node"], "available": available, "available_after": available - removed_ready,
             "min_available": min_available, "pdbs": [],
             # What the step was planned on: apply_step checks it is still the same object and spec.
@@ -661,12 +736,14 @@ def plan_step(deployment, current, old, proof, raw_pods, pdbs):
                           "available" % (removed_ready, available - removed_ready, min_available,
                                          budget["replicas"], budget["max_unavailable"]))
         return plan
+    covering = []
     for pdb in pdbs:
         if (pdb.get("metadata") or {}).get("namespace") != (deployment.get("metadata") or {}).get("namespace"):
             continue
         covered = [t for t in targets if selector_matches((pdb.get("spec") or {}).get("selector"), t["labels"])]
         if not covered:
             continue
+        covering.append(pdb)
         pdb_status = pdb.get("status") or {}
         allowed = pdb_status.get("disruptionsAllowed") or 0
         name = pdb["metadata"]["name"]
@@ -679,6 +756,12 @@ def plan_step(deployment, current, old, proof, raw_pods, pdbs):
             plan["reason"] = ("waiting: PodDisruptionBudget %s allows %d disruption(s), the step removes %d ready "
                               "pod(s)" % (name, allowed, removed))
             return plan
+    how, why, marked = removal_by_scale_down(steps, raw_pods, targets, covering)
+    plan["removal"] = {"how": how, "why": why, "mark": marked}
+    for detail in plan["pod_details"]:
+        annotations = ((raw_pods.get(detail["uid"]) or {}).get("metadata") or {}).get("annotations")
+        detail["annotated"] = annotations is not None
+        detail["deletion_cost_before"] = (annotations or {}).get(DELETION_COST)
     plan["act"] = True
     plan["reason"] = "remove %d old pod(s) (%s) to free %s; %d of %d pod(s) stay available (at least %d promised)" % (
         len(targets), ", ".join(plan["pods"]), proof["free_node"], available - removed_ready, budget["replicas"],

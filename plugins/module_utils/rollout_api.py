@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
     ApiException,
@@ -16,6 +17,9 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connec
     read_json,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import (
+    DELETION_COST,
+    LOWEST_DELETION_COST,
+    controller_uid,
     diagnose_pod_sets,
     diagnose_rollouts,
 )
@@ -323,6 +327,12 @@ class RolloutApi(object):
             if refused:
                 conflicts.extend(refused)
                 return {"replicasets": done, "conflicts": conflicts}
+        removal = plan.get("removal") or {}
+        if pods and removal.get("how") == "scale-down":
+            outcome = self._remove_by_scale_down(namespace, pods, pods_by_rs, removal, action, dry_run)
+            outcome["replicasets"][:0] = done
+            outcome["conflicts"][:0] = conflicts
+            return outcome
         evicted = {}
         for pod in pods:
             if dry_run:
@@ -341,7 +351,7 @@ class RolloutApi(object):
             outcome = self.scale_replicaset(namespace, rs["name"], uid, rs["replicas_before"], after, dry_run)
             entry = {"name": rs["name"], "uid": uid, "revision": rs["revision"], "replicas_before":
                      rs["replicas_before"], "replicas_after": after, "pods": list(names),
-                     "action": "scaled"}
+                     "action": "scaled", "removed_by": "eviction"}
             if outcome == "changed" and not dry_run and self._scaled_already(namespace, rs["name"], uid, after):
                 # The freed node took the new pod at once and the deployment controller scaled the old
                 # ReplicaSet down itself between our two requests: the step is done.
@@ -356,6 +366,129 @@ class RolloutApi(object):
                     entry["action"] = "deleted"
             done.append(entry)
         return {"replicasets": done, "conflicts": conflicts}
+
+    def mark_for_scale_down(self, namespace, pod, cost, dry_run=False):
+        """Set (``cost`` a string) or restore (``cost`` None: remove) the pod's deletion-cost annotation, in one
+        JSON patch that applies only to the same pod at the same resourceVersion (first mark) or the same uid
+        (restore). Returns "done", "gone" or "changed"."""
+        key = "/metadata/annotations/" + DELETION_COST.replace("~", "~0").replace("/", "~1")
+        body = [{"op": "test", "path": "/metadata/uid", "value": pod["uid"]}]
+        if cost is None:
+            body.append({"op": "remove", "path": key})
+        else:
+            body.append({"op": "test", "path": "/metadata/resourceVersion", "value": pod["resource_version"]})
+            body.append({"op": "add", "path": key, "value": cost} if pod.get("annotated") else
+                        {"op": "add", "path": "/metadata/annotations", "value": {DELETION_COST: cost}})
+        kwargs = {"body": body}
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        return self._change("patch", "pods", namespace, pod["name"], self.core.patch_namespaced_pod, pod["name"],
+                            namespace, **kwargs)
+
+    def _restore_marks(self, namespace, pods):
+        """Give each marked pod that is still there its deletion cost back (best effort: a pod being deleted or
+        changed meanwhile keeps what it has). Returns the names restored."""
+        restored = []
+        for pod in pods:
+            outcome = self.mark_for_scale_down(namespace, pod, pod.get("deletion_cost_before"))
+            if outcome == "done":
+                restored.append(pod["name"])
+        return restored
+
+    def _remove_by_scale_down(self, namespace, pods, pods_by_rs, removal, action, dry_run):
+        """The step's pods removed by their own ReplicaSet controller: mark the pods it must choose with the lowest
+        deletion cost (only where it has others to choose from), lower the ReplicaSets (JSON patch with test
+        operations), then follow the pods until the controller has deleted exactly them - no old-template
+        replacement is ever created, since the ReplicaSet never wants more pods than it has. ``plan_step`` chose
+        this only where no PodDisruptionBudget promises a healthy pod (see rollout.removal_by_scale_down)."""
+        done, conflicts, marked = [], [], []
+        to_mark = set(removal.get("mark") or [])
+        for pod in pods:
+            if pod["name"] not in to_mark:
+                continue
+            outcome = self.mark_for_scale_down(namespace, pod, str(LOWEST_DELETION_COST), dry_run)
+            if outcome == "done":
+                marked.append(pod)
+                continue
+            if not dry_run:
+                self._restore_marks(namespace, marked)
+            conflicts.append({"kind": "Pod", "name": pod["name"], "message": (
+                "changed since it was read (precondition failed); no pod was removed" if outcome == "changed" else
+                "already gone (deleted by another actor since it was read); no pod was removed")})
+            return {"replicasets": done, "conflicts": conflicts}
+        lowered = []
+        for uid, rs in pods_by_rs.items():
+            names = [pod["name"] for pod in pods if pod["replicaset_uid"] == uid]
+            outcome = self.scale_replicaset(namespace, rs["name"], uid, rs["replicas_before"], rs["replicas_after"],
+                                            dry_run)
+            entry = {"name": rs["name"], "uid": uid, "revision": rs["revision"],
+                     "replicas_before": rs["replicas_before"], "replicas_after": rs["replicas_after"],
+                     "pods": names, "action": "scaled", "removed_by": "scale-down"}
+            if outcome != "done":
+                if not dry_run:
+                    restored = self._restore_marks(namespace, [p for p in marked if p["replicaset_uid"] == uid])
+                    entry["restored"] = restored
+                entry["message"] = ("spec.replicas or uid changed since read (JSON patch test failed); its pods "
+                                    "were left alone")
+                conflicts.append(dict(entry, kind="ReplicaSet"))
+                continue
+            lowered.append((entry, [pod for pod in pods if pod["replicaset_uid"] == uid]))
+        if not dry_run and lowered:
+            try:
+                wrong, late = self.await_scale_down(namespace, [pod for _, rs_pods in lowered for pod in rs_pods],
+                                                    [entry["uid"] for entry, _ in lowered])
+            except RolloutApiError as exc:
+                # The ReplicaSets are lowered: the step stands, whether or not it can be followed now.
+                wrong, late = [], []
+                conflicts.append({"kind": "Pod", "name": ", ".join(p["name"] for p in pods), "message": (
+                    "its ReplicaSet was lowered; whether its controller deleted it could not be followed: %s" % exc)})
+            for name in wrong:
+                conflicts.append({"kind": "Pod", "name": name, "message": (
+                    "deleted by the ReplicaSet controller instead of a pod the proof named (its choice changed "
+                    "since the read)")})
+            if late:
+                conflicts.append({"kind": "Pod", "name": ", ".join(late), "message": (
+                    "its ReplicaSet was lowered but the controller has not deleted it within %d s" %
+                    self.SCALE_DOWN_SECONDS)})
+            if wrong:
+                self._restore_marks(namespace, [p for p in marked if p["name"] not in wrong])
+        for entry, _ in lowered:
+            if action == "delete" and entry["replicas_after"] == 0:
+                if self.delete_replicaset(namespace, entry["name"], entry["uid"], dry_run) == "done":
+                    entry["action"] = "deleted"
+            done.append(entry)
+        return {"replicasets": done, "conflicts": conflicts}
+
+    SCALE_DOWN_SECONDS = 60
+    SCALE_DOWN_POLL = 0.2
+
+    def await_scale_down(self, namespace, pods, replicaset_uids):
+        """Follow the pods of the lowered ReplicaSets (one list call per poll, by their pod-template-hash labels;
+        the ReplicaSet controller acts within a poll or two) until the controller has deleted, or started
+        deleting, every pod in ``pods``. A poll of what the read-only role may already ``list`` rather than a watch
+        that would need one more right. Returns ``(wrong, late)``: pods of those ReplicaSets it deleted that are
+        not in ``pods``, and pods in ``pods`` still there, not terminating, after SCALE_DOWN_SECONDS."""
+        expected = dict((pod["uid"], pod["name"]) for pod in pods)
+        hashes = sorted(set((pod.get("labels") or {}).get("pod-template-hash") for pod in pods) - {None})
+        kwargs = {"label_selector": "pod-template-hash in (%s)" % ",".join(hashes)} if hashes else {}
+        owners = set(replicaset_uids)
+        deadline = time.monotonic() + self.SCALE_DOWN_SECONDS
+        known = None
+        while True:
+            listed = self._call("list", "pods", namespace, "", read_json, self.core.list_namespaced_pod, namespace,
+                                **kwargs)
+            items = [p for p in listed.get("items") or [] if controller_uid(p) in owners]
+            standing = set((p.get("metadata") or {}).get("uid") for p in items
+                           if not (p.get("metadata") or {}).get("deletionTimestamp"))
+            if known is None:
+                known = dict(((p.get("metadata") or {}).get("uid"), (p.get("metadata") or {}).get("name"))
+                             for p in items)
+            pending = set(expected) & standing
+            if not pending or time.monotonic() >= deadline:
+                break
+            time.sleep(self.SCALE_DOWN_POLL)
+        wrong = sorted(name for uid, name in known.items() if uid not in expected and uid not in standing)
+        return wrong, sorted(expected[uid] for uid in pending)
 
     @staticmethod
     def _eviction_conflict(pod, outcome, refusal=None):

@@ -15,27 +15,30 @@ description:
     filters reproduces that refusal node by node, removing named old pods of this Deployment makes every filter
     pass on one node, and the deployment controller will not remove them itself. This is the fix for the
     aws-node-termination-handler deadlock on clusters with one or two control-plane nodes (kubernetes/kops#16870).
-  - Removes only the pods the proof names - by default it evicts them and lowers their old ReplicaSet's
-    C(spec.replicas) by as many, keeping the ReplicaSet as rollback history.
+  - Removes only the pods the proof names and lowers their old ReplicaSet's C(spec.replicas) by as many, keeping
+    the ReplicaSet as rollback history (how the pods go, by eviction or by the lowered ReplicaSet, is below).
   - Never acts on a rollout that is V(complete), V(progressing), V(paused) or V(blocked) (unschedulable for a
     reason removing old pods cannot fix), never touches the current ReplicaSet or anything the Deployment does not
     control (by ownerReference UID), and never goes below the availability the Deployment promises - at least
     C(replicas - max(maxUnavailable, 1)) pods stay available, and no PodDisruptionBudget is overdrawn.
-  - Pods are removed through the Eviction API (C(policy/v1) Eviction, as C(kubectl drain) and kOps do), so the
-    API server enforces every PodDisruptionBudget in the same request that removes the pod - a drain evicting at
-    the same moment cannot overdraw a budget. Each eviction carries UID and resourceVersion preconditions.
-    A refused eviction (429) is reported in RV(conflicts) with the budget's name and what it needs, and the pod
-    is never deleted another way.
   - Before any pod goes, every eviction of the step and its ReplicaSet's patch are sent as server-side dry runs,
     so a step whose pods cannot all go removes none.
-  - ReplicaSets are scaled right after the evictions with a JSON patch whose C(test) operations check the UID and
-    the replica count read, so anything that changed since the diagnosis is left alone and reported in
-    RV(conflicts).
-  - Between an eviction and the patch that lowers its ReplicaSet (milliseconds) the ReplicaSet controller
-    creates an old-template replacement; the lowered ReplicaSet removes it again, usually before it is scheduled
-    (on a loaded machine it may hold the freed node for a moment first). Lowering the ReplicaSet first would
-    avoid it, but its controller would then delete the pods with no PodDisruptionBudget asked, so the eviction
-    comes first. With O(wait) each next step is planned on what is there then.
+  - Where a PodDisruptionBudget selecting the pods promises a healthy pod (C(status.desiredHealthy) above 0), the
+    pods are evicted (C(policy/v1) Eviction, as C(kubectl drain) and kOps do), so the API server enforces every
+    budget in the same request that removes the pod - a drain evicting at the same moment cannot overdraw it.
+    Each eviction carries UID and resourceVersion preconditions. A refused eviction (429) is reported in
+    RV(conflicts) with the budget's name and what it needs, and the pod is never deleted another way. The
+    ReplicaSet is lowered right after (JSON patch whose C(test) operations check the UID and the replica count
+    read). In the milliseconds between the two the ReplicaSet controller creates an old-template replacement;
+    the lowered ReplicaSet removes it again (on a loaded machine it may hold the freed node for a moment first).
+  - Everywhere else (no budget, or one that promises no healthy pod now, as kOps' NTH budget C(maxUnavailable: 1)
+    on one replica) the ReplicaSet is lowered first and its own controller deletes the pods, so no replacement is
+    ever created - but only where the controller's choice is certain (the ReplicaSet has exactly the pods it
+    wants, and either all of them go or the ones that go rank first once marked with the lowest
+    C(controller.kubernetes.io/pod-deletion-cost)); otherwise the step evicts. The module then follows the pods
+    until the controller has deleted exactly them. Marking needs C(patch) on pods (C(rbac/remediate.yml)).
+  - Anything that changed since the diagnosis is left alone and reported in RV(conflicts). With O(wait) each next
+    step is planned on what is there then.
   - With O(wait), follows the rollout to its end, taking one step at a time (one freed slot per step),
     each planned under the same proof.
 author:
@@ -57,7 +60,7 @@ options:
     default: kube-system
   action:
     description:
-      - V(scale_down) evicts the pods the proof names and lowers their ReplicaSet's C(spec.replicas) by as many;
+      - V(scale_down) removes the pods the proof names and lowers their ReplicaSet's C(spec.replicas) by as many;
         the ReplicaSet stays, so C(kubectl rollout undo) still works.
       - V(delete) does the same and then deletes an old ReplicaSet that a step takes to 0 replicas.
     type: str
@@ -137,6 +140,17 @@ steps:
       elements: dict
     reason:
       description: The plan in words, with the availability kept.
+      type: str
+    removed_by:
+      description:
+        - V(scale-down) - the old ReplicaSet was lowered first and its own controller deleted exactly the pods
+          (marked with the lowest C(controller.kubernetes.io/pod-deletion-cost) where it had others to choose
+          from), so no old-template replacement was ever created.
+        - V(eviction) - the pods were evicted (every PodDisruptionBudget enforced by the API server), then the
+          ReplicaSet lowered.
+      type: str
+    removal:
+      description: Why the step removed its pods that way.
       type: str
   sample:
     - deployment: kube-system/aws-node-termination-handler
@@ -281,7 +295,9 @@ def _remediate(api, namespace, name, params, check_mode, clock, result):
                 acted = True
                 result["steps"].append({"deployment": "%s/%s" % (namespace, name), "node": plan["node"],
                                         "pods": [p for rs in outcome["replicasets"] for p in rs["pods"]],
-                                        "replicasets": outcome["replicasets"], "reason": plan["reason"]})
+                                        "replicasets": outcome["replicasets"], "reason": plan["reason"],
+                                        "removed_by": outcome["replicasets"][0].get("removed_by"),
+                                        "removal": (plan.get("removal") or {}).get("why", "")})
             refusals = [c for c in outcome["conflicts"] if c.get("budgets") is not None]
             if refusals:
                 result["reason"] = "%s; the eviction was refused, so %s: %s" % (

@@ -18,6 +18,7 @@ import uuid
 import pytest
 from kubernetes import client
 
+import workloads
 from identities import Identities, grants, refusal, run_playbook, shipped_rbac, without
 from nthrepro import NTH, deploy_nth, reproduce_deadlock, rollout_complete, run_module, wait_deployment
 
@@ -37,6 +38,7 @@ USES = {
     ("apps", "daemonsets", "list"): "rollout_kinds",
     ("apps", "statefulsets", "list"): "rollout_kinds",
     ("", "pods/eviction", "create"): "stale_scale",
+    ("", "pods", "patch"): "stale_marked",
     ("apps", "replicasets", "patch"): "stale_scale",
     ("apps", "replicasets", "delete"): "stale_delete",
     ("apps", "deployments", "watch"): "stale_wait",
@@ -79,7 +81,10 @@ def rbac_world(cluster, namespace, host_ports, tmp_path):
     core = client.CoreV1Api(cluster.api)
     healthy = "t-" + uuid.uuid4().hex[:8]
     core.create_namespace({"metadata": {"name": healthy}})
-    identities = Identities(cluster, namespace, [namespace, healthy])
+    two_nodes = "t-" + uuid.uuid4().hex[:8]
+    core.create_namespace({"metadata": {"name": two_nodes}})
+    pool = workloads.Pool(cluster.api, "b" + uuid.uuid4().hex[:6])
+    identities = Identities(cluster, namespace, [namespace, healthy, two_nodes])
     identities.workdir = str(tmp_path)
     try:
         reproduce_deadlock(cluster.api, namespace, ports=host_ports)
@@ -94,10 +99,13 @@ def rbac_world(cluster, namespace, host_ports, tmp_path):
         deploy_nth(cluster.api, healthy, "v1.18.3", liveness_port=host_ports[0] + 10000,
                    metrics_port=host_ports[1] + 10000)
         wait_deployment(cluster.api, healthy, NTH, rollout_complete)
-        yield {"stuck": namespace, "healthy": healthy, "identities": identities, "workdir": str(tmp_path),
-               "cluster": cluster}
+        workloads.stuck_on_two_nodes(cluster.api, two_nodes, pool, "rep")
+        yield {"stuck": namespace, "healthy": healthy, "two_nodes": two_nodes, "identities": identities,
+               "workdir": str(tmp_path), "cluster": cluster}
     finally:
         identities.cleanup()
+        core.delete_namespace(two_nodes)
+        pool.delete()
         try:
             client.AdmissionregistrationV1Api(cluster.api).delete_validating_webhook_configuration(healthy)
         except client.exceptions.ApiException:
@@ -125,6 +133,10 @@ def scenario(name, world, kubeconfig, check=True):
         return module("stale_replicasets", {"namespace": stuck, "name": NTH, "action": "delete"}, check)
     if name == "stale_scale":
         return module("stale_replicasets", {"namespace": stuck, "name": NTH, "action": "scale_down"}, check)
+    if name == "stale_marked":
+        # One of two pods goes: marked with the lowest deletion cost for the lowered ReplicaSet's controller.
+        ok, text = module("stale_replicasets", {"namespace": world["two_nodes"], "name": "rep"}, check)
+        return ok and '"removed_by": "scale-down"' in text, text
     if name == "stale_wait":
         return module("stale_replicasets", {"namespace": stuck, "name": NTH, "wait": True, "wait_timeout": 60},
                       False)
@@ -162,7 +174,7 @@ def test_the_shipped_roles_are_enough_and_each_verb_is_needed(rbac_world):
     assert not ok and refusal("apps", "replicasets", "patch").search(text), text[-2000:]
 
     full = identities.make("full", diagnose, remediate)
-    for name in ("stale_delete", "stale_scale", "prevention"):
+    for name in ("stale_delete", "stale_scale", "stale_marked", "prevention"):
         ok, text = scenario(name, rbac_world, full)
         assert ok, "%s failed with the shipped roles: %s" % (name, text[-3000:])
 

@@ -1,15 +1,16 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Old-template replacements in the window between an eviction and the lowered ReplicaSet: counted, and harmless.
+"""Old-template replacements: none where the ReplicaSet is lowered first, removed again where the eviction comes first.
 
-A step evicts old pods, then lowers their ReplicaSet. Between the two the ReplicaSet controller sees its pod go
-and may create a replacement of the old template, which could race the new pod for the freed node. (Lowering the
-ReplicaSet first would let its controller delete the pods itself, with a plain DELETE no PodDisruptionBudget is
-asked about: the eviction comes first so that the API server enforces every budget in the request that removes
-the pod.) A pod watch on the Deployment's pods records every pod created while stale_replicasets follows a rollout
-of two steps to its end, on a private pool of kwok nodes (an evicted pod there is gone at once, so the freed node
-is free the soonest it can be): how many old-template replacements were created, and whether any was ever bound
-to a node or Ready. Run it many times with CLUSTEROPS_REPLACEMENT_RUNS (default 2); it prints the figures."""
+Where no PodDisruptionBudget promises a healthy pod, a step lowers the old ReplicaSet first (marking the pods to
+go with the lowest deletion cost where it keeps others) and lets its controller delete exactly those pods: the
+ReplicaSet never wants more pods than it has, so no old-template replacement is created. Where a budget promises
+a healthy pod, the step evicts first (the API server enforces the budget in the request that removes the pod) and
+lowers the ReplicaSet after: in the moment between the two the ReplicaSet controller creates a replacement, which
+the lowered ReplicaSet removes again. A pod watch on the Deployment's pods records every pod created while
+stale_replicasets follows a rollout of two steps to its end, on a private pool of kwok nodes (a removed pod there
+is gone at once, so the freed node is free the soonest it can be). Run it many times with
+CLUSTEROPS_REPLACEMENT_RUNS (default 2); it prints the figures."""
 
 from __future__ import annotations
 
@@ -75,26 +76,19 @@ class PodCreations(object):
                 self.error = exc
 
 
-def stuck_on_two_nodes(cluster, namespace, pool):
-    """Two replicas, one per node, each holding 3 of its node's 4 CPUs; the new revision needs 3 CPUs too and may
-    not surge past one pod or go below two available: stuck, and two steps to finish (one per node)."""
-    pool.add(workloads.pool_node(pool.name, 1, cpu="4"), workloads.pool_node(pool.name, 2, cpu="4"))
-    workloads.create_deployment(cluster.api, namespace, APP, workloads.pod_spec(pool.name, cpu="3"), replicas=2,
-                                strategy={"type": "RollingUpdate",
-                                          "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
-    wait_deployment(cluster.api, namespace, APP, rollout_complete)
-    workloads.roll_out(cluster.api, namespace, APP, workloads.pod_spec(pool.name, cpu="3", memory="65Mi"))
-    workloads.wait_new_pod_unschedulable(cluster.api, namespace, APP)
-
-
-def test_old_template_replacements_cost_no_step_and_none_is_left(cluster, namespace):
+def follow_two_steps(cluster, namespace, budget=None):
+    """RUNS times: a rollout stuck on two nodes (with ``budget`` as a PodDisruptionBudget spec, if any) followed to
+    its end by stale_replicasets under a pod watch. Returns the figures of each run."""
     figures = []
     for run in range(RUNS):
         pool = workloads.Pool(cluster.api, "r" + uuid.uuid4().hex[:6])
         ns = "%s-%d" % (namespace, run)
         client.CoreV1Api(cluster.api).create_namespace({"metadata": {"name": ns}})
         try:
-            stuck_on_two_nodes(cluster, ns, pool)
+            if budget:
+                client.PolicyV1Api(cluster.api).create_namespaced_pod_disruption_budget(ns, {
+                    "metadata": {"name": APP}, "spec": dict(budget, selector={"matchLabels": {"app": APP}})})
+            workloads.stuck_on_two_nodes(cluster.api, ns, pool, APP)
             old_hashes = set(rs["metadata"]["labels"]["pod-template-hash"]
                              for rs in replicasets_by_revision(cluster.api, ns, APP)[:-1])
             with PodCreations(cluster.api, ns, "app=%s" % APP) as creations:
@@ -107,21 +101,38 @@ def test_old_template_replacements_cost_no_step_and_none_is_left(cluster, namesp
             left = [p.metadata.name for p in client.CoreV1Api(cluster.api).list_namespaced_pod(ns).items
                     if (p.metadata.labels or {}).get("pod-template-hash") in old_hashes]
             replacements = [p for p in creations.created if p["hash"] in old_hashes]
-            evicted = sum(len(step["pods"]) for step in result["steps"])
-            figures.append({"run": run, "steps": len(result["steps"]), "evicted": evicted,
+            figures.append({"run": run, "steps": len(result["steps"]),
+                            "removed": sum(len(step["pods"]) for step in result["steps"]),
+                            "removed_by": [step["removed_by"] for step in result["steps"]],
+                            "conflicts": result["conflicts"],
                             "new_pods": len(creations.created) - len(replacements), "replacements": replacements,
                             "left": left})
         finally:
             client.CoreV1Api(cluster.api).delete_namespace(ns)
             pool.delete()
     created = sum(len(f["replacements"]) for f in figures)
-    steps = sum(f["steps"] for f in figures)
-    print("\nold-template replacements: %d created over %d steps in %d runs, %d bound to a node, %d Ready; runs: %s"
-          % (created, steps, len(figures), sum(1 for f in figures for p in f["replacements"] if p["node"]),
-             sum(1 for f in figures for p in f["replacements"] if p["ready"]), json.dumps(figures)))
-    # Each run takes exactly the two steps the two nodes need: no replacement cost a step.
-    assert all(f["steps"] == 2 and f["evicted"] == 2 for f in figures), figures
+    print("\nold-template replacements (%s): %d created over %d steps in %d runs, %d bound to a node, %d Ready; "
+          "runs: %s" % ("budget %s" % budget if budget else "no budget", created, sum(f["steps"] for f in figures),
+                        len(figures), sum(1 for f in figures for p in f["replacements"] if p["node"]),
+                        sum(1 for f in figures for p in f["replacements"] if p["ready"]), json.dumps(figures)))
+    # Each run takes exactly the two steps the two nodes need, and no old pod is left.
+    assert all(f["steps"] == 2 and f["removed"] == 2 and not f["conflicts"] for f in figures), figures
+    assert not [f for f in figures if f["left"]], figures
+    return figures
+
+
+def test_lowered_first_the_replicaset_never_creates_an_old_template_replacement(cluster, namespace):
+    figures = follow_two_steps(cluster, namespace)
+    # First step: one of two pods, marked with the lowest deletion cost; second: the last pod, a forced choice.
+    assert all(f["removed_by"] == ["scale-down", "scale-down"] for f in figures), figures
+    assert not [p for f in figures for p in f["replacements"]], figures
+
+
+def test_under_a_budget_that_promises_a_pod_the_eviction_comes_first_and_its_replacement_goes_again(
+        cluster, namespace):
+    # minAvailable 1 of 2: desiredHealthy 1, so only an eviction checks the budget in the request that removes.
+    figures = follow_two_steps(cluster, namespace, budget={"minAvailable": 1})
+    assert all(f["removed_by"] == ["eviction", "eviction"] for f in figures), figures
     # Whatever a replacement did in the window (measured: never bound in 30 steps on a quiet machine; under load
     # one of four was bound to the freed node and Ready for a moment), the lowered ReplicaSet removed it: none is
-    # left, and (above) none cost a step or an eviction.
-    assert not [f for f in figures if f["left"]], figures
+    # left (above), and none cost a step or an eviction.

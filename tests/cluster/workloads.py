@@ -157,6 +157,18 @@ def wait_new_pod_unschedulable(api_client, namespace, name):
         name, template_hash))[0]
 
 
+def stuck_on_two_nodes(api_client, namespace, pool, name):
+    """Deployment ``name`` with two replicas on two new nodes of ``pool``, one per node, each holding 3 of its
+    node's 4 CPUs; the new revision needs 3 CPUs too and may not surge past one pod or go below two available:
+    stuck, and two steps to finish (one per node), the first removing one of the old ReplicaSet's two pods."""
+    pool.add(pool_node(pool.name, 1, cpu="4"), pool_node(pool.name, 2, cpu="4"))
+    create_deployment(api_client, namespace, name, pod_spec(pool.name, cpu="3"), replicas=2,
+                      strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
+    nthrepro.wait_deployment(api_client, namespace, name, nthrepro.rollout_complete)
+    roll_out(api_client, namespace, name, pod_spec(pool.name, cpu="3", memory="65Mi"))
+    wait_new_pod_unschedulable(api_client, namespace, name)
+
+
 def _owner_uid(obj):
     for ref in obj.metadata.owner_references or []:
         if ref.controller:
