@@ -70,7 +70,7 @@ ee: ## ansible-builder create on extensions/ee as it is (from a checkout and an 
 
 E2E_TEST = tests/e2e/test_upgrade_playbook.py
 e2e-test: collection ## The upgrade playbook end to end: kops 1.30.2 -> 1.31.0 -> 1.32.0 and 1.35.0 -> 1.36.2 on moto + the local API + node agent
-	@tools/localcluster/build.sh kops-releases
+	@tools/localcluster/build.sh kops-releases kubernetes-releases
 	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh e2e-one-cp e2e-three-cp+e2e-newest
 
 # The end-to-end runs, each a pytest session of its own: one and three control-plane nodes from kops 1.30.2,
@@ -82,7 +82,7 @@ e2e-one-cp e2e-three-cp e2e-newest: collection
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s $(E2E_TEST)::$(E2E_TESTS_$@)
 
 cluster-and-e2e: collection ## cluster-test beside the two e2e runs, then kops-test and lowest (binaries built first)
-	@tools/localcluster/build.sh etcd kwok kubernetes kops-releases
+	@tools/localcluster/build.sh etcd kwok kubernetes kops-releases kubernetes-releases
 	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh cluster-test e2e-one-cp+kops-test e2e-three-cp+e2e-newest+lowest-beside
 
 # lowest, on control planes and a collection root of its own: beside cluster-test and kops-test it must share

@@ -21,8 +21,12 @@ from conftest import assert_every_kops_call_got_its_connection, awx_identity, ko
 NTH = "aws-node-termination-handler"
 CILIUM_OPERATOR = "cilium-operator"
 OLD, MIDDLE, NEW = ("v1.30.2", "1.30.5"), ("v1.31.0", "1.31.3"), ("v1.32.0", "1.32.0")
-# The newest path: kops 1.35.0 on Kubernetes 1.35 (the channel's 1.35 patch), then kops 1.36.2 to 1.36.
+# The newest path: kops 1.35.0 on Kubernetes 1.35 (1.35.2: the 1.35 patch whose hashes kops 1.35.0 knows), then
+# kops 1.36.2 to 1.36.1, on an API server that really runs those minors: kube-apiserver 1.35.4 (the 1.35 patch the
+# Go module proxy serves), then 1.36.1 once kops has rolled the control-plane instance (build.sh
+# kubernetes-releases).
 NEWEST_FROM, NEWEST_TO = ("v1.35.0", "1.35.2"), ("v1.36.2", "1.36.1")
+NEWEST_API_FROM = "v1.35.4"
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +129,8 @@ def test_one_control_plane_1_30_to_1_31_to_1_32(one_cp):
     # kops >= 1.31: reconcile (auto), control plane updated first, the addon watch before any instance goes.
     assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert NTH in summary_line(output, "precheck")  # predicted deadlock
+    # The precheck's version checks ran (no stand-in to leave them out for) against the API server's own version.
+    assert "Cluster: %s, 3 nodes (1 control plane), target %s" % (NEWEST_API_FROM, NEWEST_TO[1]) in output
     assert "stuck: %s" % NTH in summary_line(output, "remediation")
     assert "rolling update: control-plane-eu-west-1a, nodes-eu-west-1a" in summary_line(output, "kops upgrade")
     assert "cluster valid" in summary_line(output, "validation")
@@ -192,6 +198,8 @@ def test_one_control_plane_1_35_to_1_36_default_nth(newest, tmp_path):
     cloud.create(NEWEST_FROM[0], NEWEST_FROM[1])
     cloud.wait_valid(NEWEST_FROM[0])
     assert set(kubelet_versions(cloud).values()) == {"v" + NEWEST_FROM[1]}
+    # No stand-in: the API server is the release the cluster runs, so the precheck's version checks run too.
+    assert cloud.api_is_real and cloud.api_version() == NEWEST_API_FROM
     assert nth_image(cloud).endswith(":v1.22.0")
     move_to_the_control_plane(cloud, CILIUM_OPERATOR)
     job, seconds = run_awx_job(cloud, NEWEST_TO[0], NEWEST_TO[1], str(tmp_path / "awx"))
@@ -210,4 +218,6 @@ def test_one_control_plane_1_35_to_1_36_default_nth(newest, tmp_path):
     assert sorted(summary["remediation"]["stuck"]) == sorted([NTH, CILIUM_OPERATOR]), summary
     assert summary["validation"]["verdict"] == "valid", summary
     assert set(kubelet_versions(cloud).values()) == {"v" + NEWEST_TO[1]}
+    # The control-plane instance kops rolled came back on 1.36.1, and so did the API server (same etcd).
+    assert cloud.api_version() == "v" + NEWEST_TO[1]
     assert nth_image(cloud).endswith(":v1.25.5")

@@ -49,6 +49,8 @@ class KopsCloud(object):
         self.progress = progress
         self.moto = self.assets = self.agent = self.world = None
         self.admin = self.api_address_file = None
+        # Whether the API server runs the minor the cluster was created with (False: the stand-in).
+        self.api_is_real = False
         self.kubeconfig = os.path.join(workdir, "kubeconfig")
         self.timings = {}
 
@@ -90,17 +92,31 @@ class KopsCloud(object):
             paths.append(path)
         return paths
 
-    def start_api(self):
+    def start_api(self, kubernetes_version=None):
         """The local control plane as the cluster's API: kOps' service range and CA, and the names kops puts in
-        its kubeconfig (api.internal.<cluster> as TLS server name); then the API load balancer points at it."""
+        its kubeconfig (api.internal.<cluster> as TLS server name); then the API load balancer points at it.
+        It runs ``kubernetes_version`` when that release's control plane is built (build.sh kubernetes-v1.x.y), or
+        the newest built patch of its minor, else the stand-in of versions.env (said in the progress line); the node
+        agent restarts it on the release a newer control-plane instance boots."""
         started = time.monotonic()
-        self.progress("starting the local control plane %s as the cluster's API (kOps' CA; nodes come from the "
-                      "node agent)" % self.name)
+        argv = [sys.executable, LOCALCLUSTER, "up", "--name", self.name, "--control-plane-nodes", "0",
+                "--workers", "0", "--service-cidr", "100.64.0.0/13"]
+        wanted = "v" + kubernetes_version.lstrip("v") if kubernetes_version else None
+        release = subprocess.run([sys.executable, LOCALCLUSTER, "release-for", "--kubernetes-version", wanted],
+                                 capture_output=True, text=True, check=True).stdout.strip() if wanted else ""
+        self.api_is_real = bool(release)
+        if release:
+            argv += ["--kubernetes-version", release]
+            what = "Kubernetes %s%s" % (release, "" if release == wanted else " for %s (same minor)" % wanted)
+        else:
+            what = "the stand-in Kubernetes %s%s" % (kopsenv.versions()["KUBERNETES_VERSION"],
+                                                     " for %s (not built)" % wanted if wanted else "")
+        self.progress("starting the local control plane %s as the cluster's API (%s, kOps' CA; nodes come from "
+                      "the node agent)" % (self.name, what))
         ca_cert, ca_key = self.kops_ca()
-        up = subprocess.run([sys.executable, LOCALCLUSTER, "up", "--name", self.name, "--control-plane-nodes", "0",
-                             "--workers", "0", "--service-cidr", "100.64.0.0/13", "--ca-cert", ca_cert,
-                             "--ca-key", ca_key, "--san", "api.internal." + kopsenv.CLUSTER,
-                             "--san", "api." + kopsenv.CLUSTER], capture_output=True, text=True, check=False)
+        argv += ["--ca-cert", ca_cert, "--ca-key", ca_key, "--san", "api.internal." + kopsenv.CLUSTER,
+                 "--san", "api." + kopsenv.CLUSTER]
+        up = subprocess.run(argv, capture_output=True, text=True, check=False)
         if up.returncode != 0:
             raise RuntimeError("local control plane %s did not start: %s" % (self.name, up.stderr[-3000:]))
         self.admin = up.stdout.strip().splitlines()[-1].split("=", 1)[1]
@@ -132,7 +148,7 @@ class KopsCloud(object):
         argv = [sys.executable, os.path.join(HERE, "nodeagent.py"), "--cluster", kopsenv.CLUSTER,
                 "--aws-endpoint", self.moto.url, "--region", self.world.env["AWS_REGION"],
                 "--state", os.path.join(self.workdir, "state"), "--kubeconfig", self.admin,
-                "--bin-dir", os.path.join(kopsenv.CACHE, "bin")]
+                "--bin-dir", os.path.join(kopsenv.CACHE, "bin"), "--local-cluster", self.name]
         self.agent = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                       start_new_session=True, env=dict(os.environ, HOME=self.world.env["HOME"]))
         log = open(os.path.join(self.workdir, "node-agent.log"), "a")
@@ -179,7 +195,7 @@ class KopsCloud(object):
             self.replace_cluster_spec(kops_version, spec)
         self.progress("kops %s: update cluster --yes (moto launches the instances)" % kops_version)
         self.kops(kops_version, "update", "cluster", "--name", kopsenv.CLUSTER, "--yes", "--create-kube-config=false")
-        self.start_api()
+        self.start_api(kubernetes_version)
         self.start_agent()
         self.timings["create (kops create, update --yes)"] = time.monotonic() - started
 
@@ -196,6 +212,12 @@ class KopsCloud(object):
         self.progress("cluster valid after %.1fs" % seconds)
         return seconds
 
+    def api_version(self):
+        """The gitVersion the cluster's API server reports (GET /version)."""
+        from kubernetes import client, config
+
+        return client.VersionApi(config.new_client_from_config(config_file=self.admin)).get_code().git_version
+
     def cluster_spec(self, kops_version):
         return yaml.safe_load(self.kops(kops_version, "get", "cluster", "--name", kopsenv.CLUSTER, "-o",
                                         "yaml").stdout)
@@ -211,7 +233,7 @@ class KopsCloud(object):
     def upgrade_variables(self, kops_version, kubernetes_version):
         """The extra variables of `ansible-playbook clusterops.kops_upgrade.upgrade` against this cloud, for the
         demo and the end-to-end test alike."""
-        return {
+        variables = {
             "cluster_name": kopsenv.CLUSTER, "state_store": self.state_store(),
             "kops_binary": kopsenv.kops_binary(kops_version)[0], "kubernetes_version": kubernetes_version,
             # The user's connection: the local API's own kubeconfig (its context is not named after the kOps
@@ -225,11 +247,13 @@ class KopsCloud(object):
             # none of those flags (the role refuses them there rather than ignore them).
             "kops_upgrade_addon_settle_seconds": 20, "kops_upgrade_addon_poll_seconds": 3,
             "validate_timeout": 300, "validate_interval": 10,
-            # The local API server is kube-apiserver 1.34.4 standing in for the cluster's 1.30/1.31/1.32 control
-            # plane, so the precheck's version group would (rightly) call every target a downgrade. The others run.
-            "precheck_checks": ["removed_apis", "deprecated_api_requests", "drain", "webhooks", "autoscalers",
-                                "rollouts"],
         }
+        if not self.api_is_real:
+            # The local API server is the stand-in (kube-apiserver 1.34.4 for the cluster's 1.30/1.31/1.32 control
+            # plane), so the precheck's version group would (rightly) call every target a downgrade. The others run.
+            variables["precheck_checks"] = ["removed_apis", "deprecated_api_requests", "drain", "webhooks",
+                                            "autoscalers", "rollouts"]
+        return variables
 
     def aws_profile(self):
         """This cloud's AWS profile: its name, and the AWS config and credentials files that define it (the

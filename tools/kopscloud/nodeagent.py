@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -39,6 +40,8 @@ import urllib.parse
 import urllib.request
 from xml.etree import ElementTree
 
+LOCALCLUSTER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "localcluster",
+                            "localcluster.py")
 MANAGED_BY = "clusterops.io/node-agent"
 KOPS_VERSION_ANNOTATION = "clusterops.io/kops-version"
 TEMPLATE_LABEL = "k8s.io/cluster-autoscaler/node-template/label/"
@@ -112,6 +115,15 @@ def node_for(instance, kubelet_version, kops_version):
                                  {"type": "Hostname", "address": name}],
                    "allocatable": dict(capacity), "capacity": dict(capacity)},
     }
+
+
+def version_tuple(version):
+    """(major, minor, patch) of "v1.36.1" or "1.36.1"; () for anything else (older than every version)."""
+    parts = (version or "").lstrip("v").split("-", 1)[0].split(".")
+    try:
+        return tuple(int(p) for p in parts[:3]) if len(parts) >= 3 else ()
+    except ValueError:
+        return ()
 
 
 def wanted_instances(instances):
@@ -204,7 +216,7 @@ class Aws(object):
 
 
 class NodeAgent(object):
-    def __init__(self, cluster, aws, state_dir, kubeconfig, bin_dir, channels_every=60):
+    def __init__(self, cluster, aws, state_dir, kubeconfig, bin_dir, channels_every=60, local_cluster=None):
         from kubernetes import client, config
 
         self.cluster = cluster
@@ -219,6 +231,36 @@ class NodeAgent(object):
         self.channel_digest = None
         self.channel_applied = 0.0
         self.home = os.path.join(self.cluster_dir, ".node-agent-home")
+        self.local_cluster = local_cluster
+        self.control_plane_tried = None
+
+    def follow_control_plane(self, kubernetes_version):
+        """A control-plane instance boots the release of its nodeup config: when that is newer than the local
+        control plane's, restart kube-apiserver, kube-controller-manager and kube-scheduler on it (same etcd;
+        `localcluster.py upgrade`), before the Node registers, as the new instance's static pods come up before
+        its kubelet joins. Once per version; a release whose binaries are not built leaves the running (stand-in)
+        version, and says so."""
+        if not self.local_cluster or not kubernetes_version:
+            return
+        wanted = "v" + kubernetes_version.lstrip("v")
+        if wanted == self.control_plane_tried:
+            return
+        status = subprocess.run([sys.executable, LOCALCLUSTER, "status", "--name", self.local_cluster],
+                                capture_output=True, text=True, check=True)
+        running = json.loads(status.stdout).get("kubernetes_version") or ""
+        if version_tuple(wanted) <= version_tuple(running):
+            return
+        self.control_plane_tried = wanted
+        log("control-plane instance on Kubernetes %s: restarting the control plane (%s) on it" % (wanted, running))
+        proc = subprocess.run([sys.executable, LOCALCLUSTER, "upgrade", "--name", self.local_cluster,
+                               "--kubernetes-version", wanted], capture_output=True, text=True, check=False,
+                              timeout=300)
+        if proc.returncode == 0:
+            log("control plane now on Kubernetes %s (%s)" % (wanted, proc.stderr.strip().splitlines()[-1].split(
+                "] ", 1)[-1] if proc.stderr.strip() else "restarted"))
+        else:
+            log("control plane stays on %s, a stand-in for %s: %s" % (
+                running, wanted, " ".join(proc.stderr.split())[-500:]))
 
     def boot_config(self, instance_group):
         """(kubernetes version, kops version) an instance of ``instance_group`` boots with now: nodeup's config for
@@ -254,6 +296,8 @@ class NodeAgent(object):
             if kubernetes_version is None:
                 continue  # no nodeup config for its group: nothing would boot
             node = node_for(instance, kubernetes_version, kops_version)
+            if CONTROL_PLANE_LABEL in node["metadata"]["labels"]:
+                self.follow_control_plane(kubernetes_version)
             created = self.api.sanitize_for_serialization(self.core.create_node(node))
             node["metadata"]["uid"] = created["metadata"]["uid"]
             if CONTROL_PLANE_LABEL in node["metadata"]["labels"]:
@@ -361,11 +405,14 @@ def main(argv=None):
     parser.add_argument("--bin-dir", default=os.path.join(
         os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
             os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade"), "bin"))
+    parser.add_argument("--local-cluster", help="the local control plane (tools/localcluster) serving as the "
+                        "cluster's API: restarted on a newer Kubernetes release when a control-plane instance boots "
+                        "one (if its binaries are built)")
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--channels-every", type=float, default=60.0)
     args = parser.parse_args(argv)
     NodeAgent(args.cluster, Aws(args.aws_endpoint, args.region), args.state, args.kubeconfig, args.bin_dir,
-              args.channels_every).run(args.interval)
+              args.channels_every, args.local_cluster).run(args.interval)
 
 
 if __name__ == "__main__":

@@ -197,6 +197,8 @@ for t in "${targets[@]}"; do
   case $t in
     kops-v*) build_kops "${t#kops-}" ;;  # one kOps release: kops-v1.31.0
     kops-releases) build_kops_releases ;;
+    kubernetes-v*) (KUBERNETES_VERSION=${t#kubernetes-}; build_kubernetes) ;;  # another control plane: kubernetes-v1.36.1
+    kubernetes-releases) for v in ${KUBERNETES_RELEASES//,/ }; do (KUBERNETES_VERSION=$v; build_kubernetes); done ;;
     *) "build_${t//-/_}" ;;
   esac
 done

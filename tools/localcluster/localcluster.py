@@ -3,7 +3,9 @@
 kube-scheduler built from Go modules (build.sh), with kwok playing the kubelets of fake nodes.
 
     localcluster.py up   [--name NAME] [--control-plane-nodes N] [--workers N] [--audit-policy FILE]
-                                                                              # last line: KUBECONFIG=<path>
+                         [--kubernetes-version v1.x.y]                        # last line: KUBECONFIG=<path>
+    localcluster.py upgrade --name NAME --kubernetes-version v1.x.y   # restart the control plane on that release
+    localcluster.py release-for --kubernetes-version v1.x.y   # the built release that runs for it (or nothing)
     localcluster.py down [--name NAME]
     localcluster.py status [--name NAME]
 
@@ -13,6 +15,11 @@ KUBECONFIG; `down` stops the processes by their pid files (TERM, then KILL) and 
 Only loopback addresses are used; ports are picked free at start and recorded in ports.json.
 With --audit-policy (or AUDIT_POLICY), kube-apiserver writes an audit log (JSON lines) to logs/audit.log under
 that policy; `up` restarts a running cluster whose audit policy differs from the one asked for.
+The control plane runs KUBERNETES_VERSION of versions.env unless --kubernetes-version names another built one
+(build.sh kubernetes-v1.x.y); `upgrade` restarts kube-apiserver, kube-controller-manager and kube-scheduler on
+another built release with the same etcd, as a rolling update's new control-plane instance comes back (exit 3,
+nothing changed, when no release of that minor is built). A release not built is stood in for by the newest
+built patch of its minor (built_release_for).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -79,19 +87,49 @@ def versions():
     return found
 
 
-def binaries():
-    v = versions()
+CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+def control_plane_binaries(kubernetes_version):
+    """Paths of kube-apiserver, kube-controller-manager and kube-scheduler at ``kubernetes_version`` (v1.x.y)."""
     bindir = os.path.join(CACHE, "bin")
-    paths = {
-        "etcd": os.path.join(bindir, "etcd-" + v["ETCD_VERSION"]),
-        "kube-apiserver": os.path.join(bindir, "kube-apiserver-" + v["KUBERNETES_VERSION"]),
-        "kube-controller-manager": os.path.join(bindir, "kube-controller-manager-" + v["KUBERNETES_VERSION"]),
-        "kube-scheduler": os.path.join(bindir, "kube-scheduler-" + v["KUBERNETES_VERSION"]),
-        "kwok": os.path.join(bindir, "kwok-" + v["KWOK_VERSION"]),
-    }
+    return dict((c, os.path.join(bindir, "%s-%s" % (c, kubernetes_version))) for c in CONTROL_PLANE)
+
+
+def control_plane_built(kubernetes_version):
+    return all(os.access(p, os.X_OK) for p in control_plane_binaries(kubernetes_version).values())
+
+
+def built_release_for(kubernetes_version):
+    """The built control-plane release to run for ``kubernetes_version``: that release when built, else the newest
+    built release of the same minor (a patch-level stand-in: kops knows the hashes of some patches only, the Go
+    module proxy serves others), else None."""
+    wanted = "v" + kubernetes_version.lstrip("v")
+    if control_plane_built(wanted):
+        return wanted
+    minor = wanted.split(".")[:2]
+    found = []
+    for path in glob.glob(os.path.join(CACHE, "bin", "kube-apiserver-v*")):
+        version = os.path.basename(path)[len("kube-apiserver-"):]
+        parts = version.split(".")
+        if parts[:2] == minor and len(parts) == 3 and parts[2].isdigit() and control_plane_built(version):
+            found.append((int(parts[2]), version))
+    return max(found)[1] if found else None
+
+
+def binaries(kubernetes_version=None):
+    """Every binary of the cluster, built first when missing: the control plane at ``kubernetes_version``
+    (default: KUBERNETES_VERSION of versions.env), etcd and kwok as versions.env pins them."""
+    v = versions()
+    kubernetes_version = kubernetes_version or v["KUBERNETES_VERSION"]
+    bindir = os.path.join(CACHE, "bin")
+    paths = dict(control_plane_binaries(kubernetes_version),
+                 etcd=os.path.join(bindir, "etcd-" + v["ETCD_VERSION"]),
+                 kwok=os.path.join(bindir, "kwok-" + v["KWOK_VERSION"]))
     if not all(os.access(p, os.X_OK) for p in paths.values()):
         log("building the control-plane binaries (cached under %s)" % bindir)
-        subprocess.run([os.path.join(HERE, "build.sh"), "etcd", "kwok", "kubernetes"], check=True)
+        subprocess.run([os.path.join(HERE, "build.sh"), "etcd", "kwok", "kubernetes-" + kubernetes_version],
+                       check=True)
     paths["stages"] = os.path.join(CACHE, "kwok-stages-" + v["KWOK_VERSION"])
     return paths
 
@@ -152,18 +190,9 @@ class Cluster:
     def stop(self, timeout=15):
         stopped = []
         for component in reversed(COMPONENTS):
-            pid = self.pid(component)
-            if pid is None:
-                continue
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and self.pid(component) is not None:
-                time.sleep(0.1)
-            how = "TERM"
-            if self.pid(component) is not None:
-                os.kill(pid, signal.SIGKILL)
-                how = "KILL after %ds" % timeout
-            stopped.append("%s (pid %d, %s)" % (component, pid, how))
+            done = self.stop_component(component, timeout)
+            if done:
+                stopped.append(done)
         for component in COMPONENTS:
             try:
                 os.remove(self.path("run", component + ".pid"))
@@ -435,7 +464,107 @@ class Cluster:
         except OSError:
             return DEFAULT_SERVICE_CIDR
 
-    def up(self, control_planes, workers, service_cidr=DEFAULT_SERVICE_CIDR, ca=None, sans=(), audit_policy=None):
+    def kubernetes_version(self):
+        """The Kubernetes version the control plane was last started with (None: never started)."""
+        try:
+            with open(self.path("kubernetes-version")) as handle:
+                return handle.read().strip()
+        except OSError:
+            return None
+
+    def control_plane_argv(self, component, bins, ports):
+        """The command line of one control-plane component, from what this cluster recorded when it started
+        (ports, PKI, service range, audit policy): the same at every (re)start, whatever the binary's version."""
+        pki = self.path("pki")
+        if component == "kube-apiserver":
+            audit = []
+            if os.path.exists(self.path("audit-policy.yaml")):
+                audit = ["--audit-policy-file", self.path("audit-policy.yaml"),
+                         "--audit-log-path", self.path("logs", "audit.log"), "--audit-log-format", "json",
+                         "--audit-log-maxsize", "200", "--audit-log-maxbackup", "1"]
+            return [
+                bins["kube-apiserver"], "--etcd-servers", "http://127.0.0.1:%d" % ports["etcd_client"],
+                "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+                "--secure-port", str(ports["apiserver"]),
+                "--tls-cert-file", os.path.join(pki, "apiserver.crt"),
+                "--tls-private-key-file", os.path.join(pki, "apiserver.key"),
+                "--client-ca-file", os.path.join(pki, "ca.crt"),
+                "--token-auth-file", os.path.join(pki, "tokens.csv"),
+                "--authorization-mode", "Node,RBAC",
+                "--service-account-issuer", "https://kubernetes.default.svc",
+                "--service-account-key-file", os.path.join(pki, "sa.pub"),
+                "--service-account-signing-key-file", os.path.join(pki, "sa.key"),
+                "--service-cluster-ip-range", self.service_cidr(), "--allow-privileged=true",
+                "--enable-priority-and-fairness=false"] + audit
+        common = ["--leader-elect=false", "--bind-address", "127.0.0.1"]
+        if os.environ.get("CONTROLLER_API_QPS"):
+            # Many objects at once (the scale benchmark): the controllers' and scheduler's client rate limits
+            # (20 and 50 requests/s by default) would make creating thousands of pods take minutes.
+            qps = int(os.environ["CONTROLLER_API_QPS"])
+            common += ["--kube-api-qps", str(qps), "--kube-api-burst", str(2 * qps)]
+        if component == "kube-controller-manager":
+            kcm = self.path("kube-controller-manager.kubeconfig")
+            return [
+                bins["kube-controller-manager"], "--kubeconfig", kcm, "--authentication-kubeconfig", kcm,
+                "--authorization-kubeconfig", kcm, "--secure-port", str(ports["kcm"]),
+                "--use-service-account-credentials", "--service-account-private-key-file",
+                os.path.join(pki, "sa.key"), "--root-ca-file", os.path.join(pki, "ca.crt"),
+                "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller",
+            ] + common
+        sched = self.path("kube-scheduler.kubeconfig")
+        return [bins["kube-scheduler"], "--kubeconfig", sched, "--authentication-kubeconfig", sched,
+                "--authorization-kubeconfig", sched, "--secure-port", str(ports["scheduler"])] + common
+
+    def upgrade(self, kubernetes_version):
+        """Restart kube-apiserver, kube-controller-manager and kube-scheduler on the binaries of
+        ``kubernetes_version``, on the same etcd, ports and certificates, as a control-plane instance replaced by
+        a rolling update comes back on the new release: the API is down for the seconds the restart takes, the
+        objects stay. Never builds (a build takes minutes, a roll does not wait): returns False, having changed
+        nothing, when those binaries are not built. Returns True once the new API is ready and both controllers
+        healthy (also when the control plane already runs that version)."""
+        if self.kubernetes_version() == kubernetes_version and self.running() == list(COMPONENTS):
+            return True
+        if not control_plane_built(kubernetes_version):
+            return False
+        started = time.monotonic()
+        bins = control_plane_binaries(kubernetes_version)
+        ports = self.ports()
+        before = self.kubernetes_version()
+        for component in reversed(CONTROL_PLANE):
+            self.stop_component(component)
+        with open(self.path("kubernetes-version"), "w") as handle:
+            handle.write(kubernetes_version + "\n")
+        self.start("kube-apiserver", self.control_plane_argv("kube-apiserver", bins, ports))
+        self.wait("kube-apiserver /readyz", self.healthy, timeout=90)
+        for component in CONTROL_PLANE[1:]:
+            self.start(component, self.control_plane_argv(component, bins, ports))
+        for component in CONTROL_PLANE[1:]:
+            self.wait("%s /healthz" % component, lambda c=component: self.component_healthy(c))
+        log("cluster %s: control plane %s -> %s in %.1fs (same etcd)" % (
+            self.name, before, kubernetes_version, time.monotonic() - started))
+        return True
+
+    def stop_component(self, component, timeout=15):
+        """TERM one component by its pid file (KILL after ``timeout``); returns what was done, or None."""
+        pid = self.pid(component)
+        if pid is None:
+            return None
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.pid(component) is not None:
+            time.sleep(0.1)
+        how = "TERM"
+        if self.pid(component) is not None:
+            os.kill(pid, signal.SIGKILL)
+            how = "KILL after %ds" % timeout
+        try:
+            os.remove(self.path("run", component + ".pid"))
+        except OSError:
+            pass
+        return "%s (pid %d, %s)" % (component, pid, how)
+
+    def up(self, control_planes, workers, service_cidr=DEFAULT_SERVICE_CIDR, ca=None, sans=(), audit_policy=None,
+           kubernetes_version=None):
         """Start this cluster, or keep the one running, and return the path of its admin kubeconfig.
 
         First, whether a running cluster can be kept: a healthy one with every component running is stopped when it was
@@ -454,6 +583,11 @@ class Cluster:
         the end of its log, when a process started here exits (ComponentDied), and with SystemExit on its timeout;
         main() stops what was started. Progress and timings go to stderr."""
         started = time.monotonic()
+        kubernetes_version = kubernetes_version or versions()["KUBERNETES_VERSION"]
+        if self.running() and self.kubernetes_version() not in (None, kubernetes_version):
+            log("cluster %s runs Kubernetes %s, %s wanted; restarting it" % (
+                self.name, self.kubernetes_version(), kubernetes_version))
+            self.stop()
         wanted_policy = None
         if audit_policy:
             with open(audit_policy) as handle:
@@ -485,8 +619,10 @@ class Cluster:
         if self.running():
             log("cluster %s half running (%s); stopping it first" % (self.name, ", ".join(self.running())))
             self.stop()
-        bins = binaries()
+        bins = binaries(kubernetes_version)
         os.makedirs(self.dir, exist_ok=True)
+        with open(self.path("kubernetes-version"), "w") as handle:
+            handle.write(kubernetes_version + "\n")
         shutil.rmtree(self.path("data"), ignore_errors=True)
         try:
             os.remove(self.path("topology.json"))
@@ -495,7 +631,6 @@ class Cluster:
         self.make_pki(ca, sans)
         with open(self.path("launch"), "w") as handle:
             handle.write("%d\n" % LAUNCH)
-        audit = []
         if wanted_policy is None:
             if os.path.exists(self.path("audit-policy.yaml")):
                 os.remove(self.path("audit-policy.yaml"))
@@ -503,16 +638,12 @@ class Cluster:
             with open(self.path("audit-policy.yaml"), "w") as handle:
                 handle.write(wanted_policy)
             os.makedirs(self.path("logs"), exist_ok=True)
-            audit = ["--audit-policy-file", self.path("audit-policy.yaml"),
-                     "--audit-log-path", self.path("logs", "audit.log"), "--audit-log-format", "json",
-                     "--audit-log-maxsize", "200", "--audit-log-maxbackup", "1"]
         with open(self.path("service-cidr"), "w") as handle:
             handle.write(service_cidr + "\n")
         ports = self.pick_ports()
         self.write_kubeconfigs(ports)
         log("starting cluster %s in %s (ports %s)" % (self.name, self.dir, ", ".join(
             "%s %d" % item for item in sorted(ports.items()))))
-        pki = self.path("pki")
         log("starting etcd, kube-apiserver")
         self.start("etcd", [
             bins["etcd"], "--name", "clusterops-" + self.name, "--data-dir", self.path("data", "etcd"),
@@ -522,43 +653,15 @@ class Cluster:
             "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % ports["etcd_peer"],
             "--initial-cluster", "clusterops-%s=http://127.0.0.1:%d" % (self.name, ports["etcd_peer"]),
             "--unsafe-no-fsync", "--log-level", "warn"])
-        self.start("kube-apiserver", [
-            bins["kube-apiserver"], "--etcd-servers", "http://127.0.0.1:%d" % ports["etcd_client"],
-            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
-            "--secure-port", str(ports["apiserver"]),
-            "--tls-cert-file", os.path.join(pki, "apiserver.crt"),
-            "--tls-private-key-file", os.path.join(pki, "apiserver.key"),
-            "--client-ca-file", os.path.join(pki, "ca.crt"),
-            "--token-auth-file", os.path.join(pki, "tokens.csv"),
-            "--authorization-mode", "Node,RBAC",
-            "--service-account-issuer", "https://kubernetes.default.svc",
-            "--service-account-key-file", os.path.join(pki, "sa.pub"),
-            "--service-account-signing-key-file", os.path.join(pki, "sa.key"),
-            "--service-cluster-ip-range", service_cidr, "--allow-privileged=true",
-            "--enable-priority-and-fairness=false"] + audit)
+        self.start("kube-apiserver", self.control_plane_argv("kube-apiserver", bins, ports))
         self.wait("kube-apiserver /readyz", self.healthy, timeout=90)
-        log("kube-apiserver ready on 127.0.0.1:%d (%.1fs)" % (ports["apiserver"], time.monotonic() - started))
+        log("kube-apiserver %s ready on 127.0.0.1:%d (%.1fs)" % (kubernetes_version, ports["apiserver"],
+                                                                time.monotonic() - started))
         for obj in LIMITED_RBAC:
             self.apply(obj)
         log("starting kube-controller-manager, kube-scheduler, kwok")
-        common = ["--leader-elect=false", "--bind-address", "127.0.0.1"]
-        if os.environ.get("CONTROLLER_API_QPS"):
-            # Many objects at once (the scale benchmark): the controllers' and scheduler's client rate limits
-            # (20 and 50 requests/s by default) would make creating thousands of pods take minutes.
-            qps = int(os.environ["CONTROLLER_API_QPS"])
-            common += ["--kube-api-qps", str(qps), "--kube-api-burst", str(2 * qps)]
-        kcm = self.path("kube-controller-manager.kubeconfig")
-        self.start("kube-controller-manager", [
-            bins["kube-controller-manager"], "--kubeconfig", kcm, "--authentication-kubeconfig", kcm,
-            "--authorization-kubeconfig", kcm, "--secure-port", str(ports["kcm"]),
-            "--use-service-account-credentials", "--service-account-private-key-file", os.path.join(pki, "sa.key"),
-            "--root-ca-file", os.path.join(pki, "ca.crt"),
-            "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller"]
-            + common)
-        sched = self.path("kube-scheduler.kubeconfig")
-        self.start("kube-scheduler", [
-            bins["kube-scheduler"], "--kubeconfig", sched, "--authentication-kubeconfig", sched,
-            "--authorization-kubeconfig", sched, "--secure-port", str(ports["scheduler"])] + common)
+        for component in CONTROL_PLANE[1:]:
+            self.start(component, self.control_plane_argv(component, bins, ports))
         stages = []
         for stage in KWOK_STAGES:
             stages += ["--config", os.path.join(bins["stages"], stage + ".yaml")]
@@ -587,7 +690,10 @@ def main():
     and says what it stopped. ``status``: prints the name, state directory, running components and health as JSON.
     Options default from CLUSTER_NAME, CONTROL_PLANE_NODES, WORKER_NODES, SERVICE_CIDR and AUDIT_POLICY."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("up", "down", "status"))
+    parser.add_argument("command", choices=("up", "down", "status", "upgrade", "release-for"))
+    parser.add_argument("--kubernetes-version", default=os.environ.get("KUBERNETES_CONTROL_PLANE_VERSION") or None,
+                        help="the control plane's version (v1.x.y; default: versions.env's KUBERNETES_VERSION); "
+                        "`upgrade` restarts a running cluster's control plane on it")
     parser.add_argument("--name", default=os.environ.get("CLUSTER_NAME", "local"))
     parser.add_argument("--control-plane-nodes", type=int, default=int(os.environ.get("CONTROL_PLANE_NODES", 1)))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKER_NODES", 2)))
@@ -606,7 +712,7 @@ def main():
                 try:
                     kubeconfig = cluster.up(args.control_plane_nodes, args.workers, args.service_cidr,
                                             (args.ca_cert, args.ca_key) if args.ca_cert else None, args.san,
-                                            args.audit_policy)
+                                            args.audit_policy, args.kubernetes_version)
                     break
                 except BaseException as exc:
                     # Leave nothing half started behind; the logs stay in the state directory.
@@ -619,6 +725,24 @@ def main():
                         continue
                     raise
         print("KUBECONFIG=%s" % kubeconfig)
+    elif args.command == "upgrade":
+        if not args.kubernetes_version:
+            parser.error("upgrade needs --kubernetes-version")
+        with cluster.lock():
+            if not cluster.running():
+                log("cluster %s is not running" % args.name)
+                sys.exit(1)
+            release = built_release_for(args.kubernetes_version)
+            if release is None or not cluster.upgrade(release):
+                log("cluster %s: no control-plane binaries of %s or its minor built (build.sh kubernetes-%s); it "
+                    "stays at %s" % (args.name, args.kubernetes_version, args.kubernetes_version,
+                                     cluster.kubernetes_version()))
+                sys.exit(3)
+        print(cluster.kubernetes_version())
+    elif args.command == "release-for":
+        if not args.kubernetes_version:
+            parser.error("release-for needs --kubernetes-version")
+        print(built_release_for(args.kubernetes_version) or "")
     elif args.command == "down":
         stopped = []
         if os.path.isdir(cluster.dir):
@@ -628,6 +752,7 @@ def main():
     else:
         running = cluster.running()
         print(json.dumps({"name": args.name, "dir": cluster.dir, "running": running,
+                          "kubernetes_version": cluster.kubernetes_version(),
                           "healthy": bool(running) and cluster.healthy()}))
 
 
