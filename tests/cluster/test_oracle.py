@@ -338,7 +338,9 @@ def judge_stuck(cluster, api, namespace, diagnosis):
             ok = wait_for(landed, 30, namespace, cluster.api)
         removed = sorted(p for step in result.get("steps") or [] for p in step["pods"])
         step_ok = not result.get("failed") and removed == sorted(plan["pods"]) and not result.get("conflicts")
-        verdict["floor"] = "min Ready %s, floor %d" % (watcher.minimum, plan["min_available"])
+        verdict["floor"] = "min Ready %s, floor %d, removed by %s" % (
+            watcher.minimum, plan["min_available"], ", ".join(sorted(set(
+                step.get("removed_by") or "?" for step in result.get("steps") or []))) or "nothing")
         if watcher.error is not None or (removed and watcher.minimum < plan["min_available"]):
             verdict.update(floor_break=True, floor="%s: %s" % (verdict["floor"], watcher.error or
                                                                watcher.history[-6:]))

@@ -655,8 +655,8 @@ class Cluster:
             "--unsafe-no-fsync", "--log-level", "warn"])
         self.start("kube-apiserver", self.control_plane_argv("kube-apiserver", bins, ports))
         self.wait("kube-apiserver /readyz", self.healthy, timeout=90)
-        log("kube-apiserver %s ready on 127.0.0.1:%d (%.1fs)" % (kubernetes_version, ports["apiserver"],
-                                                                time.monotonic() - started))
+        log("kube-apiserver %s ready on 127.0.0.1:%d (%.1fs)" % (
+            kubernetes_version, ports["apiserver"], time.monotonic() - started))
         for obj in LIMITED_RBAC:
             self.apply(obj)
         log("starting kube-controller-manager, kube-scheduler, kwok")

@@ -17,8 +17,7 @@ from .api_objects import deployment, node, replicaset, running_pod, scheduled_no
 
 
 def old_replicaset_of(replicas):
-    dep = deployment(replicas=replicas)
-    return dep, replicaset(dep, 1, "577f866468", replicas)
+    return replicaset(deployment(replicas=replicas), 1, "577f866468", replicas)
 
 
 def step_of(rs, removed):
@@ -41,22 +40,22 @@ def by_uid(*pods):
 
 
 def test_the_only_pod_of_a_replicaset_lowered_to_zero_goes_by_scale_down_without_a_mark():
-    _, rs = old_replicaset_of(1)
+    rs = old_replicaset_of(1)
     pod = running_pod(rs, "a", "cp-0")
     how, why, marked = removal_by_scale_down([step_of(rs, 1)], by_uid(pod), [target(pod)], [budget(0)])
     assert (how, marked) == ("scale-down", []), why
 
 
 def test_a_budget_that_promises_a_healthy_pod_keeps_the_eviction():
-    _, rs = old_replicaset_of(1)
+    rs = old_replicaset_of(1)
     pod = running_pod(rs, "a", "cp-0")
-    how, why, _ = removal_by_scale_down([step_of(rs, 1)], by_uid(pod), [target(pod)], [budget(1, name="web")])
+    how, why = removal_by_scale_down([step_of(rs, 1)], by_uid(pod), [target(pod)], [budget(1, name="web")])[:2]
     assert how == "eviction"
     assert "PodDisruptionBudget web promises 1 healthy pod(s)" in why
 
 
 def test_a_budget_not_yet_counted_by_the_disruption_controller_keeps_the_eviction():
-    _, rs = old_replicaset_of(1)
+    rs = old_replicaset_of(1)
     pod = running_pod(rs, "a", "cp-0")
     unknown = budget(0)
     del unknown["status"]["desiredHealthy"]
@@ -64,32 +63,32 @@ def test_a_budget_not_yet_counted_by_the_disruption_controller_keeps_the_evictio
 
 
 def test_one_of_two_ready_pods_is_marked_with_the_lowest_cost():
-    _, rs = old_replicaset_of(2)
+    rs = old_replicaset_of(2)
     gone, stays = running_pod(rs, "a", "node-1"), running_pod(rs, "b", "node-2")
-    how, _, marked = removal_by_scale_down([step_of(rs, 1)], by_uid(gone, stays), [target(gone)], [])
-    assert (how, marked) == ("scale-down", [gone["metadata"]["name"]])
+    how, why, marked = removal_by_scale_down([step_of(rs, 1)], by_uid(gone, stays), [target(gone)], [])
+    assert (how, marked) == ("scale-down", [gone["metadata"]["name"]]), why
 
 
 def test_another_pod_the_controller_ranks_first_keeps_the_eviction():
     # A not-ready (or pending, or unassigned) pod of the same ReplicaSet is deleted first whatever the cost says.
-    _, rs = old_replicaset_of(2)
+    rs = old_replicaset_of(2)
     gone, first = running_pod(rs, "a", "node-1"), running_pod(rs, "b", "node-2", ready=False)
-    how, why, _ = removal_by_scale_down([step_of(rs, 1)], by_uid(gone, first), [target(gone)], [])
+    how, why = removal_by_scale_down([step_of(rs, 1)], by_uid(gone, first), [target(gone)], [])[:2]
     assert how == "eviction" and first["metadata"]["name"] in why
     pending = scheduled_not_ready_pod(rs, "c", "node-2")
     assert removal_by_scale_down([step_of(rs, 1)], by_uid(gone, pending), [target(gone)], [])[0] == "eviction"
 
 
 def test_a_target_the_controller_ranks_first_anyway_needs_the_mark_all_the_same():
-    _, rs = old_replicaset_of(2)
+    rs = old_replicaset_of(2)
     gone, stays = running_pod(rs, "a", "node-1", ready=False), running_pod(rs, "b", "node-2")
-    how, _, marked = removal_by_scale_down([step_of(rs, 1)], by_uid(gone, stays), [target(gone)], [])
-    assert (how, marked) == ("scale-down", [gone["metadata"]["name"]])
+    how, why, marked = removal_by_scale_down([step_of(rs, 1)], by_uid(gone, stays), [target(gone)], [])
+    assert (how, marked) == ("scale-down", [gone["metadata"]["name"]]), why
 
 
 def test_another_pod_already_at_the_lowest_cost_or_with_a_cost_that_is_no_number_keeps_the_eviction():
     for value in (str(LOWEST_DELETION_COST), "cheap", "4294967296"):
-        _, rs = old_replicaset_of(2)
+        rs = old_replicaset_of(2)
         gone, other = running_pod(rs, "a", "node-1"), running_pod(rs, "b", "node-2")
         other["metadata"]["annotations"] = {DELETION_COST: value}
         assert removal_by_scale_down([step_of(rs, 1)], by_uid(gone, other), [target(gone)], [])[0] == "eviction", \
@@ -97,9 +96,9 @@ def test_another_pod_already_at_the_lowest_cost_or_with_a_cost_that_is_no_number
 
 
 def test_a_replicaset_with_more_or_fewer_active_pods_than_it_wants_keeps_the_eviction():
-    _, rs = old_replicaset_of(2)
+    rs = old_replicaset_of(2)
     gone = running_pod(rs, "a", "node-1")
-    how, why, _ = removal_by_scale_down([step_of(rs, 1)], by_uid(gone), [target(gone)], [])
+    how, why = removal_by_scale_down([step_of(rs, 1)], by_uid(gone), [target(gone)], [])[:2]
     assert how == "eviction" and "1 active pod(s) for 2 replica(s)" in why
     other = running_pod(rs, "b", "node-2")
     terminating = running_pod(rs, "c", "node-3")
