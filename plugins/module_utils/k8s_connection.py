@@ -390,3 +390,45 @@ def read_json(call, *args, **kwargs):
     """Call a typed-client method and return the API's JSON as plain dicts (camelCase, exactly as served)."""
     response = call(*args, _preload_content=False, **kwargs)
     return json.loads(response.data)
+
+
+class ApiError(Exception):
+    """An API call failed; the message names the verb and resource and is meant for the user (explain_api_error);
+    ``status`` is the HTTP status when there was a response."""
+
+    def __init__(self, message, status=None):
+        super(ApiError, self).__init__(message)
+        self.status = status
+
+
+class ApiReader(object):
+    """What every API layer of the collection (rollout_api.RolloutApi, precheck_api.PrecheckApi) shares: the typed
+    clients of one ApiClient, and calls whose failures become an ApiError with a sentence for the user. Lists
+    are read as the API serves them (read_json: plain dicts, no model objects)."""
+
+    def __init__(self, api_client):
+        from kubernetes import client as k8s_client
+
+        self.api_client = api_client
+        self.apps = k8s_client.AppsV1Api(api_client)
+        self.core = k8s_client.CoreV1Api(api_client)
+        self.policy = k8s_client.PolicyV1Api(api_client)
+
+    def _call(self, verb, resource, namespace, name, call, *args, **kwargs):
+        """``call(*args, **kwargs)``; an API or transport error raises ApiError naming verb, resource and object."""
+        try:
+            return call(*args, **kwargs)
+        except ApiException as exc:
+            raise ApiError(explain_api_error(exc, verb, resource, namespace, name), getattr(exc, "status", None))
+        except Exception as exc:  # urllib3 errors: connection refused, TLS, timeouts
+            raise ApiError(explain_api_error(exc, verb, resource, namespace, name))
+
+    def _list(self, resource, namespace, namespaced_call, cluster_call, **kwargs):
+        """The items of one list call: across all namespaces when ``namespace`` is None."""
+        if namespace is None:
+            return self.cluster_list(resource, cluster_call, **kwargs)
+        return self._call("list", resource, namespace, None, read_json, namespaced_call, namespace, **kwargs)["items"]
+
+    def cluster_list(self, resource, call, **kwargs):
+        """The items of one cluster-wide list call."""
+        return self._call("list", resource, None, None, read_json, call, **kwargs)["items"]

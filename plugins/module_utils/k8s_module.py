@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, clusterops maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every Kubernetes module of this collection shares: the auth argument spec and a connected RolloutApi."""
+"""What every Kubernetes module of this collection shares: the auth argument spec and a connected API layer."""
 
 from __future__ import annotations
 
@@ -61,12 +61,11 @@ def mask_credentials(module):
         module.no_log_values |= url_credentials(proxy)
 
 
-def connect(module):
-    """A RolloutApi for the module's auth settings, or fail_json with a readable message."""
-    from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApi
-
+def connect(module, api_class):
+    """An ``api_class`` (an ApiReader: rollout_api.RolloutApi, precheck_api.PrecheckApi) on a client for the
+    module's auth settings, or fail_json with a readable message."""
     try:
-        return RolloutApi(api_client(auth_settings(module.params)))
+        return api_class(api_client(auth_settings(module.params)))
     except K8sConnectionError as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # the kubernetes client raises plain exceptions for unreadable kubeconfigs

@@ -11,12 +11,13 @@ import json
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import precheck
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
+    ApiError,
     ApiException,
+    ApiReader,
     explain_api_error,
     read_json,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import diagnose_rollouts
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApi, RolloutApiError
 
 try:
     from kubernetes import client as k8s_client
@@ -26,12 +27,12 @@ except ImportError:  # pragma: no cover - k8s_connection reports the missing lib
 CHECKS = ("versions", "removed_apis", "deprecated_api_requests", "drain", "webhooks", "autoscalers", "rollouts")
 
 
-class PrecheckApi(RolloutApi):
-    """Reads the cluster for the precheck through one ApiClient (RolloutApi's error handling and clients)."""
+class PrecheckApi(ApiReader):
+    """Reads the cluster for the precheck through one ApiClient (ApiReader's clients and error handling)."""
 
     def raw_get(self, path, accept="application/json"):
         """GET a path the typed client has no method for (``/metrics``, a removed API version); returns
-        ``(status, text)``; 404 is returned, other errors raise RolloutApiError."""
+        ``(status, text)``; 404 is returned, other errors raise ApiError."""
         try:
             method, url, headers, body, post = self.api_client.param_serialize(
                 "GET", path, header_params={"Accept": accept}, auth_settings=["BearerToken"])
@@ -39,11 +40,11 @@ class PrecheckApi(RolloutApi):
             response.read()
             text = response.data.decode("utf-8", "replace") if isinstance(response.data, bytes) else response.data
         except Exception as exc:
-            raise RolloutApiError(explain_api_error(exc, "get", path))
+            raise ApiError(explain_api_error(exc, "get", path))
         if response.status == 404:
             return 404, text
         if not 200 <= response.status < 300:
-            raise RolloutApiError(explain_api_error(ApiException(http_resp=response), "get", path), response.status)
+            raise ApiError(explain_api_error(ApiException(http_resp=response), "get", path), response.status)
         return response.status, text
 
     def server_version(self):
@@ -89,13 +90,10 @@ class PrecheckApi(RolloutApi):
     def namespace(self, name):
         return self._call("get", "namespaces", None, name, read_json, self.core.read_namespace, name)
 
-    def cluster_list(self, resource, call):
-        return self._call("list", resource, None, None, read_json, call)["items"]
-
 
 def run_precheck(api, params):
     """Read the cluster and run the checks named in ``params['checks']``. Returns the module's result (without
-    ``changed``). Raises RolloutApiError for API errors and precheck.PrecheckInputError for bad input."""
+    ``changed``). Raises ApiError for API errors and precheck.PrecheckInputError for bad input."""
     checks = set(params.get("checks") or CHECKS)
     target = params.get("target_version") or ""
     if target:
@@ -125,7 +123,7 @@ def run_precheck(api, params):
         try:
             findings += precheck.check_deprecated_api_requests(
                 precheck.parse_deprecated_api_metric(api.raw_get("/metrics", accept="text/plain")[1]), target)
-        except RolloutApiError as exc:
+        except ApiError as exc:
             findings.append(precheck.finding(
                 "deprecated_api_metrics_unreadable", "warning",
                 "could not read the API server's metrics to find clients of deprecated APIs: %s" % exc, [],

@@ -12,7 +12,9 @@ import re
 import time
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
+    ApiError,
     ApiException,
+    ApiReader,
     explain_api_error,
     read_json,
 )
@@ -33,14 +35,6 @@ try:
 except ImportError:  # pragma: no cover - k8s_connection reports the missing library
     k8s_client = None
     k8s_watch = None
-
-
-class RolloutApiError(Exception):
-    """An API call failed; the message names the verb and resource and is meant for the user."""
-
-    def __init__(self, message, status=None):
-        super(RolloutApiError, self).__init__(message)
-        self.status = status
 
 
 def label_selector_string(selector):
@@ -85,27 +79,8 @@ def eviction_refusal(body):
     return {"message": message, "budgets": budgets}
 
 
-class RolloutApi(object):
+class RolloutApi(ApiReader):
     """Reads and changes the objects of Deployment rollouts through one ApiClient."""
-
-    def __init__(self, api_client):
-        self.api_client = api_client
-        self.apps = k8s_client.AppsV1Api(api_client)
-        self.core = k8s_client.CoreV1Api(api_client)
-        self.policy = k8s_client.PolicyV1Api(api_client)
-
-    def _call(self, verb, resource, namespace, name, call, *args, **kwargs):
-        try:
-            return call(*args, **kwargs)
-        except ApiException as exc:
-            raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name), getattr(exc, "status", None))
-        except Exception as exc:  # urllib3 errors: connection refused, TLS, timeouts
-            raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name))
-
-    def _list(self, resource, namespace, namespaced_call, cluster_call, **kwargs):
-        if namespace is None:
-            return self._call("list", resource, None, None, read_json, cluster_call, **kwargs)["items"]
-        return self._call("list", resource, namespace, None, read_json, namespaced_call, namespace, **kwargs)["items"]
 
     def snapshot(self, namespace, name=None, label_selectors=None, kinds=("Deployment",)):
         """Deployments matching the selection, with the ReplicaSets, Pods, FailedScheduling Events and Nodes
@@ -203,9 +178,9 @@ class RolloutApi(object):
                 return "changed", None
             if exc.status == 429:
                 return "refused", eviction_refusal(getattr(exc, "body", None))
-            raise RolloutApiError(explain_api_error(exc, "create", "pods/eviction", namespace, name), exc.status)
+            raise ApiError(explain_api_error(exc, "create", "pods/eviction", namespace, name), exc.status)
         except Exception as exc:  # urllib3 errors: connection refused, TLS, timeouts
-            raise RolloutApiError(explain_api_error(exc, "create", "pods/eviction", namespace, name))
+            raise ApiError(explain_api_error(exc, "create", "pods/eviction", namespace, name))
 
     def scale_replicaset(self, namespace, name, uid, replicas_before, replicas_after, dry_run=False):
         """Set spec.replicas from ``replicas_before`` to ``replicas_after`` in one JSON patch whose ``test``
@@ -229,9 +204,9 @@ class RolloutApi(object):
         except ApiException as exc:
             if exc.status == 404:
                 return False
-            raise RolloutApiError(explain_api_error(exc, "get", "replicasets", namespace, name), exc.status)
+            raise ApiError(explain_api_error(exc, "get", "replicasets", namespace, name), exc.status)
         except Exception as exc:
-            raise RolloutApiError(explain_api_error(exc, "get", "replicasets", namespace, name))
+            raise ApiError(explain_api_error(exc, "get", "replicasets", namespace, name))
         return (current.get("metadata") or {}).get("uid") == uid and \
             ((current.get("spec") or {}).get("replicas") or 0) <= replicas_after
 
@@ -246,10 +221,9 @@ class RolloutApi(object):
         except ApiException as exc:
             if exc.status == 404:
                 return "deleted since it was read"
-            raise RolloutApiError(explain_api_error(exc, "get", "deployments", namespace, planned["name"]),
-                                  exc.status)
+            raise ApiError(explain_api_error(exc, "get", "deployments", namespace, planned["name"]), exc.status)
         except Exception as exc:
-            raise RolloutApiError(explain_api_error(exc, "get", "deployments", namespace, planned["name"]))
+            raise ApiError(explain_api_error(exc, "get", "deployments", namespace, planned["name"]))
         metadata = current.get("metadata") or {}
         if metadata.get("uid") != planned.get("uid"):
             return "replaced by another object of the same name since it was read"
@@ -278,9 +252,9 @@ class RolloutApi(object):
                 return "gone"
             if exc.status in (409, 422):
                 return "changed"
-            raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name), exc.status)
+            raise ApiError(explain_api_error(exc, verb, resource, namespace, name), exc.status)
         except Exception as exc:
-            raise RolloutApiError(explain_api_error(exc, verb, resource, namespace, name))
+            raise ApiError(explain_api_error(exc, verb, resource, namespace, name))
 
     def apply_step(self, namespace, plan, action, dry_run=False):
         """Carry out one plan step: evict exactly the named pods (Eviction API: every PodDisruptionBudget is
@@ -435,9 +409,9 @@ class RolloutApi(object):
             lowered.append((entry, [pod for pod in pods if pod["replicaset_uid"] == uid]))
         if not dry_run and lowered:
             try:
-                wrong, late = self.await_scale_down(namespace, [pod for _, rs_pods in lowered for pod in rs_pods],
-                                                    [entry["uid"] for entry, _ in lowered])
-            except RolloutApiError as exc:
+                wrong, late = self.await_scale_down(namespace, [pod for step in lowered for pod in step[1]],
+                                                    [step[0]["uid"] for step in lowered])
+            except ApiError as exc:
                 # The ReplicaSets are lowered: the step stands, whether or not it can be followed now.
                 wrong, late = [], []
                 conflicts.append({"kind": "Pod", "name": ", ".join(p["name"] for p in pods), "message": (
@@ -452,7 +426,7 @@ class RolloutApi(object):
                     self.SCALE_DOWN_SECONDS)})
             if wrong:
                 self._restore_marks(namespace, [p for p in marked if p["name"] not in wrong])
-        for entry, _ in lowered:
+        for entry in (step[0] for step in lowered):
             if action == "delete" and entry["replicas_after"] == 0:
                 if self.delete_replicaset(namespace, entry["name"], entry["uid"], dry_run) == "done":
                     entry["action"] = "deleted"
@@ -528,10 +502,10 @@ class RolloutApi(object):
                 if now != seen:
                     return
         except ApiException as exc:
-            raise RolloutApiError(explain_api_error(exc, "watch", "deployments", namespace, name), exc.status)
+            raise ApiError(explain_api_error(exc, "watch", "deployments", namespace, name), exc.status)
         except Exception as exc:
             if "timed out" in str(exc).lower():
                 return
-            raise RolloutApiError(explain_api_error(exc, "watch", "deployments", namespace, name))
+            raise ApiError(explain_api_error(exc, "watch", "deployments", namespace, name))
         finally:
             watcher.stop()

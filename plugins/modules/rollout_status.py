@@ -302,7 +302,8 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module
     k8s_module,
     object_name_problems,
 )
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import KINDS, RolloutApiError
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import ApiError
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import KINDS, RolloutApi
 
 
 def main():
@@ -332,11 +333,11 @@ def main():
         problems += object_name_problems("namespace", params["namespace"], required=True, label=True)
     if problems:
         module.fail_json(msg="; ".join(problems))
-    api = connect(module)
+    api = connect(module, RolloutApi)
     namespace = None if params["all_namespaces"] else params["namespace"]
     try:
         found = api.diagnose_kinds(namespace, params["name"], params["label_selectors"], params["kinds"])
-    except RolloutApiError as exc:
+    except ApiError as exc:
         module.fail_json(msg=str(exc), api_requests=api.api_client.request_count)
     deployments = found["Deployment"]
     others = found["DaemonSet"] + found["StatefulSet"]

@@ -31,7 +31,7 @@ description:
     ReplicaSet is lowered right after (JSON patch whose C(test) operations check the UID and the replica count
     read). In the milliseconds between the two the ReplicaSet controller creates an old-template replacement;
     the lowered ReplicaSet removes it again (on a loaded machine it may hold the freed node for a moment first).
-  - Everywhere else (no budget, or one that promises no healthy pod now, as kOps' NTH budget C(maxUnavailable: 1)
+  - Everywhere else (no budget, or one that promises no healthy pod now, as kOps' NTH budget with C(maxUnavailable) 1
     on one replica) the ReplicaSet is lowered first and its own controller deletes the pods, so no replacement is
     ever created - but only where the controller's choice is certain (the ReplicaSet has exactly the pods it
     wants, and either all of them go or the ones that go rank first once marked with the lowest
@@ -217,7 +217,8 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module
     object_name_problems,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import plan_stale_replicaset_removal
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApiError
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import ApiError
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApi
 
 
 MAX_CONFLICTS = 3
@@ -236,7 +237,7 @@ def remediate(api, namespace, name, params, check_mode, clock=time.monotonic):
     result = dict(steps=[], conflicts=[], verdict=None, reason="", blockers=[], deployment=None)
     try:
         return _remediate(api, namespace, name, params, check_mode, clock, result)
-    except RolloutApiError as exc:
+    except ApiError as exc:
         if not result["steps"]:
             return result, "%s; no remediation step had been completed" % exc
         done = "; ".join("%s: %s (pods %s)" % (step["deployment"], ", ".join(
@@ -248,7 +249,7 @@ def remediate(api, namespace, name, params, check_mode, clock=time.monotonic):
 
 def _remediate(api, namespace, name, params, check_mode, clock, result):
     """The control loop of remediate(): fills ``result`` in place and returns ``(result, error message or None)``.
-    API errors (RolloutApiError) are left to remediate().
+    API errors (ApiError) are left to remediate().
 
     Diagnoses the Deployment once (not found: an error, nothing done) and keeps the verdict, blockers and diagnosis
     seen before acting. Then, each turn, plan_stale_replicaset_removal says whether the diagnosis allows a step:
@@ -386,7 +387,7 @@ def main():
         problems.append("wait_timeout must be 0 or more seconds, got %d" % params["wait_timeout"])
     if problems:
         module.fail_json(msg="; ".join(problems))
-    api = connect(module)
+    api = connect(module, RolloutApi)
     namespace = params["namespace"]
     result = dict(changed=False, steps=[], removed=[], conflicts=[], verdict=None, reason="", blockers=[],
                   deployment=None, deployments=[])
@@ -429,7 +430,7 @@ def main():
             result.update(outcome, steps=steps, conflicts=conflicts)
             if error:
                 finish(error)
-    except RolloutApiError as exc:
+    except ApiError as exc:
         finish(str(exc))
     finish()
 

@@ -258,6 +258,7 @@ api_requests:
   sample: 14
 """
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import ApiError
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module import connect, k8s_module
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.precheck import PrecheckInputError
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.precheck_api import (
@@ -265,7 +266,6 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.precheck_a
     PrecheckApi,
     run_precheck,
 )
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApiError
 
 
 def main():
@@ -285,12 +285,12 @@ def main():
         ),
         supports_check_mode=True,
     )
-    api = PrecheckApi(connect(module).api_client)
+    api = connect(module, PrecheckApi)
     try:
         result = run_precheck(api, module.params)
     except PrecheckInputError as exc:
         module.fail_json(msg=str(exc), api_requests=api.api_client.request_count)
-    except RolloutApiError as exc:
+    except ApiError as exc:
         module.fail_json(msg=str(exc), api_requests=api.api_client.request_count)
     module.exit_json(changed=False, api_requests=api.api_client.request_count, **result)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import diagnose_rollouts
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApiError
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import ApiError
 from ansible_collections.clusterops.kops_upgrade.plugins.modules.stale_replicasets import remediate
 
 from ..module_utils.api_objects import (
@@ -141,7 +141,7 @@ class FakeApi(object):
         assert len([c for c in self.calls if isinstance(c, tuple)]) <= 20, "the wait loop does not end"
         self.clock.now += WAIT_SECONDS
         if self.fail_wait:
-            raise RolloutApiError("cannot watch deployments %s/%s: connection refused" % (namespace, name))
+            raise ApiError("cannot watch deployments %s/%s: connection refused" % (namespace, name))
         self._controllers()
 
     # --- the cluster's side -------------------------------------------------------------------------------
@@ -391,7 +391,7 @@ def test_api_failure_after_a_step_keeps_the_step_and_says_a_rerun_continues():
 def test_api_failure_before_any_step_says_none_was_completed():
     class Unreachable(FakeApi):
         def diagnose(self, namespace, name=None):
-            raise RolloutApiError("cannot list deployments in kube-system: connection refused")
+            raise ApiError("cannot list deployments in kube-system: connection refused")
 
     result, error = run(Unreachable(), wait=True)
     assert error == "cannot list deployments in kube-system: connection refused; no remediation step had been completed"
