@@ -825,6 +825,31 @@ def remedy_for(diagnosis):
         name, replicas["updated"], replicas["desired"], replicas["available"], why, prevent)
 
 
+def remediation_targets(diagnoses, among=None, changed=None):
+    """What a remediation may act on, from rollout diagnoses: ``{"stuck": [...], "blocked": [...]}``, the names
+    (``namespace/name`` when the diagnoses span namespaces) of the Deployments proven ``stuck`` - the only ones a
+    removal may touch - and of those ``blocked`` (to report why they are left alone), each restricted to
+
+    - ``among``: Deployment names (None: any; an empty list: none), and
+    - ``changed``: the ``namespace/name`` of the Deployments an update started to roll out since a baseline
+      (None: no baseline, no restriction).
+
+    The roles pass their values here instead of filtering the diagnoses in Jinja."""
+    namespaces = set(d["namespace"] for d in diagnoses)
+    allowed = None if among is None else set(among)
+    found = {"stuck": [], "blocked": []}
+    for diagnosis in diagnoses:
+        key = "%s/%s" % (diagnosis["namespace"], diagnosis["name"])
+        if diagnosis["verdict"] not in found:
+            continue
+        if allowed is not None and diagnosis["name"] not in allowed:
+            continue
+        if changed is not None and key not in changed:
+            continue
+        found[diagnosis["verdict"]].append(diagnosis["name"] if len(namespaces) == 1 else key)
+    return dict((verdict, sorted(names)) for verdict, names in found.items())
+
+
 def plan_stale_replicaset_removal(diagnosis):
     """The step ``stale_replicasets`` may take for a diagnosed Deployment: only a ``stuck`` verdict with a plan
     that keeps the promised availability acts. Returns ``{act, reason, plan}``."""

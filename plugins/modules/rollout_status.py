@@ -86,6 +86,12 @@ options:
       - RV(revisions) of an earlier run. RV(changed_since_baseline) then lists the Deployments that are new or
         have another UID or revision since - what an update in between started to roll out.
     type: dict
+  among:
+    description:
+      - Deployment names RV(remediation_targets) may name (a role's choice of what it may remediate). Omitted,
+        any Deployment; an empty list, none.
+    type: list
+    elements: str
 extends_documentation_fragment:
   - clusterops.kops_upgrade.k8s_auth
   - clusterops.kops_upgrade.attributes
@@ -284,6 +290,15 @@ changed_since_baseline:
   type: list
   elements: str
   sample: [kube-system/aws-node-termination-handler]
+remediation_targets:
+  description:
+    - What a remediation may act on - C(stuck), the Deployments proven stuck (the only ones
+      M(clusterops.kops_upgrade.stale_replicasets) will touch), and C(blocked), those left alone with a reason -
+      each restricted to O(among) and, with O(baseline), to RV(changed_since_baseline).
+    - Names, or C(namespace/name) when the Deployments seen span namespaces.
+  returned: always
+  type: dict
+  sample: {stuck: [aws-node-termination-handler], blocked: []}
 predicted_deadlocks:
   description: C(namespace/name) of the Deployments whose next rollout is predicted to deadlock.
   returned: always
@@ -303,6 +318,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module
     object_name_problems,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import ApiError
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import remediation_targets
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import KINDS, RolloutApi
 
 
@@ -314,7 +330,8 @@ def main():
     workload was found. Returns the diagnoses (``deployments``, ``daemonsets``, ``statefulsets``), the lists drawn
     from their verdicts and predictions (``stuck``, ``blocked``, ``workloads_stuck``, ``predicted_deadlocks``),
     ``revisions`` (uid/revision per Deployment, to pass later as ``baseline``), with ``baseline`` the
-    ``changed_since_baseline`` Deployments, and ``api_requests``; ``changed`` is always false."""
+    ``changed_since_baseline`` Deployments, ``remediation_targets`` (rollout.remediation_targets: stuck and blocked
+    among ``among`` and changed since the baseline) and ``api_requests``; ``changed`` is always false."""
     module = k8s_module(
         dict(
             name=dict(type="str"),
@@ -324,11 +341,14 @@ def main():
             kinds=dict(type="list", elements="str", default=["Deployment"],
                        choices=list(KINDS)),
             baseline=dict(type="dict"),
+            among=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
     params = module.params
     problems = object_name_problems("name", params["name"])
+    for value in params["among"] or []:
+        problems += object_name_problems("among", value, required=True)
     if not params["all_namespaces"]:
         problems += object_name_problems("namespace", params["namespace"], required=True, label=True)
     if problems:
@@ -353,6 +373,8 @@ def main():
     if params["baseline"] is not None:
         extra["changed_since_baseline"] = sorted(key for key, value in revisions.items()
                                                  if params["baseline"].get(key) != value)
+    extra["remediation_targets"] = remediation_targets(deployments, params["among"],
+                                                       extra.get("changed_since_baseline"))
     module.exit_json(
         changed=False,
         revisions=revisions,
