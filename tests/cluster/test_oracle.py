@@ -18,8 +18,8 @@ real scheduler:
 The generator covers what issue 17 found missing: pod affinity with two terms (peers matching one term each, or
 one peer matching both), a higher-priority pending pod (preemptionPolicy Never), a pod of another owner held
 Terminating by a finalizer, a node whose kubelet stops reporting (kwok stops managing it, its Ready condition goes
-Unknown), host ports on sidecar and on regular init containers, hostIP, and hostname spread with matchLabelKeys
-and minDomains.
+Unknown), host ports on sidecar and on regular init containers, hostIP, hostname spread with matchLabelKeys
+and minDomains, and an old pod with an in-place resize pending (pods/resize, up or down) before the rollout.
 
 ``ORACLE_CASES`` (default 12) and ``ORACLE_SEED`` choose the run; ``make oracle`` runs a larger one. The summary
 table is printed at the end (pytest -s shows it; it is also in the assertion message on failure).
@@ -123,6 +123,8 @@ def generate(rng, pool):
         "rival": rng.choice(("1", "3")) if rng.random() < 0.2 else None,
         "victim": (rng.choice(("500m", "1", "1500m")), rng.randint(1, len(nodes))) if rng.random() < 0.2 else None,
         "lost_node": rng.randint(1, len(nodes)) if rng.random() < 0.12 else None,
+        # An old pod resized in place (pods/resize) to another CPU request once it runs.
+        "resize": rng.choice(("100m", "500m", "1", "1500m")) if rng.random() < 0.3 else None,
     }
 
 
@@ -297,6 +299,27 @@ def add_side_pods(api_client, namespace, pool, case):
                  _unschedulable(core.read_namespaced_pod("victim", namespace)), 20, namespace, api_client)
         core.delete_namespaced_pod("victim", namespace)
         words.append("victim(%s cpu)@n%d" % (cpu, node_index))
+    if case["resize"]:
+        # In-place resize through the pods/resize subresource (InPlacePodVerticalScaling, on by default since
+        # Kubernetes 1.33), as `kubectl patch --subresource resize` does: the first old pod's CPU request changes
+        # without a new pod. The API server accepts a resize only of a pod whose kubelet reports its containers'
+        # resources, which kwok does not: the test reports them first, as a kubelet would (the request the pod
+        # runs with). kwok never applies the resize, so it stays pending: spec and status differ, and the
+        # scheduler reserves the larger of the two (1.33+), up or down.
+        old_pods = sorted((p for p in core.list_namespaced_pod(namespace, label_selector="app=%s" % APP).items
+                           if p.spec.node_name and not p.metadata.deletion_timestamp and p.status.container_statuses),
+                          key=lambda p: p.metadata.name)
+        if old_pods:
+            pod = old_pods[0]
+            running = pod.spec.containers[0].resources.requests["cpu"]
+            wanted = case["resize"] if case["resize"] != running else ("1" if running != "1" else "100m")
+            statuses = api_client.sanitize_for_serialization(pod.status.container_statuses)
+            for status in statuses:
+                status["resources"] = {"requests": {"cpu": running}}
+            core.patch_namespaced_pod_status(pod.metadata.name, namespace, {"status": {"containerStatuses": statuses}})
+            core.patch_namespaced_pod_resize(pod.metadata.name, namespace, {"spec": {"containers": [
+                {"name": "app", "resources": {"requests": {"cpu": wanted}}}]}})
+            words.append("resize of %s pending: %s -> %s cpu" % (pod.metadata.name[-5:], running, wanted))
     if case["lost_node"]:
         lost = "%s-n%d" % (pool, case["lost_node"])
         workloads.lose_node(api_client, lost)
