@@ -98,8 +98,21 @@ def test_nth_deadlocks_on_one_control_plane_node(cluster, namespace, host_ports)
     deployment = client.AppsV1Api(cluster.api).read_namespaced_deployment(NTH, namespace)
     assert deployment.spec.strategy.rolling_update.max_surge == "25%"
     assert deployment.spec.strategy.rolling_update.max_unavailable == "25%"
-    assert (deployment.status.updated_replicas, deployment.status.available_replicas,
-            deployment.status.unavailable_replicas) == (1, 1, 1)
+
+    # The deployment controller writes its status after the pods it counts exist (on a loaded machine the pending
+    # pod and its event can be seen first): wait until it counts the new pod, then the rollout must stand at one
+    # updated, one available, one unavailable.
+    def counts(dep):
+        status = dep.get("status") or {}
+        return status.get("updatedReplicas"), status.get("availableReplicas"), status.get("unavailableReplicas")
+
+    try:
+        wait_deployment(cluster.api, namespace, NTH, lambda dep: counts(dep) == (1, 1, 1), timeout=60)
+    except TimeoutError:
+        pass
+    now = cluster.api.sanitize_for_serialization(client.AppsV1Api(cluster.api).read_namespaced_deployment(
+        NTH, namespace))
+    assert counts(now) == (1, 1, 1), now.get("status")
 
 
 def test_nth_deadlocks_on_two_control_plane_nodes(two_cp_cluster, two_cp_namespace, host_ports):
