@@ -335,11 +335,16 @@ class RolloutApi(ApiReader):
                                     "controller may recreate the evicted pod(s)")
                 conflicts.append(dict(entry, kind="ReplicaSet"))
                 continue
-            if action == "delete" and after == 0:
-                if self.delete_replicaset(namespace, rs["name"], uid, dry_run) == "done":
-                    entry["action"] = "deleted"
-            done.append(entry)
+            done.append(self._delete_if_emptied(namespace, entry, action, dry_run))
         return {"replicasets": done, "conflicts": conflicts}
+
+    def _delete_if_emptied(self, namespace, entry, action, dry_run):
+        """With ``action=delete``, delete a ReplicaSet the step took to 0 (uid precondition); returns ``entry``,
+        its action "deleted" when that happened."""
+        if action == "delete" and entry["replicas_after"] == 0:
+            if self.delete_replicaset(namespace, entry["name"], entry["uid"], dry_run) == "done":
+                entry["action"] = "deleted"
+        return entry
 
     def mark_for_scale_down(self, namespace, pod, cost, dry_run=False):
         """Set (``cost`` a string) or restore (``cost`` None: remove) the pod's deletion-cost annotation, in one
@@ -427,10 +432,7 @@ class RolloutApi(ApiReader):
             if wrong:
                 self._restore_marks(namespace, [p for p in marked if p["name"] not in wrong])
         for entry in (step[0] for step in lowered):
-            if action == "delete" and entry["replicas_after"] == 0:
-                if self.delete_replicaset(namespace, entry["name"], entry["uid"], dry_run) == "done":
-                    entry["action"] = "deleted"
-            done.append(entry)
+            done.append(self._delete_if_emptied(namespace, entry, action, dry_run))
         return {"replicasets": done, "conflicts": conflicts}
 
     SCALE_DOWN_SECONDS = 60
