@@ -32,10 +32,11 @@ def untouched_home(tmp_path_factory):
     yield from kopsenv.untouched_home(str(tmp_path_factory.mktemp("session")))
 
 
-def kops_cloud(tmp_path_factory, suffix, control_planes):
+def kops_cloud(tmp_path_factory, suffix, control_planes, state_store="file"):
+    """A KopsCloud for one test module; ``state_store`` "s3" keeps kops' state in moto's S3, as users keep it."""
     workdir = str(tmp_path_factory.mktemp("kops-cloud-" + suffix))
     with kopscloud.KopsCloud(workdir, "%s-e2e-%s" % (PREFIX, suffix), control_planes=control_planes,
-                             nodes=2) as cloud:
+                             nodes=2, state_store=state_store) as cloud:
         yield cloud
         print("\n=== timings, %s (%d control-plane node(s))" % (suffix, control_planes))
         for phase, seconds in cloud.timings.items():
@@ -124,7 +125,7 @@ def run_awx_job(cloud, kops_version, kubernetes_version, workdir):
     variables["kops_binary"] = recorder.path
     variables["kops_upgrade_environment"] = dict(
         awx_test_bed_aws(cloud), AWS_EC2_METADATA_DISABLED="true", KOPS_BASE_URL=cloud.assets.url,
-        HOME=cloud.world.env["HOME"])
+        HOME=cloud.world.env["HOME"], **cloud.world.state_environment)
     credential = dict(awxrun.kubernetes_credential(cloud.admin), **AWX_AWS_CREDENTIAL)
     started = time.monotonic()
     result = awxrun.run(workdir, "upgrade.yml", credential, extravars=variables)

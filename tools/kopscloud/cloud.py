@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
+import nodeagent  # noqa: E402  pylint: disable=wrong-import-position
 
 LOCALCLUSTER = os.path.join(kopsenv.ROOT, "tools", "localcluster", "localcluster.py")
 
@@ -41,8 +42,9 @@ def say(message):
 class KopsCloud(object):
     """moto + assets server + local API + node agent, for one kOps cluster (kopsenv.CLUSTER)."""
 
-    def __init__(self, workdir, name, control_planes=1, nodes=2, progress=say):
+    def __init__(self, workdir, name, control_planes=1, nodes=2, progress=say, state_store="file"):
         self.workdir = workdir
+        self.state_store_kind = state_store
         self.name = name
         self.control_planes = control_planes
         self.nodes = nodes
@@ -71,16 +73,17 @@ class KopsCloud(object):
         self.api_address_file = os.path.join(self.workdir, "api-address")
         self.moto = kopsenv.MotoServer(self.workdir, env={"CLUSTEROPS_API_ADDRESS_FILE": self.api_address_file})
         self.assets = kopsenv.AssetsServer(self.workdir)
-        self.world = kopsenv.KopsWorld(self.workdir, self.moto.url, self.assets.url, kubeconfig=self.kubeconfig)
+        self.world = kopsenv.KopsWorld(self.workdir, self.moto.url, self.assets.url, kubeconfig=self.kubeconfig,
+                                       state_store=self.state_store_kind)
         self.timings["start (moto, assets)"] = time.monotonic() - started
 
     def kops_ca(self):
         """The cluster's kubernetes-ca (certificate and key files) from the state store, written by the first
         `kops update cluster --yes`: the local API serves and authenticates with it, so the admin credentials kops
         >= 1.31 makes for itself from the state store work against it."""
-        with open(os.path.join(self.workdir, "state", kopsenv.CLUSTER, "pki", "private", "kubernetes-ca",
-                               "keyset.yaml")) as handle:
-            keyset = yaml.safe_load(handle)["spec"]
+        store = nodeagent.StateStore(self.state_store().replace("file://", "", 1),
+                                     nodeagent.Aws(self.moto.url, self.world.env["AWS_REGION"]))
+        keyset = yaml.safe_load(store.read("%s/pki/private/kubernetes-ca/keyset.yaml" % kopsenv.CLUSTER))["spec"]
         primary = keyset.get("primaryId")
         key = next(k for k in keyset["keys"] if not primary or k["id"] == primary)
         paths = []
@@ -147,7 +150,7 @@ class KopsCloud(object):
             return
         argv = [sys.executable, os.path.join(HERE, "nodeagent.py"), "--cluster", kopsenv.CLUSTER,
                 "--aws-endpoint", self.moto.url, "--region", self.world.env["AWS_REGION"],
-                "--state", os.path.join(self.workdir, "state"), "--kubeconfig", self.admin,
+                "--state", self.state_store(), "--workdir", self.workdir, "--kubeconfig", self.admin,
                 "--bin-dir", os.path.join(kopsenv.CACHE, "bin"), "--local-cluster", self.name]
         self.agent = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                       start_new_session=True, env=dict(os.environ, HOME=self.world.env["HOME"]))
@@ -266,7 +269,8 @@ class KopsCloud(object):
         """kops_upgrade_environment for this cloud: its AWS profile, no instance metadata, a HOME of its own and
         the kops assets location; no keys, no endpoint, no state store (state_store is a variable)."""
         profile, config, credentials = self.aws_profile()
-        return kopsenv.profile_environment(profile, config, credentials, self.world.env["HOME"], self.assets.url)
+        return dict(kopsenv.profile_environment(profile, config, credentials, self.world.env["HOME"],
+                                                self.assets.url), **self.world.state_environment)
 
     def environment(self):
         """What kops needs to reach this cloud, for ansible-playbook and its kops modules: AWS endpoint and

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import transient_transport_error
@@ -177,6 +179,53 @@ def untouched_home(scratch):
         "%s/.kube/config changed during the session" % account
 
 
+STATE_BUCKET = "kops-state"
+# moto answers an unsigned request as an anonymous one; it checks the credential's form, not the signature.
+MOTO_AUTHORIZATION = ("AWS4-HMAC-SHA256 Credential=testing/20260101/%s/s3/aws4_request, SignedHeaders=host, "
+                      "Signature=0")
+
+
+def s3_store_environment(moto_url, region="eu-west-1"):
+    """What kops needs for a state store in moto's S3: its S3-compatible endpoint settings (util/pkg/vfs)."""
+    return {"S3_ENDPOINT": moto_url, "S3_REGION": region, "S3_ACCESS_KEY_ID": "testing",
+            "S3_SECRET_ACCESS_KEY": "testing"}
+
+
+def create_bucket(moto_url, bucket, region="eu-west-1"):
+    """An S3 bucket in moto (a plain PUT: moto does not check signatures); an existing one is kept."""
+    body = ('<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>%s'
+            '</LocationConstraint></CreateBucketConfiguration>' % region).encode()
+    # Unsigned: with an Authorization header moto ignores this body and refuses the bucket's region.
+    request = urllib.request.Request("%s/%s" % (moto_url.rstrip("/"), bucket), data=body, method="PUT")
+    try:
+        urllib.request.urlopen(request, timeout=30).read()
+    except urllib.error.HTTPError as exc:
+        if exc.code != 409:  # BucketAlreadyOwnedByYou
+            raise
+
+
+def s3_objects(moto_url, bucket, prefix=""):
+    """{key: ETag} of every object under ``prefix`` in a moto bucket (ListObjectsV2, paginated)."""
+    from xml.etree import ElementTree
+
+    found, token = {}, None
+    while True:
+        query = {"list-type": "2", "prefix": prefix}
+        if token:
+            query["continuation-token"] = token
+        request = urllib.request.Request("%s/%s?%s" % (moto_url.rstrip("/"), bucket, urllib.parse.urlencode(query)))
+        request.add_header("Authorization", MOTO_AUTHORIZATION % "eu-west-1")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            root = ElementTree.fromstring(response.read())
+        for element in root.iter():
+            element.tag = element.tag.rsplit("}", 1)[-1]
+        for item in root.iter("Contents"):
+            found[item.findtext("Key")] = item.findtext("ETag")
+        if root.findtext("IsTruncated") != "true":
+            return found
+        token = root.findtext("NextContinuationToken")
+
+
 def write_unreachable_kubeconfig(path):
     """A kubeconfig whose context is named after the kOps cluster, with its API on a loopback port where nothing
     listens: what a kOps cluster looks like before its API is up. kops commands that list Nodes (`get instances`,
@@ -294,10 +343,19 @@ class KopsWorld:
     --yes`, `--admin` and `kops export kubeconfig` write, and where kops looks for the cluster's context) unless
     ``kubeconfig`` is given, HOME is ``<workdir>/home``; the user's ~/.kube and home are never read or written."""
 
-    def __init__(self, workdir, moto_url, assets_url=None, kubeconfig=None):
+    def __init__(self, workdir, moto_url, assets_url=None, kubeconfig=None, state_store="file"):
         self.workdir = workdir
         self.kops, self.kops_version = kops_binary()
-        self.state = "file://" + os.path.join(workdir, "state")
+        # "file": a directory in workdir; "s3": a bucket in moto's S3, reached as kops reaches an S3-compatible
+        # store (S3_ENDPOINT and its own keys: kops' S3 client refuses AWS_ENDPOINT_URL with its dual-stack
+        # default). Rendering the addons of a release (`kops update cluster --target=terraform`) needs S3.
+        self.state_environment = {}
+        if state_store == "s3":
+            create_bucket(moto_url, STATE_BUCKET)
+            self.state = "s3://%s/%s" % (STATE_BUCKET, os.path.basename(workdir.rstrip("/")))
+            self.state_environment = s3_store_environment(moto_url)
+        else:
+            self.state = "file://" + os.path.join(workdir, "state")
         self.channel = os.path.join(workdir, "channel.yaml")
         with open(self.channel, "w") as handle:
             handle.write(CHANNEL)
@@ -307,6 +365,7 @@ class KopsWorld:
             "KUBECONFIG": kubeconfig or write_unreachable_kubeconfig(os.path.join(workdir, "kubeconfig")),
             "HOME": os.path.join(workdir, "home"),
         }
+        self.env.update(self.state_environment)
         os.makedirs(self.env["HOME"], exist_ok=True)
         if assets_url:
             self.env["KOPS_BASE_URL"] = assets_url

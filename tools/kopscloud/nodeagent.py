@@ -7,6 +7,9 @@ for; and kOps' channels applies the addons from the state store, as protokube do
     nodeagent.py --cluster x.k8s.local --aws-endpoint http://127.0.0.1:PORT --state /path/to/state \
                  --kubeconfig admin.kubeconfig [--bin-dir DIR] [--interval 1]
 
+``--state`` is the state store: a directory (a file:// store) or ``s3://bucket/prefix`` in moto's S3 (read from
+``--aws-endpoint``; channels gets it as kops' S3-compatible endpoint, S3_ENDPOINT).
+
 Runs until TERM; prints one line per change (node joined, node left, channels applied) with the time.
 
 What a Node gets, and from where:
@@ -36,6 +39,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from xml.etree import ElementTree
@@ -175,12 +179,16 @@ class Aws(object):
         self.endpoint = endpoint.rstrip("/") + "/"
         self.region = region
 
+    def authorization(self, service):
+        """An Authorization header moto takes (it checks the credential's form, not the signature)."""
+        return ("AWS4-HMAC-SHA256 Credential=testing/20260101/%s/%s/aws4_request, SignedHeaders=host, "
+                "Signature=0" % (self.region, service))
+
     def call(self, service, version, action, params=None):
         body = dict(params or {}, Action=action, Version=version)
         request = urllib.request.Request(self.endpoint, data=urllib.parse.urlencode(body).encode(), method="POST")
         request.add_header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-        request.add_header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/%s/%s/aws4_request, "
-                                            "SignedHeaders=host, Signature=0" % (self.region, service))
+        request.add_header("Authorization", self.authorization(service))
         with urllib.request.urlopen(request, timeout=30) as response:
             root = ElementTree.fromstring(response.read())
         for element in root.iter():
@@ -211,17 +219,60 @@ class Aws(object):
                 return found
 
 
+class StateStore(object):
+    """The kOps state store the instances read: ``read(path)`` gives the bytes of ``<store>/<path>`` (None when
+    absent), ``url(path)`` the location channels is given, ``environment`` what channels needs to reach it."""
+
+    def __init__(self, location, aws):
+        self.aws = aws
+        self.environment = {}
+        if location.startswith("s3://"):
+            self.bucket, dummy, self.prefix = location[len("s3://"):].partition("/")
+            self.location = location.rstrip("/")
+            # kops' S3-compatible store settings (util/pkg/vfs): moto's endpoint, static test credentials.
+            self.environment = {"S3_ENDPOINT": aws.endpoint.rstrip("/"), "S3_REGION": aws.region,
+                                "S3_ACCESS_KEY_ID": "testing", "S3_SECRET_ACCESS_KEY": "testing"}
+        else:
+            self.bucket = None
+            self.location = os.path.abspath(location[len("file://"):] if location.startswith("file://")
+                                            else location)
+
+    def url(self, path):
+        return "%s/%s" % (self.location, path) if self.bucket else "file://" + os.path.join(self.location, path)
+
+    def read(self, path):
+        if not self.bucket:
+            try:
+                with open(os.path.join(self.location, path), "rb") as handle:
+                    return handle.read()
+            except OSError:
+                return None
+        key = "/".join(part for part in (self.prefix.strip("/"), path) if part)
+        request = urllib.request.Request("%s%s/%s" % (self.aws.endpoint, self.bucket, urllib.parse.quote(key)))
+        # moto answers an unsigned request as an anonymous one (403 on private objects); it checks no signature.
+        request.add_header("Authorization", self.aws.authorization("s3"))
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+
 # --------------------------------------------------------------------------------------------------------
 # The agent
 
 
 class NodeAgent(object):
-    def __init__(self, cluster, aws, state_dir, kubeconfig, bin_dir, channels_every=60, local_cluster=None):
+    def __init__(self, cluster, aws, state, kubeconfig, bin_dir, channels_every=60, local_cluster=None,
+                 workdir=None):
         from kubernetes import client, config
 
         self.cluster = cluster
         self.aws = aws
-        self.cluster_dir = os.path.join(state_dir, cluster)
+        self.store = StateStore(state, aws)
+        self.workdir = workdir or os.path.dirname(os.path.abspath(kubeconfig))
         self.kubeconfig = kubeconfig
         self.bin_dir = bin_dir
         self.channels_every = channels_every
@@ -230,7 +281,7 @@ class NodeAgent(object):
         self.client = client
         self.channel_digest = None
         self.channel_applied = 0.0
-        self.home = os.path.join(self.cluster_dir, ".node-agent-home")
+        self.home = os.path.join(self.workdir, ".node-agent-home")
         self.local_cluster = local_cluster
         self.control_plane_tried = None
 
@@ -270,17 +321,12 @@ class NodeAgent(object):
         import yaml
 
         kubernetes_version = None
-        igconfig = os.path.join(self.cluster_dir, "igconfig")
-        for role in sorted(os.listdir(igconfig)) if os.path.isdir(igconfig) else []:
-            path = os.path.join(igconfig, role, instance_group or "", "nodeupconfig.yaml")
-            if instance_group and os.path.exists(path):
-                with open(path) as handle:
-                    kubernetes_version = (yaml.safe_load(handle) or {}).get("KubernetesVersion")
-        try:
-            with open(os.path.join(self.cluster_dir, "kops-version.txt")) as handle:
-                kops_version = handle.read().strip()
-        except OSError:
-            kops_version = ""
+        # kops' instance-group roles as nodeup's config paths spell them (pkg/model: igconfig/<role>/<group>).
+        for role in ("control-plane", "master", "apiserver", "node", "bastion") if instance_group else ():
+            config = self.store.read("%s/igconfig/%s/%s/nodeupconfig.yaml" % (self.cluster, role, instance_group))
+            if config is not None:
+                kubernetes_version = (yaml.safe_load(config) or {}).get("KubernetesVersion")
+        kops_version = (self.store.read("%s/kops-version.txt" % self.cluster) or b"").decode().strip()
         return kubernetes_version, kops_version
 
     def managed_nodes(self):
@@ -342,12 +388,11 @@ class NodeAgent(object):
         """protokube: `channels apply channel <state>/<cluster>/addons/bootstrap-channel.yaml --yes` on a
         control-plane node, at once when the channel changed (after `kops update cluster --yes`) and every
         ``channels_every`` seconds."""
-        channel = os.path.join(self.cluster_dir, "addons", "bootstrap-channel.yaml")
-        try:
-            with open(channel, "rb") as handle:
-                digest = hashlib.sha256(handle.read()).hexdigest()
-        except OSError:
+        channel = "%s/addons/bootstrap-channel.yaml" % self.cluster
+        content = self.store.read(channel)
+        if content is None:
             return
+        digest = hashlib.sha256(content).hexdigest()
         if digest == self.channel_digest and time.monotonic() - self.channel_applied < self.channels_every:
             return
         binary = self.channels_binary()
@@ -355,11 +400,12 @@ class NodeAgent(object):
             return
         os.makedirs(self.home, exist_ok=True)
         started = time.monotonic()
-        proc = subprocess.run([binary, "apply", "channel", "file://" + channel, "--yes"], capture_output=True,
+        proc = subprocess.run([binary, "apply", "channel", self.store.url(channel), "--yes"], capture_output=True,
                               text=True, check=False, timeout=300,
-                              env=dict(os.environ, KUBECONFIG=self.kubeconfig, HOME=self.home))
+                              env=dict(os.environ, KUBECONFIG=self.kubeconfig, HOME=self.home,
+                                       **self.store.environment))
         self.channel_applied = time.monotonic()
-        with open(os.path.join(os.path.dirname(self.cluster_dir), "channels.log"), "a") as handle:
+        with open(os.path.join(self.workdir, "channels.log"), "a") as handle:
             handle.write("=== %s %s rc %d\n%s\n%s\n" % (time.strftime("%H:%M:%S"), os.path.basename(binary),
                                                         proc.returncode, proc.stdout, proc.stderr))
         if proc.returncode != 0:
@@ -400,7 +446,9 @@ def main(argv=None):
     parser.add_argument("--cluster", required=True)
     parser.add_argument("--aws-endpoint", required=True)
     parser.add_argument("--region", default="eu-west-1")
-    parser.add_argument("--state", required=True, help="the file:// state store's directory")
+    parser.add_argument("--state", required=True, help="the state store: a directory (file://) or s3://bucket/prefix "
+                        "in moto's S3")
+    parser.add_argument("--workdir", help="where channels' log and HOME go (default: the kubeconfig's directory)")
     parser.add_argument("--kubeconfig", required=True, help="admin kubeconfig of the cluster's API")
     parser.add_argument("--bin-dir", default=os.path.join(
         os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
@@ -412,7 +460,7 @@ def main(argv=None):
     parser.add_argument("--channels-every", type=float, default=60.0)
     args = parser.parse_args(argv)
     NodeAgent(args.cluster, Aws(args.aws_endpoint, args.region), args.state, args.kubeconfig, args.bin_dir,
-              args.channels_every, args.local_cluster).run(args.interval)
+              args.channels_every, args.local_cluster, args.workdir).run(args.interval)
 
 
 if __name__ == "__main__":
