@@ -44,7 +44,8 @@ options:
       - Seconds one kops command may run. When it is up, kops and whatever it started are stopped (SIGTERM, then
         SIGKILL 10 seconds later) and the module fails saying so, with C(timed_out=true) and what kops printed.
       - Unset, it is 300 for each attempt of M(clusterops.kops_upgrade.kops_validate), 600 for
-        M(clusterops.kops_upgrade.kops_upgrade), 1800 for M(clusterops.kops_upgrade.kops_update) and 14400 (four
+        M(clusterops.kops_upgrade.kops_upgrade) and M(clusterops.kops_upgrade.kops_addon_templates), 1800 for
+        M(clusterops.kops_upgrade.kops_update) and 14400 (four
         hours) for M(clusterops.kops_upgrade.kops_rolling_update). At most 86400.
       - A kops ended by a signal from elsewhere (say, killed by the OOM killer) fails the module with the signal's name.
       - A kops that failed only because the AWS SDK for Go lost a response it was reading (C(deserialization failed,

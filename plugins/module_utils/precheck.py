@@ -18,10 +18,15 @@ import json
 import re
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import versions
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.addon_templates import (
+    differs,
+    next_workload,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
     daemonset_budget,
     eligible_nodes,
     host_ports,
+    predict_rollout_deadlock,
     selector_matches,
 )
 
@@ -664,6 +669,68 @@ def check_rollouts(diagnoses, daemonsets, nodes, fail_on_predicted_deadlock=Fals
                 "daemonset_safe", "info",
                 "DaemonSet %s (control-plane-pinned, host ports) rolls without deadlock: %s" % (
                     qualified(daemonset), prediction["reason"]), [obj]))
+    return findings
+
+
+def predict_incoming_rollouts(addons, applied, deployments, daemonsets, nodes):
+    """What applying the rendered ``addons`` (addon_templates.rendered_addons) will do to the workloads that run:
+    one entry per Deployment or DaemonSet of an addon whose manifest hash differs from the one channels applied
+    (``applied``, addon_templates.applied_addons), ``{kind, namespace, name, addon, changes, deadlock, reason}``.
+    ``changes`` is whether the manifest changes what runs (addon_templates.differs on the pod template, replicas
+    and strategy); when it does, the rollout of the workload as it will be (addon_templates.next_workload) is
+    predicted on the current nodes, by the same rules as the running template's. A workload the manifest adds (not
+    running yet) rolls nothing and is left out."""
+    live = dict(((o.get("kind") or kind, (o.get("metadata") or {}).get("namespace") or "",
+                  (o.get("metadata") or {}).get("name") or ""), o)
+                for kind, objects in (("Deployment", deployments), ("DaemonSet", daemonsets)) for o in objects)
+    predictions = []
+    cache = {}
+    for addon in addons or []:
+        if addon.get("workloads") is None or applied.get(addon.get("name")) == addon.get("manifest_hash"):
+            continue
+        for rendered in addon["workloads"]:
+            metadata = rendered.get("metadata") or {}
+            key = (rendered.get("kind"), metadata.get("namespace") or "kube-system", metadata.get("name") or "")
+            current = live.get(key)
+            if current is None:
+                continue
+            entry = {"kind": key[0], "namespace": key[1], "name": key[2], "addon": addon.get("name") or "",
+                     "changes": False, "deadlock": False, "reason": "the manifest leaves what runs as it is"}
+            wanted = rendered.get("spec") or {}
+            compared = [k for k in ("template", "replicas", "strategy", "updateStrategy") if k in wanted]
+            if any(differs(wanted[k], (current.get("spec") or {}).get(k)) for k in compared):
+                entry["changes"] = True
+                upcoming = next_workload(rendered, current)
+                if key[0] == "Deployment":
+                    prediction = predict_rollout_deadlock(upcoming, nodes)
+                else:
+                    prediction = predict_daemonset_deadlock(upcoming, nodes, cache)
+                entry.update(deadlock=prediction["deadlock"], reason=prediction["reason"])
+            predictions.append(entry)
+    return predictions
+
+
+def check_incoming_rollouts(predictions, release, fail_on_predicted_deadlock=False):
+    """Findings for predict_incoming_rollouts' ``predictions`` of the addons of kOps ``release``: a rollout that
+    will deadlock (warning, or error with ``fail_on_predicted_deadlock``), one that rolls safely (info)."""
+    findings = []
+    for entry in predictions:
+        if not entry["changes"]:
+            continue
+        name = "%s %s/%s" % (entry["kind"], entry["namespace"], entry["name"])
+        obj = {"kind": entry["kind"], "namespace": entry["namespace"], "name": entry["name"]}
+        if entry["deadlock"]:
+            findings.append(finding(
+                "incoming_deadlock", "error" if fail_on_predicted_deadlock else "warning",
+                "%s: the template kops %s will apply (addon %s) will deadlock: %s" % (
+                    name, release, entry["addon"], entry["reason"]), [obj],
+                "Let the kops_upgrade role remove the stale ReplicaSet once the rollout sticks (it proves the old "
+                "pods hold what the new one needs first), or prevent it: strategy maxSurge 0 / maxUnavailable 1 "
+                "with a field manager of your own (clusterops.kops_upgrade.remediate, remediate_prevent: true)."))
+        else:
+            findings.append(finding(
+                "incoming_safe", "info", "%s: the template kops %s will apply (addon %s) rolls safely: %s" % (
+                    name, release, entry["addon"], entry["reason"]), [obj]))
     return findings
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import precheck
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import addon_templates, precheck
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import (
     ApiError,
     ApiException,
@@ -155,6 +155,13 @@ def run_precheck(api, params):
     if "rollouts" in checks:
         findings += precheck.check_rollouts(diagnoses, daemonsets, nodes,
                                             params.get("fail_on_predicted_deadlock", False))
+    incoming = None
+    if params.get("incoming_addons") is not None:
+        incoming = precheck.predict_incoming_rollouts(
+            params["incoming_addons"], addon_templates.applied_addons(api.namespace("kube-system")), deployments,
+            daemonsets, nodes)
+        findings += precheck.check_incoming_rollouts(incoming, params.get("incoming_release") or "(next release)",
+                                                     params.get("fail_on_predicted_deadlock", False))
 
     result = precheck.verdict(findings)
     result.update(
@@ -169,5 +176,7 @@ def run_precheck(api, params):
                if f["code"] == "daemonset_deadlock"]),
         checks=sorted(checks),
         upgrade_in_progress=in_progress,
+        incoming=incoming,
+        incoming_deadlocks=sorted("%s/%s" % (p["namespace"], p["name"]) for p in incoming or [] if p["deadlock"]),
     )
     return result

@@ -40,6 +40,12 @@ description:
     strategy, node selection and host ports / anti-affinity / hostname spread), C(daemonset_deadlock)
     (C(maxSurge) with host ports), and C(rollout_safe) / C(daemonset_safe) for control-plane-pinned workloads
     that roll without deadlock.
+  - B(The addons of the release about to be applied), when O(incoming_addons) is given (the O(ignore:addons) of
+    M(clusterops.kops_upgrade.kops_addon_templates)) - C(incoming_deadlock) (a Deployment or DaemonSet whose
+    template the new addon manifest changes, and whose rollout with that template is predicted to deadlock on
+    the current nodes, by the same rules as C(rollout_deadlock)) and C(incoming_safe). Only addons whose manifest
+    hash differs from the one kOps' channels recorded on the kube-system Namespace are applied again, and only a
+    manifest that changes a value of the running template, replicas or strategy starts a rollout.
   - C(kops_validation_failure) for each failure given in O(kops_validation_failures); while an upgrade is in
     progress, C(upgrade_in_progress) and C(kops_validation_upgrade_in_progress) (warnings) for the failures an
     interrupted rolling update explains. O(extra_findings) are added as given.
@@ -108,6 +114,17 @@ options:
     type: list
     elements: dict
     default: []
+  incoming_addons:
+    description:
+      - The addons the kOps release about to be applied will apply, as
+        M(clusterops.kops_upgrade.kops_addon_templates) returns them (O(ignore:addons)); their workloads are
+        judged as they will be (see the description). Omitted, only what runs is judged.
+    type: list
+    elements: dict
+  incoming_release:
+    description: The kOps release O(incoming_addons) come from, for the findings' words (V(1.36.2)).
+    type: str
+    default: ""
   extra_findings:
     description:
       - Findings from elsewhere (a missing tool, ...) to include in the verdict, each with C(code), C(message)
@@ -246,6 +263,21 @@ predicted_deadlocks:
   returned: always
   type: list
   elements: str
+incoming:
+  description:
+    - With O(incoming_addons), one entry per running Deployment or DaemonSet of an addon that will be applied
+      again - whether the new manifest changes it, and whether its rollout is then predicted to deadlock, and why.
+    - V(null) without O(incoming_addons).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kind: Deployment, namespace: kube-system, name: cilium-operator, addon: networking.cilium.io,
+            changes: true, deadlock: true, reason: "maxSurge 1 / maxUnavailable 0: ..."}]
+incoming_deadlocks:
+  description: C(namespace/name) of the workloads whose rollout with the incoming template is predicted to deadlock.
+  returned: always
+  type: list
+  elements: str
 checks:
   description: The groups of checks that ran.
   returned: always
@@ -282,6 +314,8 @@ def main():
             kops_validation_failures=dict(type="list", elements="dict", default=[]),
             kops_rolling_plan=dict(type="list", elements="dict", default=[]),
             extra_findings=dict(type="list", elements="dict", default=[]),
+            incoming_addons=dict(type="list", elements="dict"),
+            incoming_release=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )

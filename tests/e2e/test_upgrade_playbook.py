@@ -41,7 +41,8 @@ def three_cp(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def newest(tmp_path_factory):
-    yield from kops_cloud(tmp_path_factory, "newest", 1)
+    # kops' state in S3 (moto), as users keep it: the kops_upgrade role renders the new release's addons from it.
+    yield from kops_cloud(tmp_path_factory, "newest", 1, state_store="s3")
 
 
 def api(cloud):
@@ -187,8 +188,10 @@ def test_one_control_plane_1_35_to_1_36_default_nth(newest, tmp_path):
     cilium-operator (kOps' default networking): one replica, maxSurge 1 / maxUnavailable 0, hostNetwork with host
     port 9963 and a required anti-affinity on the hostname; 1.36 adds a required control-plane node affinity, so
     when its old pod runs on the one control-plane node the new one can never start. Its old pod is put there
-    first (the scheduler may put it anywhere); the same proof clears it, by no name list. The precheck cannot
-    predict this one: it judges the template that runs (1.35's, which may use the workers), not 1.36's.
+    first (the scheduler may put it anywhere); the same proof clears it, by no name list. The precheck judges the
+    template that runs (1.35's, which may use the workers) and predicts NTH's deadlock only; after `kops upgrade
+    cluster` the role renders kops 1.36.2's addons (kops_addon_templates, from the S3 state store, nothing
+    written) and predicts both deadlocks from the templates about to be applied, before anything rolls.
 
     Run as AWX runs the "kops | upgrade" job template (ansible-runner, the AWX project's upgrade.yml, the cluster
     and AWS credentials as AWX injects them, no kubeconfig): the 1.30 -> 1.32 test runs ansible-playbook."""
@@ -207,6 +210,11 @@ def test_one_control_plane_1_35_to_1_36_default_nth(newest, tmp_path):
     assert_every_kops_call_got_its_connection(cloud, awx_identity(cloud))
     assert "applied with kops reconcile cluster" in " ".join(output.split())
     assert NTH in summary_line(output, "precheck")  # predicted deadlock
+    # Predicted from kops 1.36.2's own templates before the update applied them: both.
+    assert "new addons predicted to deadlock: kube-system/%s, kube-system/%s;" % (NTH, CILIUM_OPERATOR) \
+        in summary_line(output, "kops upgrade"), summary_line(output, "kops upgrade")
+    assert re.search(r"kops 1\.36\.2's addons: .*Deployment kube-system/cilium-operator: the template kops 1\.36\.2 "
+                     r"will apply \(addon networking\.cilium\.io\) will deadlock: ", " ".join(output.split()))
     # The precheck's version checks ran (no stand-in to leave them out for) against the API server's own version.
     assert "Cluster: %s, 3 nodes (1 control plane), target %s" % (NEWEST_API_FROM, NEWEST_TO[1]) in output
     stuck = summary_line(output, "remediation").split("stuck: ")[1].split(";")[0].split(", ")
@@ -217,6 +225,9 @@ def test_one_control_plane_1_35_to_1_36_default_nth(newest, tmp_path):
     summary = job["artifacts"]["clusterops_summary"]["localhost"]
     assert sorted(summary["remediation"]["stuck"]) == sorted([NTH, CILIUM_OPERATOR]), summary
     assert summary["validation"]["verdict"] == "valid", summary
+    assert summary["upgrade"]["addons_rendered"] is True, summary
+    assert sorted(summary["upgrade"]["incoming_deadlocks"]) == sorted(["kube-system/" + CILIUM_OPERATOR,
+                                                                       "kube-system/" + NTH]), summary
     assert set(kubelet_versions(cloud).values()) == {"v" + NEWEST_TO[1]}
     # The control-plane instance kops rolled came back on 1.36.1, and so did the API server (same etcd).
     assert cloud.api_version() == "v" + NEWEST_TO[1]
