@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import versions
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import kops_releases, versions
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.addon_templates import (
     differs,
     next_workload,
@@ -26,6 +26,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
     daemonset_budget,
     eligible_nodes,
     host_ports,
+    node_is_ready,
     predict_rollout_deadlock,
     selector_matches,
 )
@@ -152,6 +153,28 @@ def is_control_plane(node):
 
 def kubelet_version(node):
     return ((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion") or ""
+
+
+def check_kops_release(kops_version_text, minimum=None):
+    """The kops release that will run the upgrade, from ``kops_version_text`` (``1.30.2`` or what `kops version`
+    prints): ``(version text or "", findings)``. Older than ``minimum`` (text; default: the oldest release the
+    collection supports, kops_releases.OLDEST_SUPPORTED) is ``kops_too_old`` (error); text with no version in it is
+    ``kops_version_unknown`` (warning) and the kops checks are left out."""
+    if not (kops_version_text or "").strip():
+        return "", []
+    found = versions.find_version(kops_version_text)
+    if found is None:
+        return "", [finding("kops_version_unknown", "warning",
+                            "no kops version in %r: the kops checks are left out" % kops_version_text.strip()[:200],
+                            [], "Check what `kops version` prints with the kops the upgrade will use.")]
+    oldest = parse_version(minimum, "minimum kops version") if minimum else kops_releases.OLDEST_SUPPORTED
+    text = kops_releases.text(found[:3])
+    if found[:3] < oldest[:3]:
+        return text, [finding(
+            "kops_too_old", "error", "kops %s is older than %s, the oldest this collection supports" % (
+                text, kops_releases.text(oldest[:3])), [], "Install kops %s or newer." % kops_releases.text(
+                    oldest[:3]))]
+    return text, []
 
 
 def check_versions(server_version, target_version, nodes, kops_version=None):
@@ -669,6 +692,45 @@ def check_rollouts(diagnoses, daemonsets, nodes, fail_on_predicted_deadlock=Fals
                 "daemonset_safe", "info",
                 "DaemonSet %s (control-plane-pinned, host ports) rolls without deadlock: %s" % (
                     qualified(daemonset), prediction["reason"]), [obj]))
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------------------
+# health: what the validate role requires after an upgrade
+
+CRITICAL_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
+
+
+def _pod_running_and_ready(pod):
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def check_health(nodes, pods, kubelet_target="", critical_priority_classes=CRITICAL_PRIORITY_CLASSES):
+    """After an upgrade: every kubelet at ``kubelet_target`` (exactly, with a leading v; empty skips it) -
+    ``kubelet_not_at_version``; every node Ready - ``node_not_ready``; every pod of ``critical_priority_classes``
+    Running and Ready - ``critical_pod_not_ready`` (one per pod). All errors, nodes and pods in name order."""
+    findings = []
+    if kubelet_target:
+        wanted = "v" + kubelet_target.lstrip("v")
+        behind = sorted((n for n in nodes if kubelet_version(n) != wanted), key=qualified)
+        if behind:
+            findings.append(finding(
+                "kubelet_not_at_version", "error", "nodes not at %s: %s" % (
+                    wanted, ", ".join(n["metadata"]["name"] for n in behind)), [ref(n, "Node") for n in behind],
+                "Roll those nodes (kops rolling-update cluster) and validate again."))
+    not_ready = sorted((n for n in nodes if not node_is_ready(n)), key=qualified)
+    if not_ready:
+        findings.append(finding(
+            "node_not_ready", "error", "nodes not Ready: %s" % ", ".join(n["metadata"]["name"] for n in not_ready),
+            [ref(n, "Node") for n in not_ready], "Look at the nodes' conditions and kubelets."))
+    classes = set(critical_priority_classes)
+    for pod in sorted(pods, key=qualified):
+        if (pod.get("spec") or {}).get("priorityClassName") in classes and not _pod_running_and_ready(pod):
+            findings.append(finding(
+                "critical_pod_not_ready", "error", "system-critical pod not Running/Ready: %s" % qualified(pod),
+                [ref(pod, "Pod")], "Describe the pod: its events say why it is not running."))
     return findings
 
 

@@ -24,7 +24,11 @@ try:
 except ImportError:  # pragma: no cover - k8s_connection reports the missing library
     k8s_client = None
 
-CHECKS = ("versions", "removed_apis", "deprecated_api_requests", "drain", "webhooks", "autoscalers", "rollouts")
+CHECKS = ("versions", "removed_apis", "deprecated_api_requests", "drain", "webhooks", "autoscalers", "rollouts",
+          "health")
+# What a precheck runs unless told: health (every kubelet at the target, ...) is the validate role's, after the
+# upgrade.
+DEFAULT_CHECKS = tuple(c for c in CHECKS if c != "health")
 
 
 class PrecheckApi(ApiReader):
@@ -94,15 +98,15 @@ class PrecheckApi(ApiReader):
 def run_precheck(api, params):
     """Read the cluster and run the checks named in ``params['checks']``. Returns the module's result (without
     ``changed``). Raises ApiError for API errors and precheck.PrecheckInputError for bad input."""
-    checks = set(params.get("checks") or CHECKS)
+    checks = set(params.get("checks") or DEFAULT_CHECKS)
     target = params.get("target_version") or ""
     if target:
         precheck.parse_version(target, "target Kubernetes version")
-    if params.get("kops_version"):
-        precheck.parse_version(params["kops_version"], "kops version")
+    kops_version, kops_findings = precheck.check_kops_release(params.get("kops_version"),
+                                                              params.get("kops_min_version") or None)
     precheck.parse_duration(params.get("drain_timeout") or "15m")
     table = precheck.removed_api_table(params.get("removed_apis"))
-    findings = precheck.external_findings(params.get("extra_findings"))
+    findings = precheck.external_findings(params.get("extra_findings")) + kops_findings
 
     server_version = api.server_version().get("gitVersion", "")
     workloads = api.read_workloads()
@@ -112,7 +116,7 @@ def run_precheck(api, params):
     findings += precheck.kops_validation_findings(params.get("kops_validation_failures"), in_progress)
 
     if "versions" in checks:
-        findings += precheck.check_versions(server_version, target, nodes, params.get("kops_version") or None)
+        findings += precheck.check_versions(server_version, target, nodes, kops_version or None)
     if "removed_apis" in checks and target:
         served = api.served_group_versions()
         for entry in precheck.removed_apis_to_check(table, server_version, target, served):
@@ -155,6 +159,9 @@ def run_precheck(api, params):
     if "rollouts" in checks:
         findings += precheck.check_rollouts(diagnoses, daemonsets, nodes,
                                             params.get("fail_on_predicted_deadlock", False))
+    if "health" in checks:
+        findings += precheck.check_health(nodes, pods, target, params.get("critical_priority_classes")
+                                          or precheck.CRITICAL_PRIORITY_CLASSES)
     incoming = None
     if params.get("incoming_addons") is not None:
         incoming = precheck.predict_incoming_rollouts(

@@ -46,6 +46,9 @@ description:
     the current nodes, by the same rules as C(rollout_deadlock)) and C(incoming_safe). Only addons whose manifest
     hash differs from the one kOps' channels recorded on the kube-system Namespace are applied again, and only a
     manifest that changes a value of the running template, replicas or strategy starts a rollout.
+  - B(health) - after the upgrade, what the C(validate) role requires (not run unless named in O(checks)) -
+    C(kubelet_not_at_version) (every kubelet reports O(target_version) exactly), C(node_not_ready),
+    C(critical_pod_not_ready) (each pod of O(critical_priority_classes) that is not Running and Ready).
   - C(kops_validation_failure) for each failure given in O(kops_validation_failures); while an upgrade is in
     progress, C(upgrade_in_progress) and C(kops_validation_upgrade_in_progress) (warnings) for the failures an
     interrupted rolling update explains. O(extra_findings) are added as given.
@@ -61,15 +64,26 @@ options:
     default: ""
   kops_version:
     description:
-      - The kops release that will run the upgrade (V(1.30.2)); empty skips the kops check.
+      - The kops release that will run the upgrade - V(1.30.2), or what C(kops version) printed; empty skips the
+        kops checks. C(kops_too_old) (error) when it is older than O(kops_min_version), C(kops_version_unknown)
+        (warning) when the text holds no version.
+    type: str
+    default: ""
+  kops_min_version:
+    description: The oldest kops release allowed; empty is the oldest this collection supports (V(1.26.0)).
     type: str
     default: ""
   checks:
     description: Which groups of checks to run.
     type: list
     elements: str
-    choices: [versions, removed_apis, deprecated_api_requests, drain, webhooks, autoscalers, rollouts]
+    choices: [versions, removed_apis, deprecated_api_requests, drain, webhooks, autoscalers, rollouts, health]
     default: [versions, removed_apis, deprecated_api_requests, drain, webhooks, autoscalers, rollouts]
+  critical_priority_classes:
+    description: With the B(health) group, the priority classes whose pods must be Running and Ready.
+    type: list
+    elements: str
+    default: [system-cluster-critical, system-node-critical]
   drain_timeout:
     description: The rolling update's drain timeout (kops C(--drain-timeout)), a Go duration or seconds.
     type: str
@@ -292,9 +306,13 @@ api_requests:
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import ApiError
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module import connect, k8s_module
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.precheck import PrecheckInputError
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.precheck import (
+    CRITICAL_PRIORITY_CLASSES,
+    PrecheckInputError,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.precheck_api import (
     CHECKS,
+    DEFAULT_CHECKS,
     PrecheckApi,
     run_precheck,
 )
@@ -305,7 +323,10 @@ def main():
         dict(
             target_version=dict(type="str", default=""),
             kops_version=dict(type="str", default=""),
-            checks=dict(type="list", elements="str", choices=list(CHECKS), default=list(CHECKS)),
+            kops_min_version=dict(type="str", default=""),
+            checks=dict(type="list", elements="str", choices=list(CHECKS), default=list(DEFAULT_CHECKS)),
+            critical_priority_classes=dict(type="list", elements="str",
+                                           default=list(CRITICAL_PRIORITY_CLASSES)),
             drain_timeout=dict(type="str", default="15m"),
             fail_on_drain_error=dict(type="bool", default=True),
             fail_on_predicted_deadlock=dict(type="bool", default=False),

@@ -573,3 +573,63 @@ def test_during_an_upgrade_what_the_roll_explains_is_a_warning_and_the_rest_stil
     # Only the roll's failures: the verdict lets the upgrade run again.
     findings = precheck.kops_validation_findings(FAILURES[:2], precheck.upgrade_in_progress(nodes, "1.31.3", []))
     assert precheck.verdict(findings)["verdict"] == "warn"
+
+
+# ----------------------------------------------------------------------------------------------------- health
+
+def _critical_pod(name, phase="Running", ready=True, priority="system-cluster-critical"):
+    return {"metadata": {"name": name, "namespace": "kube-system"},
+            "spec": {"priorityClassName": priority} if priority else {},
+            "status": {"phase": phase, "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def test_a_healthy_cluster_at_the_target_has_no_health_finding():
+    nodes = cluster("v1.31.3")
+    assert precheck.check_health(nodes, [_critical_pod("a")], "1.31.3") == []
+    assert precheck.check_health(nodes, [_critical_pod("a")], "v1.31.3") == []
+
+
+def test_health_names_kubelets_behind_nodes_not_ready_and_critical_pods_not_running():
+    nodes = cluster("v1.31.3")
+    nodes[2] = with_kubelet(node("w-2", ready=False), "v1.30.5")
+    pods = [_critical_pod("pending", phase="Pending", ready=False), _critical_pod("unready", ready=False),
+            _critical_pod("fine"), _critical_pod("not-critical", phase="Pending", priority=None),
+            _critical_pod("node-critical", ready=False, priority="system-node-critical")]
+    findings = precheck.check_health(nodes, pods, "v1.31.3")
+    assert [(f["code"], f["message"]) for f in findings] == [
+        ("kubelet_not_at_version", "nodes not at v1.31.3: w-2"),
+        ("node_not_ready", "nodes not Ready: w-2"),
+        ("critical_pod_not_ready", "system-critical pod not Running/Ready: kube-system/node-critical"),
+        ("critical_pod_not_ready", "system-critical pod not Running/Ready: kube-system/pending"),
+        ("critical_pod_not_ready", "system-critical pod not Running/Ready: kube-system/unready"),
+    ]
+    assert all(f["severity"] == "error" for f in findings)
+    # No target: the kubelets' versions are not judged; other priority classes, other pods.
+    assert [f["code"] for f in precheck.check_health(nodes, pods, "", ["system-node-critical"])] == [
+        "node_not_ready", "critical_pod_not_ready"]
+
+
+# ------------------------------------------------------------------------------------------------ kops release
+
+@pytest.mark.parametrize("text, version", [
+    ("1.30.2", "1.30.2"), ("Client version: 1.36.2 (git-v1.36.2)", "1.36.2"), ("v1.31.0\n", "1.31.0"), ("", "")])
+def test_the_kops_release_is_read_from_what_kops_version_prints(text, version):
+    assert precheck.check_kops_release(text) == (version, [])
+
+
+def test_a_kops_older_than_the_collection_supports_is_an_error():
+    version, findings = precheck.check_kops_release("Client version: 1.25.4 (git-v1.25.4)")
+    assert version == "1.25.4" and codes(findings) == ["kops_too_old"]
+    assert findings[0]["message"] == "kops 1.25.4 is older than 1.26.0, the oldest this collection supports"
+    assert codes(precheck.check_kops_release("1.30.2", "1.31")[1]) == ["kops_too_old"]
+    assert precheck.check_kops_release("1.31.0", "1.31")[1] == []
+
+
+def test_text_without_a_version_is_a_warning_and_no_kops_check():
+    version, findings = precheck.check_kops_release("kops: command printed nothing useful")
+    assert version == "" and codes(findings) == ["kops_version_unknown"] and findings[0]["severity"] == "warning"
+
+
+def test_a_bad_minimum_is_bad_input():
+    with pytest.raises(precheck.PrecheckInputError):
+        precheck.check_kops_release("1.30.2", "one.two")
