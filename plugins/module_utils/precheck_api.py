@@ -24,11 +24,7 @@ try:
 except ImportError:  # pragma: no cover - k8s_connection reports the missing library
     k8s_client = None
 
-CHECKS = ("versions", "removed_apis", "deprecated_api_requests", "drain", "webhooks", "autoscalers", "rollouts",
-          "health")
-# What a precheck runs unless told: health (every kubelet at the target, ...) is the validate role's, after the
-# upgrade.
-DEFAULT_CHECKS = tuple(c for c in CHECKS if c != "health")
+# The groups of checks are the table CHECK_GROUPS at the end of this file (CHECKS: their names).
 
 
 class PrecheckApi(ApiReader):
@@ -95,86 +91,154 @@ class PrecheckApi(ApiReader):
         return self._call("get", "namespaces", None, name, read_json, self.core.read_namespace, name)
 
 
+class PrecheckRun(object):
+    """What one precheck run has read, shared by the check groups: the parameters, the target, the kops release,
+    the API server's version, the workloads (nodes, pods, Deployments, ReplicaSets, DaemonSets, Events), the
+    PodDisruptionBudgets and the Deployments' diagnoses (rollout.diagnose_rollouts)."""
+
+    def __init__(self, api, params):
+        self.api = api
+        self.params = params
+        self.target = params.get("target_version") or ""
+        if self.target:
+            precheck.parse_version(self.target, "target Kubernetes version")
+        self.kops_version, self.kops_findings = precheck.check_kops_release(
+            params.get("kops_version"), params.get("kops_min_version") or None)
+        self.drain_timeout = params.get("drain_timeout") or "15m"
+        precheck.parse_duration(self.drain_timeout)
+        self.removed_table = precheck.removed_api_table(params.get("removed_apis"))
+        self.server_version = api.server_version().get("gitVersion", "")
+        self.workloads = api.read_workloads()
+        self.nodes, self.pods = self.workloads["nodes"], self.workloads["pods"]
+        self.deployments, self.daemonsets = self.workloads["deployments"], self.workloads["daemonsets"]
+        self.pdbs = api.cluster_list("poddisruptionbudgets", k8s_client.PolicyV1Api(
+            api.api_client).list_pod_disruption_budget_for_all_namespaces)
+        self.diagnoses = diagnose_rollouts(self.deployments, self.workloads["replicasets"], self.pods,
+                                           self.workloads["events"], self.nodes, cluster_pods=self.pods,
+                                           pdbs=self.pdbs)
+        self.incoming = None
+
+
+def versions_group(run):
+    return precheck.check_versions(run.server_version, run.target, run.nodes, run.kops_version or None)
+
+
+def removed_apis_group(run):
+    findings = []
+    if not run.target:
+        return findings
+    served = run.api.served_group_versions()
+    for entry in precheck.removed_apis_to_check(run.removed_table, run.server_version, run.target, served):
+        objects = run.api.list_removed(entry)
+        if objects is not None:
+            findings += precheck.check_removed_api_objects(entry, objects, served, run.target)
+    return findings
+
+
+def deprecated_api_requests_group(run):
+    try:
+        return precheck.check_deprecated_api_requests(
+            precheck.parse_deprecated_api_metric(run.api.raw_get("/metrics", accept="text/plain")[1]), run.target)
+    except ApiError as exc:
+        return [precheck.finding(
+            "deprecated_api_metrics_unreadable", "warning",
+            "could not read the API server's metrics to find clients of deprecated APIs: %s" % exc, [],
+            "Allow get on the non-resource URL /metrics, or leave deprecated_api_requests out of checks.")]
+
+
+def drain_group(run):
+    return precheck.check_drain(run.nodes, run.pods, run.pdbs, run.drain_timeout,
+                                run.params.get("fail_on_drain_error", True))
+
+
+def webhooks_group(run):
+    admission = k8s_client.AdmissionregistrationV1Api(run.api.api_client)
+    configurations = []
+    for kind, call in (("ValidatingWebhookConfiguration", admission.list_validating_webhook_configuration),
+                       ("MutatingWebhookConfiguration", admission.list_mutating_webhook_configuration)):
+        for item in run.api.cluster_list(kind.lower() + "s", call):
+            item["kind"] = kind
+            configurations.append(item)
+    if not any(w.get("failurePolicy", "Fail") == "Fail" for c in configurations for w in c.get("webhooks") or []):
+        return []
+    namespace = run.params.get("webhook_namespace") or "kube-system"
+    slices = run.api.cluster_list("endpointslices", k8s_client.DiscoveryV1Api(
+        run.api.api_client).list_endpoint_slice_for_all_namespaces)
+    return precheck.check_webhooks(configurations, slices, run.api.namespace(namespace), run.pods)
+
+
+def autoscalers_group(run):
+    return precheck.check_autoscalers(precheck.find_autoscalers(run.deployments))
+
+
+def rollouts_group(run):
+    fail = run.params.get("fail_on_predicted_deadlock", False)
+    findings = precheck.check_rollouts(run.diagnoses, run.daemonsets, run.nodes, fail)
+    if run.params.get("incoming_addons") is not None:
+        run.incoming = precheck.predict_incoming_rollouts(
+            run.params["incoming_addons"], addon_templates.applied_addons(run.api.namespace("kube-system")),
+            run.deployments, run.daemonsets, run.nodes)
+        findings += precheck.check_incoming_rollouts(run.incoming, run.params.get("incoming_release")
+                                                     or "(next release)", fail)
+    return findings
+
+
+def health_group(run):
+    return precheck.check_health(run.nodes, run.pods, run.target, run.params.get("critical_priority_classes")
+                                 or precheck.CRITICAL_PRIORITY_CLASSES)
+
+
+class CheckGroup(object):
+    """One group of checks: its name (the module's ``checks`` choice), whether a precheck runs it unless told,
+    the codes it can report (the module's documentation names each one; a unit test holds them together) and
+    ``run(PrecheckRun) -> findings``, which reads what else it needs through ``run.api``."""
+
+    def __init__(self, name, codes, run, default=True):
+        self.name, self.codes, self.run, self.default = name, codes, run, default
+
+
+# Adding a check: its pure function in precheck.py, one entry here, its codes in upgrade_precheck's documentation.
+CHECK_GROUPS = (
+    CheckGroup("versions", ("version_minor_skip", "version_downgrade", "kubelet_skew", "kubelet_newer_than_apiserver",
+                            "kops_too_old_for_target", "kops_target_unsupported"), versions_group),
+    CheckGroup("removed_apis", ("removed_api_objects", "removed_api_writers"), removed_apis_group),
+    CheckGroup("deprecated_api_requests", ("removed_api_requested", "deprecated_api_requested",
+                                           "deprecated_api_metrics_unreadable"), deprecated_api_requests_group),
+    CheckGroup("drain", ("drain_pdb_blocks", "drain_unmanaged_pods", "drain_emptydir_data",
+                         "drain_grace_exceeds_timeout"), drain_group),
+    CheckGroup("webhooks", ("webhook_unavailable",), webhooks_group),
+    CheckGroup("autoscalers", ("autoscaler_present",), autoscalers_group),
+    CheckGroup("rollouts", ("rollout_stuck", "rollout_deadlock", "daemonset_deadlock", "rollout_safe",
+                            "daemonset_safe", "incoming_deadlock", "incoming_safe"), rollouts_group),
+    # After the upgrade (the validate role's): every kubelet at the target would fail any precheck.
+    CheckGroup("health", ("kubelet_not_at_version", "node_not_ready", "critical_pod_not_ready"), health_group,
+               default=False),
+)
+CHECKS = tuple(group.name for group in CHECK_GROUPS)
+DEFAULT_CHECKS = tuple(group.name for group in CHECK_GROUPS if group.default)
+# Findings of every run, whatever the groups: the kops release, kops validate's failures, the role's own.
+ALWAYS_CODES = ("kops_too_old", "kops_version_unknown", "kops_validation_failure", "upgrade_in_progress",
+                "kops_validation_upgrade_in_progress")
+
+
 def run_precheck(api, params):
-    """Read the cluster and run the checks named in ``params['checks']``. Returns the module's result (without
-    ``changed``). Raises ApiError for API errors and precheck.PrecheckInputError for bad input."""
+    """Read the cluster and run the groups of CHECK_GROUPS named in ``params['checks']``, in the table's order.
+    Returns the module's result (without ``changed``). Raises ApiError for API errors and
+    precheck.PrecheckInputError for bad input."""
     checks = set(params.get("checks") or DEFAULT_CHECKS)
-    target = params.get("target_version") or ""
-    if target:
-        precheck.parse_version(target, "target Kubernetes version")
-    kops_version, kops_findings = precheck.check_kops_release(params.get("kops_version"),
-                                                              params.get("kops_min_version") or None)
-    precheck.parse_duration(params.get("drain_timeout") or "15m")
-    table = precheck.removed_api_table(params.get("removed_apis"))
-    findings = precheck.external_findings(params.get("extra_findings")) + kops_findings
-
-    server_version = api.server_version().get("gitVersion", "")
-    workloads = api.read_workloads()
-    nodes, pods, deployments = workloads["nodes"], workloads["pods"], workloads["deployments"]
-    daemonsets = workloads["daemonsets"]
-    in_progress = precheck.upgrade_in_progress(nodes, target, params.get("kops_rolling_plan"))
+    run = PrecheckRun(api, params)
+    in_progress = precheck.upgrade_in_progress(run.nodes, run.target, params.get("kops_rolling_plan"))
+    findings = precheck.external_findings(params.get("extra_findings")) + run.kops_findings
     findings += precheck.kops_validation_findings(params.get("kops_validation_failures"), in_progress)
-
-    if "versions" in checks:
-        findings += precheck.check_versions(server_version, target, nodes, kops_version or None)
-    if "removed_apis" in checks and target:
-        served = api.served_group_versions()
-        for entry in precheck.removed_apis_to_check(table, server_version, target, served):
-            objects = api.list_removed(entry)
-            if objects is not None:
-                findings += precheck.check_removed_api_objects(entry, objects, served, target)
-    if "deprecated_api_requests" in checks:
-        try:
-            findings += precheck.check_deprecated_api_requests(
-                precheck.parse_deprecated_api_metric(api.raw_get("/metrics", accept="text/plain")[1]), target)
-        except ApiError as exc:
-            findings.append(precheck.finding(
-                "deprecated_api_metrics_unreadable", "warning",
-                "could not read the API server's metrics to find clients of deprecated APIs: %s" % exc, [],
-                "Allow get on the non-resource URL /metrics, or leave deprecated_api_requests out of checks."))
-    pdbs = api.cluster_list("poddisruptionbudgets", k8s_client.PolicyV1Api(
-        api.api_client).list_pod_disruption_budget_for_all_namespaces)
-    if "drain" in checks:
-        findings += precheck.check_drain(nodes, pods, pdbs, params.get("drain_timeout") or "15m",
-                                         params.get("fail_on_drain_error", True))
-    if "webhooks" in checks:
-        admission = k8s_client.AdmissionregistrationV1Api(api.api_client)
-        configurations = []
-        for kind, call in (("ValidatingWebhookConfiguration", admission.list_validating_webhook_configuration),
-                           ("MutatingWebhookConfiguration", admission.list_mutating_webhook_configuration)):
-            for item in api.cluster_list(kind.lower() + "s", call):
-                item["kind"] = kind
-                configurations.append(item)
-        if any(w.get("failurePolicy", "Fail") == "Fail" for c in configurations for w in c.get("webhooks") or []):
-            namespace = params.get("webhook_namespace") or "kube-system"
-            namespace_obj = api.namespace(namespace)
-            slices = api.cluster_list("endpointslices", k8s_client.DiscoveryV1Api(
-                api.api_client).list_endpoint_slice_for_all_namespaces)
-            findings += precheck.check_webhooks(configurations, slices, namespace_obj, pods)
-    autoscalers = precheck.find_autoscalers(deployments)
-    if "autoscalers" in checks:
-        findings += precheck.check_autoscalers(autoscalers)
-    diagnoses = diagnose_rollouts(deployments, workloads["replicasets"], pods, workloads["events"], nodes,
-                                  cluster_pods=pods, pdbs=pdbs)
-    if "rollouts" in checks:
-        findings += precheck.check_rollouts(diagnoses, daemonsets, nodes,
-                                            params.get("fail_on_predicted_deadlock", False))
-    if "health" in checks:
-        findings += precheck.check_health(nodes, pods, target, params.get("critical_priority_classes")
-                                          or precheck.CRITICAL_PRIORITY_CLASSES)
-    incoming = None
-    if params.get("incoming_addons") is not None:
-        incoming = precheck.predict_incoming_rollouts(
-            params["incoming_addons"], addon_templates.applied_addons(api.namespace("kube-system")), deployments,
-            daemonsets, nodes)
-        findings += precheck.check_incoming_rollouts(incoming, params.get("incoming_release") or "(next release)",
-                                                     params.get("fail_on_predicted_deadlock", False))
-
+    for group in CHECK_GROUPS:
+        if group.name in checks:
+            findings += group.run(run)
+    diagnoses = run.diagnoses
     result = precheck.verdict(findings)
     result.update(
-        cluster=precheck.cluster_facts(server_version, nodes),
-        nth=precheck.nth_summary(deployments, daemonsets),
-        autoscalers=autoscalers,
+        cluster=precheck.cluster_facts(run.server_version, run.nodes),
+        nth=precheck.nth_summary(run.deployments, run.daemonsets),
+        autoscalers=precheck.find_autoscalers(run.deployments),
         stuck=sorted("%s/%s" % (d["namespace"], d["name"]) for d in diagnoses
                      if d.get("verdict") in ("stuck", "blocked")),
         predicted_deadlocks=sorted(
@@ -183,7 +247,8 @@ def run_precheck(api, params):
                if f["code"] == "daemonset_deadlock"]),
         checks=sorted(checks),
         upgrade_in_progress=in_progress,
-        incoming=incoming,
-        incoming_deadlocks=sorted("%s/%s" % (p["namespace"], p["name"]) for p in incoming or [] if p["deadlock"]),
+        incoming=run.incoming,
+        incoming_deadlocks=sorted("%s/%s" % (p["namespace"], p["name"]) for p in run.incoming or []
+                                  if p["deadlock"]),
     )
     return result

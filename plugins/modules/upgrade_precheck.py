@@ -49,7 +49,8 @@ description:
   - B(health) - after the upgrade, what the C(validate) role requires (not run unless named in O(checks)) -
     C(kubelet_not_at_version) (every kubelet reports O(target_version) exactly), C(node_not_ready),
     C(critical_pod_not_ready) (each pod of O(critical_priority_classes) that is not Running and Ready).
-  - C(kops_validation_failure) for each failure given in O(kops_validation_failures); while an upgrade is in
+  - Whatever the groups, C(kops_too_old) and C(kops_version_unknown) from O(kops_version), and
+    C(kops_validation_failure) for each failure given in O(kops_validation_failures); while an upgrade is in
     progress, C(upgrade_in_progress) and C(kops_validation_upgrade_in_progress) (warnings) for the failures an
     interrupted rolling update explains. O(extra_findings) are added as given.
   - The number of API requests does not depend on the number of objects (list calls across all namespaces).

@@ -10,6 +10,8 @@ For each size it prints: the time to create the objects and have every pod Runni
 kube-scheduler and kwok doing it), then
   rollout_status   one module run over the namespace: wall time, API requests (the module's own count), peak
                    resident memory of the module process (ru_maxrss), Deployments judged complete;
+  floor            the same four LISTs fetched and parsed with json.loads alone, in a process of its own: what
+                   any client pays before judging anything (time, peak memory);
   per-Deployment   a GET of each Deployment and a LIST of its pods by its selector (what kubernetes.core.k8s_info
                    twice per Deployment asks the API), in one Python process: all N, timed;
   k8s_info loop    the same as Ansible tasks (kubernetes.core.k8s_info, loop over Deployments): timed on a sample
@@ -128,6 +130,26 @@ def rollout_status(kubeconfig):
     return seconds, result.get("api_requests"), mib, complete
 
 
+FLOOR = """
+import json, sys
+from kubernetes import client, config
+api = config.new_client_from_config(config_file=sys.argv[1])
+apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+items = 0
+for call, args in ((apps.list_namespaced_deployment, (sys.argv[2],)), (apps.list_namespaced_replica_set, (sys.argv[2],)),
+                   (core.list_namespaced_pod, (sys.argv[2],)), (core.list_node, ())):
+    items += len(json.loads(call(*args, _preload_content=False).data)["items"])
+print(items)
+"""
+
+
+def raw_floor(kubeconfig):
+    """The floor under rollout_status: the same four LISTs (Deployments, ReplicaSets and Pods of the namespace,
+    Nodes) fetched and parsed with json.loads alone, in a process of its own: (seconds, peak MiB)."""
+    dummy, seconds, mib = peak_rss_mib([sys.executable, "-c", FLOOR, kubeconfig, NAMESPACE])
+    return seconds, mib
+
+
 def per_deployment(kubeconfig, names):
     """GET each Deployment and LIST its pods by selector: 2 requests per Deployment."""
     api = config.new_client_from_config(config_file=kubeconfig)
@@ -190,12 +212,13 @@ def main():
             wait_available(api, size, args.replicas)
             created, setup = size, time.monotonic() - started
             seconds, requests, mib, complete = rollout_status(kubeconfig)
+            floor_seconds, floor_mib = raw_floor(kubeconfig)
             names = ["d-%05d" % i for i in range(size)]
             loop_seconds, loop_requests = per_deployment(kubeconfig, names)
             sample = names[:: max(1, size // args.sample)][:args.sample]
             ansible_seconds = k8s_info_loop(kubeconfig, sample, workdir) * size / len(sample)
-            row = (size, size * args.replicas, setup, seconds, requests, mib, complete, loop_seconds, loop_requests,
-                   loop_seconds / seconds, ansible_seconds, ansible_seconds / seconds)
+            row = (size, size * args.replicas, setup, seconds, requests, mib, complete, floor_seconds, floor_mib,
+                   loop_seconds, loop_requests, loop_seconds / seconds, ansible_seconds, ansible_seconds / seconds)
             rows.append(row)
             print("  %d Deployments ready (+%.0f s); rollout_status %.2f s" % (size, setup, seconds), flush=True)
     finally:
@@ -203,11 +226,11 @@ def main():
             subprocess.run(["bash", os.path.join(TOOLS, "down.sh")], env=dict(os.environ, CLUSTER_NAME=name),
                            check=False)
     print()
-    print("%7s %6s %8s | %8s %8s %8s %8s | %10s %8s %6s | %12s %6s" % (
-        "deploys", "pods", "setup s", "rs s", "requests", "peak MiB", "complete", "per-dep s", "requests",
-        "ratio", "k8s_info s", "ratio"))
+    print("%7s %6s %8s | %8s %8s %8s %8s | %8s %9s | %10s %8s %6s | %12s %6s" % (
+        "deploys", "pods", "setup s", "rs s", "requests", "peak MiB", "complete", "floor s", "floor MiB",
+        "per-dep s", "requests", "ratio", "k8s_info s", "ratio"))
     for row in rows:
-        print("%7d %6d %8.0f | %8.2f %8s %8.0f %8d | %10.2f %8d %5.1fx | %11.0f~ %5.0fx" % row)
+        print("%7d %6d %8.0f | %8.2f %8s %8.0f %8d | %8.2f %9.0f | %10.2f %8d %5.1fx | %11.0f~ %5.0fx" % row)
 
 
 if __name__ == "__main__":
