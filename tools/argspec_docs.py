@@ -92,6 +92,8 @@ def option_type(option):
 
 
 def role_readme(role, spec):
+    """The README.md of ``role`` from its argument ``spec``: title, description, one table per entry point (option,
+    type, default, description), the example playbook and the license line."""
     main = spec["main"]
     lines = [
         "# %s.%s" % (COLLECTION, role),

@@ -6,8 +6,10 @@ its API, the node agent for its instances, kOps' channels for its addons), creat
 Kubernetes 1.35.2 with kOps' default aws-node-termination-handler (v1.22.0); then the real upgrade,
 `ansible-playbook clusterops.kops_upgrade.upgrade` with kops 1.36.2 to Kubernetes 1.36.1, whose default NTH is
 v1.25.5 - the kops#16870 deadlock on one control-plane node with nothing pinned: precheck predicts the deadlock,
-kops update makes channels roll NTH out, the addon watch finds it stuck (verdict and why), remediation clears it,
-kops reconcile replaces every instance, validate passes. Before and after, timings, everything torn down. The
+after `kops upgrade cluster` the role renders kops 1.36.2's addons from the S3 state store (moto's) and predicts
+it again (with cilium-operator's) from the templates about to be applied, kops update makes channels roll NTH
+out, the addon watch finds it stuck (verdict and why), remediation clears it, kops reconcile replaces every
+instance, validate passes. Before and after, timings, everything torn down. The
 playbook gets everything as a user gives it: variables (the kubeconfig, kops' AWS profile), nothing through its
 process environment. kops 1.35.0 and 1.36.2 are built on first use (about 5 min each).
 
@@ -76,7 +78,8 @@ def show(cloud):
 def on_local_cluster(keep):
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="clusterops-demo-")
-    cloud = kopscloud.KopsCloud(workdir, "demo", control_planes=1, nodes=2)
+    # kops' state in (moto's) S3, as users keep it: the upgrade renders the new release's addons from there.
+    cloud = kopscloud.KopsCloud(workdir, "demo", control_planes=1, nodes=2, state_store="s3")
     try:
         say("A simulated AWS (moto) and the kops assets server")
         cloud.start()

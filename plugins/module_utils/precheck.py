@@ -734,14 +734,58 @@ def check_health(nodes, pods, kubelet_target="", critical_priority_classes=CRITI
     return findings
 
 
-def predict_incoming_rollouts(addons, applied, deployments, daemonsets, nodes):
+def _old_pods_per_node(workload, pods):
+    """node name -> how many active pods of ``workload`` (by its selector, in its namespace) run there."""
+    metadata = workload.get("metadata") or {}
+    selector = (workload.get("spec") or {}).get("selector")
+    counts = {}
+    for pod in pods:
+        pod_metadata = pod.get("metadata") or {}
+        node = (pod.get("spec") or {}).get("nodeName")
+        if (not node or pod_metadata.get("namespace") != metadata.get("namespace")
+                or pod_metadata.get("deletionTimestamp")
+                or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+                or not selector_matches(selector, pod_metadata.get("labels") or {})):
+            continue
+        counts[node] = counts.get(node, 0) + 1
+    return counts
+
+
+def _where_the_old_pods_are(prediction, kind, workload, pods):
+    """The running template's rules assume the old pods sit on the nodes the template admits. A new template may
+    admit other nodes (kOps 1.36 pins cilium-operator to the control plane): a deadlock predicted by the template
+    alone is lifted when the old pods leave enough room there - for a Deployment, free slots on the admitted nodes
+    (per-node limit minus its old pods there, every old pod counted as conflicting) for every replica; for a
+    DaemonSet, no admitted node holding an old pod. Otherwise the prediction stands."""
+    if not prediction["deadlock"] or not prediction.get("eligible_node_names"):
+        return prediction
+    old = _old_pods_per_node(workload, pods)
+    eligible = prediction["eligible_node_names"]
+    if kind == "Deployment":
+        per_node = prediction.get("pods_per_node_limit")
+        if per_node is None:
+            return prediction
+        free = sum(max(0, per_node - old.get(name, 0)) for name in eligible)
+        if free < max(1, prediction.get("replicas") or 0):
+            return prediction
+        reason = ("the new template admits %d node(s) with %d free slot(s) for %d replica(s): its old pods run on "
+                  "other nodes" % (len(eligible), free, prediction.get("replicas") or 0))
+    else:
+        if any(old.get(name) for name in eligible):
+            return prediction
+        reason = "no node the new template admits runs an old pod: each new pod starts beside none"
+    return dict(prediction, deadlock=False, reason=reason)
+
+
+def predict_incoming_rollouts(addons, applied, deployments, daemonsets, nodes, pods=()):
     """What applying the rendered ``addons`` (addon_templates.rendered_addons) will do to the workloads that run:
     one entry per Deployment or DaemonSet of an addon whose manifest hash differs from the one channels applied
     (``applied``, addon_templates.applied_addons), ``{kind, namespace, name, addon, changes, deadlock, reason}``.
     ``changes`` is whether the manifest changes what runs (addon_templates.differs on the pod template, replicas
     and strategy); when it does, the rollout of the workload as it will be (addon_templates.next_workload) is
-    predicted on the current nodes, by the same rules as the running template's. A workload the manifest adds (not
-    running yet) rolls nothing and is left out."""
+    predicted on the current nodes, by the same rules as the running template's, then against where its old
+    ``pods`` run (_where_the_old_pods_are). A workload the manifest adds (not running yet) rolls nothing and is
+    left out."""
     live = dict(((o.get("kind") or kind, (o.get("metadata") or {}).get("namespace") or "",
                   (o.get("metadata") or {}).get("name") or ""), o)
                 for kind, objects in (("Deployment", deployments), ("DaemonSet", daemonsets)) for o in objects)
@@ -767,6 +811,7 @@ def predict_incoming_rollouts(addons, applied, deployments, daemonsets, nodes):
                     prediction = predict_rollout_deadlock(upcoming, nodes)
                 else:
                     prediction = predict_daemonset_deadlock(upcoming, nodes, cache)
+                prediction = _where_the_old_pods_are(prediction, key[0], current, pods)
                 entry.update(deadlock=prediction["deadlock"], reason=prediction["reason"])
             predictions.append(entry)
     return predictions

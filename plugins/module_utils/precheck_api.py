@@ -177,7 +177,7 @@ def rollouts_group(run):
     if run.params.get("incoming_addons") is not None:
         run.incoming = precheck.predict_incoming_rollouts(
             run.params["incoming_addons"], addon_templates.applied_addons(run.api.namespace("kube-system")),
-            run.deployments, run.daemonsets, run.nodes)
+            run.deployments, run.daemonsets, run.nodes, run.pods)
         findings += precheck.check_incoming_rollouts(run.incoming, run.params.get("incoming_release")
                                                      or "(next release)", fail)
     return findings

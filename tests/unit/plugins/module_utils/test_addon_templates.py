@@ -61,6 +61,13 @@ def as_served(obj, **changes):
     return live
 
 
+def old_pod(live, node_name):
+    """A running pod of ``live`` (its selector's labels) on ``node_name``."""
+    return {"metadata": {"name": live["metadata"]["name"] + "-old", "namespace": live["metadata"]["namespace"],
+                         "labels": dict(live["spec"]["selector"]["matchLabels"])},
+            "spec": {"nodeName": node_name}, "status": {"phase": "Running"}}
+
+
 def namespace_applied(**hashes):
     return {"metadata": {"name": "kube-system", "annotations": dict(
         ("addons.k8s.io/" + name, json.dumps({"version": "9.99.0", "manifestHash": value}))
@@ -126,7 +133,8 @@ def test_differs(wanted, live, expected):
 def test_new_nth_template_on_one_control_plane_is_predicted_to_deadlock(addons):
     addon, rendered = workload(addons, NTH)
     live = as_served(rendered, image="public.ecr.aws/aws-ec2/aws-node-termination-handler:v1.22.0")
-    predictions = precheck.predict_incoming_rollouts(addons, {}, [live], [], one_control_plane())
+    predictions = precheck.predict_incoming_rollouts(addons, {}, [live], [], one_control_plane(),
+                                                     [old_pod(live, "cp-1")])
     entry = [p for p in predictions if p["name"] == NTH[2]][0]
     assert entry["changes"] and entry["deadlock"], entry
     assert "host ports" in entry["reason"] and entry["addon"] == addon["name"]
@@ -137,18 +145,24 @@ def test_new_nth_template_on_one_control_plane_is_predicted_to_deadlock(addons):
 
 
 def test_the_operator_deadlocks_only_with_the_new_control_plane_affinity(addons):
-    """cilium-operator: kops 1.36 adds a required control-plane node affinity. The same template without it could
-    use the workers, so its rollout would not deadlock."""
+    """cilium-operator: kops 1.36 adds a required control-plane node affinity. With its old pod on the one
+    control-plane node, the new one can never start; with the old pod on a worker it starts on the control plane;
+    the same template without the affinity could use the workers either way."""
     dummy, rendered = workload(addons, OPERATOR)
     live = as_served(rendered, image="quay.io/cilium/operator:v1.17.0")
-    entry = precheck.predict_incoming_rollouts(addons, {}, [live], [], one_control_plane())
+    entry = precheck.predict_incoming_rollouts(addons, {}, [live], [], one_control_plane(), [old_pod(live, "cp-1")])
     entry = [p for p in entry if p["name"] == OPERATOR[2]][0]
     assert entry["changes"] and entry["deadlock"], entry
+    entry = precheck.predict_incoming_rollouts(addons, {}, [live], [], one_control_plane(), [old_pod(live, "w-1")])
+    entry = [p for p in entry if p["name"] == OPERATOR[2]][0]
+    assert entry["changes"] and not entry["deadlock"], entry
+    assert "its old pods run on other nodes" in entry["reason"]
     without_affinity = copy.deepcopy(addons)
     dummy, operator = workload(without_affinity, OPERATOR)
     del operator["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
     operator["spec"]["template"]["spec"]["tolerations"] = [{"operator": "Exists"}]
-    entry = precheck.predict_incoming_rollouts(without_affinity, {}, [live], [], one_control_plane())
+    entry = precheck.predict_incoming_rollouts(without_affinity, {}, [live], [], one_control_plane(),
+                                               [old_pod(live, "cp-1")])
     entry = [p for p in entry if p["name"] == OPERATOR[2]][0]
     assert entry["changes"] and not entry["deadlock"], entry
 
@@ -180,8 +194,8 @@ def test_a_user_strategy_the_manifest_does_not_set_is_kept(addons):
     assert "strategy" not in rendered["spec"]
     live = as_served(rendered, image="nth:v1.22.0")
     live["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
-    entry = [p for p in precheck.predict_incoming_rollouts(addons, {}, [live], [], one_control_plane())
-             if p["name"] == NTH[2]][0]
+    entry = [p for p in precheck.predict_incoming_rollouts(addons, {}, [live], [], one_control_plane(),
+                                                           [old_pod(live, "cp-1")]) if p["name"] == NTH[2]][0]
     assert entry["changes"] and not entry["deadlock"], entry
 
 
@@ -192,3 +206,25 @@ def test_recorded_files_are_what_kops_wrote():
     hashes = set(hashlib.sha256(content).hexdigest() for content in files.values())
     recorded = [a for a in channel["spec"]["addons"] if a["manifestHash"] in hashes]
     assert sorted(a["name"] for a in recorded) == ["networking.cilium.io", "node-termination-handler.aws"]
+
+
+def test_a_daemonset_deadlocks_only_where_an_old_pod_holds_its_ports():
+    """maxSurge 1 with host ports: on each node the new pod must start beside the old one. A new node selector
+    that admits only nodes without an old pod rolls; one that admits a node holding an old pod does not."""
+    def daemonset(image, selector):
+        return {"kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "kube-system"},
+                "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                         "updateStrategy": {"type": "RollingUpdate",
+                                            "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                         "template": {"metadata": {"labels": {"app": "agent"}}, "spec": {
+                             "hostNetwork": True, "nodeSelector": selector,
+                             "containers": [{"name": "agent", "image": image,
+                                             "ports": [{"containerPort": 9100, "hostPort": 9100}]}]}}}}
+
+    live = as_served(daemonset("agent:1", {"kubernetes.io/hostname": "w-1"}))
+    live["status"] = {"desiredNumberScheduled": 1}
+    pods = [old_pod(live, "w-1")]
+    for selector, deadlock in (({"kubernetes.io/hostname": "w-1"}, True), ({"kubernetes.io/hostname": "w-2"}, False)):
+        addons = [{"name": "agent", "manifest_hash": "new", "workloads": [daemonset("agent:2", selector)]}]
+        entry = precheck.predict_incoming_rollouts(addons, {"agent": "old"}, [], [live], one_control_plane(), pods)
+        assert len(entry) == 1 and entry[0]["changes"] and entry[0]["deadlock"] is deadlock, (selector, entry)
