@@ -26,7 +26,8 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
     daemonset_budget,
     eligible_nodes,
     host_ports,
-    node_is_ready,
+    is_ready,
+    pod_is_active,
     predict_rollout_deadlock,
     selector_matches,
 )
@@ -167,13 +168,12 @@ def check_kops_release(kops_version_text, minimum=None):
         return "", [finding("kops_version_unknown", "warning",
                             "no kops version in %r: the kops checks are left out" % kops_version_text.strip()[:200],
                             [], "Check what `kops version` prints with the kops the upgrade will use.")]
-    oldest = parse_version(minimum, "minimum kops version") if minimum else kops_releases.OLDEST_SUPPORTED
+    oldest = (parse_version(minimum, "minimum kops version") if minimum else kops_releases.OLDEST_SUPPORTED)[:3]
     text = kops_releases.text(found[:3])
-    if found[:3] < oldest[:3]:
+    if found[:3] < oldest:
         return text, [finding(
             "kops_too_old", "error", "kops %s is older than %s, the oldest this collection supports" % (
-                text, kops_releases.text(oldest[:3])), [], "Install kops %s or newer." % kops_releases.text(
-                    oldest[:3]))]
+                text, kops_releases.text(oldest)), [], "Install kops %s or newer." % kops_releases.text(oldest))]
     return text, []
 
 
@@ -701,12 +701,6 @@ def check_rollouts(diagnoses, daemonsets, nodes, fail_on_predicted_deadlock=Fals
 CRITICAL_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
 
 
-def _pod_running_and_ready(pod):
-    status = pod.get("status") or {}
-    return status.get("phase") == "Running" and any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-
-
 def check_health(nodes, pods, kubelet_target="", critical_priority_classes=CRITICAL_PRIORITY_CLASSES):
     """After an upgrade: every kubelet at ``kubelet_target`` (exactly, with a leading v; empty skips it) -
     ``kubelet_not_at_version``; every node Ready - ``node_not_ready``; every pod of ``critical_priority_classes``
@@ -720,14 +714,15 @@ def check_health(nodes, pods, kubelet_target="", critical_priority_classes=CRITI
                 "kubelet_not_at_version", "error", "nodes not at %s: %s" % (
                     wanted, ", ".join(n["metadata"]["name"] for n in behind)), [ref(n, "Node") for n in behind],
                 "Roll those nodes (kops rolling-update cluster) and validate again."))
-    not_ready = sorted((n for n in nodes if not node_is_ready(n)), key=qualified)
+    not_ready = sorted((n for n in nodes if not is_ready(n)), key=qualified)
     if not_ready:
         findings.append(finding(
             "node_not_ready", "error", "nodes not Ready: %s" % ", ".join(n["metadata"]["name"] for n in not_ready),
             [ref(n, "Node") for n in not_ready], "Look at the nodes' conditions and kubelets."))
     classes = set(critical_priority_classes)
     for pod in sorted(pods, key=qualified):
-        if (pod.get("spec") or {}).get("priorityClassName") in classes and not _pod_running_and_ready(pod):
+        running = (pod.get("status") or {}).get("phase") == "Running"
+        if (pod.get("spec") or {}).get("priorityClassName") in classes and not (running and is_ready(pod)):
             findings.append(finding(
                 "critical_pod_not_ready", "error", "system-critical pod not Running/Ready: %s" % qualified(pod),
                 [ref(pod, "Pod")], "Describe the pod: its events say why it is not running."))
@@ -742,9 +737,7 @@ def _old_pods_per_node(workload, pods):
     for pod in pods:
         pod_metadata = pod.get("metadata") or {}
         node = (pod.get("spec") or {}).get("nodeName")
-        if (not node or pod_metadata.get("namespace") != metadata.get("namespace")
-                or pod_metadata.get("deletionTimestamp")
-                or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        if (not node or pod_metadata.get("namespace") != metadata.get("namespace") or not pod_is_active(pod)
                 or not selector_matches(selector, pod_metadata.get("labels") or {})):
             continue
         counts[node] = counts.get(node, 0) + 1

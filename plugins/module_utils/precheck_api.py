@@ -94,7 +94,7 @@ class PrecheckApi(ApiReader):
 class PrecheckRun(object):
     """What one precheck run has read, shared by the check groups: the parameters, the target, the kops release,
     the API server's version, the workloads (nodes, pods, Deployments, ReplicaSets, DaemonSets, Events), the
-    PodDisruptionBudgets and the Deployments' diagnoses (rollout.diagnose_rollouts)."""
+    PodDisruptionBudgets, the Deployments' diagnoses (rollout.diagnose_rollouts) and the autoscalers found."""
 
     def __init__(self, api, params):
         self.api = api
@@ -116,6 +116,7 @@ class PrecheckRun(object):
         self.diagnoses = diagnose_rollouts(self.deployments, self.workloads["replicasets"], self.pods,
                                            self.workloads["events"], self.nodes, cluster_pods=self.pods,
                                            pdbs=self.pdbs)
+        self.autoscalers = precheck.find_autoscalers(self.deployments)
         self.incoming = None
 
 
@@ -168,7 +169,7 @@ def webhooks_group(run):
 
 
 def autoscalers_group(run):
-    return precheck.check_autoscalers(precheck.find_autoscalers(run.deployments))
+    return precheck.check_autoscalers(run.autoscalers)
 
 
 def rollouts_group(run):
@@ -238,7 +239,7 @@ def run_precheck(api, params):
     result.update(
         cluster=precheck.cluster_facts(run.server_version, run.nodes),
         nth=precheck.nth_summary(run.deployments, run.daemonsets),
-        autoscalers=precheck.find_autoscalers(run.deployments),
+        autoscalers=run.autoscalers,
         stuck=sorted("%s/%s" % (d["namespace"], d["name"]) for d in diagnoses
                      if d.get("verdict") in ("stuck", "blocked")),
         predicted_deadlocks=sorted(

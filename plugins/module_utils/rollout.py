@@ -23,8 +23,9 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.placement 
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import (
     daemonset_budget,
-    node_is_ready,
+    is_ready,
     parse_scheduler_message,
+    pod_is_active,
     predict_rollout_deadlock,
     rollout_budget,
     selector_matches,
@@ -201,17 +202,6 @@ def _is_unschedulable(pod_summary):
     )
 
 
-def _is_active(pod):
-    """What controllers count as an active pod: not terminating, not Succeeded/Failed."""
-    return not (pod.get("metadata") or {}).get("deletionTimestamp") and (pod.get("status") or {}).get(
-        "phase") not in ("Succeeded", "Failed")
-
-
-def _is_ready(pod):
-    condition = _condition(pod, "Ready")
-    return bool(condition and condition.get("status") == "True")
-
-
 def controller_scale_down(deployment, current, old):
     """How many old pods the deployment controller removes by itself now (rolling.go reconcileOldReplicaSets,
     with spec.replicas everywhere as the controller counts): first unhealthy old pods, then healthy ones while
@@ -382,7 +372,7 @@ def _judge_unschedulable(deployment, current, old, unschedulable, raw_pods, budg
     model cannot reproduce). Returns (verdict, why, proof)."""
     old_uids = set(rs["metadata"]["uid"] for rs in old)
     old_pods = [p for p in raw_pods.values() if controller_uid(p) in old_uids]
-    active_old = [p for p in old_pods if _is_active(p)]
+    active_old = [p for p in old_pods if pod_is_active(p)]
     terminating_old = [p for p in old_pods if (p.get("metadata") or {}).get("deletionTimestamp")]
     if budget["type"] == "Recreate":
         if active_old or terminating_old:
@@ -410,7 +400,7 @@ def rollout_cannot_finish(deployment, nodes):
     most one (or a hostname spread's maxSkew) pod per node (host ports, required anti-affinity to its own pods,
     a hard hostname spread with fewer nodes than minDomains), and its Ready eligible nodes hold fewer pods than
     its replicas. Removing old pods would then let some new pods in and never all of them."""
-    ready = [n for n in nodes if node_is_ready(n)]
+    ready = [n for n in nodes if is_ready(n)]
     prediction = predict_rollout_deadlock(deployment, ready)
     per_node, eligible, replicas = prediction["pods_per_node_limit"], prediction["eligible_nodes"], \
         prediction["replicas"]
@@ -471,7 +461,7 @@ def prove_room(pod, pod_summary, active_old, cluster):
     unmodelled = sorted(set(reason for view in per_node.values() for f in view["failures"] if not f["modelled"]
                             for reason in f["reasons"]))
     unmodelled = unmodelled_pod_fields(pod.get("spec") or {}) + unmodelled
-    ready_nodes = set(n["metadata"]["name"] for n in cluster.nodes if node_is_ready(n))
+    ready_nodes = set(n["metadata"]["name"] for n in cluster.nodes if is_ready(n))
     # Pods already on their way out, whoever owns them (old pods, preemption victims, drained pods): the room
     # they hold frees by itself. On a node that is not Ready nobody finishes their deletion.
     leaving = [p for p in cluster.pods if (p.get("metadata") or {}).get("deletionTimestamp")
@@ -509,7 +499,7 @@ def prove_room(pod, pod_summary, active_old, cluster):
             if any(_near(cluster.node_of(p), node, keys) for p in active_old):
                 not_ready_only.append(name)
             continue
-        candidates.sort(key=lambda p: (_is_ready(p), _pod_name(p)))
+        candidates.sort(key=lambda p: (is_ready(p), _pod_name(p)))
         chosen = smallest_freeing_set(pod, node, cluster, candidates)
         if chosen is None:
             later = smallest_freeing_set(pod, node, _without(cluster, leaving_uids), candidates) \
@@ -521,7 +511,7 @@ def prove_room(pod, pod_summary, active_old, cluster):
                 not_ready_only.append(name)
             continue
         entry["frees_with"] = [_pod_name(p) for p in chosen]
-        options.append((sum(1 for p in chosen if _is_ready(p)), len(chosen), name, chosen, node))
+        options.append((sum(1 for p in chosen if is_ready(p)), len(chosen), name, chosen, node))
 
     if any(entry["fits_now"] for entry in proof["nodes"]):
         proof["verdict"] = "progressing"
@@ -588,7 +578,7 @@ def prove_room(pod, pod_summary, active_old, cluster):
         return proof
     proof["remove_pods"] = [{
         "name": _pod_name(p), "uid": p["metadata"]["uid"], "resource_version": p["metadata"].get("resourceVersion"),
-        "node": (p.get("spec") or {}).get("nodeName"), "ready": _is_ready(p), "replicaset_uid": controller_uid(p),
+        "node": (p.get("spec") or {}).get("nodeName"), "ready": is_ready(p), "replicaset_uid": controller_uid(p),
         "labels": (p.get("metadata") or {}).get("labels") or {},
     } for p in chosen]
     proof["verdict"] = "stuck"
@@ -628,7 +618,7 @@ def _scale_down_rank(pod):
     pkg/controller/controller_utils.go), lowest first: unassigned before assigned, Pending before Unknown before
     Running, not ready before ready. Its fourth is the deletion cost, then criteria this model does not follow."""
     return (1 if (pod.get("spec") or {}).get("nodeName") else 0,
-            _PHASE_ORDER.get((pod.get("status") or {}).get("phase"), 0), 1 if _is_ready(pod) else 0)
+            _PHASE_ORDER.get((pod.get("status") or {}).get("phase"), 0), 1 if is_ready(pod) else 0)
 
 
 def _deletion_cost(pod):
@@ -665,7 +655,7 @@ def removal_by_scale_down(steps, raw_pods, targets, covering_pdbs):
                     "the request that removes the pod" % (pdb["metadata"]["name"], desired), [])
     active_by_rs = {}
     for pod in raw_pods.values():
-        if _is_active(pod):
+        if pod_is_active(pod):
             active_by_rs.setdefault(controller_uid(pod), []).append(pod)
     target_uids = set(t["uid"] for t in targets)
     marked = []
@@ -714,8 +704,8 @@ def plan_step(deployment, current, old, proof, raw_pods, pdbs):
                       "replicas_before": replicas, "replicas_after": max(0, replicas - len(by_rs[uid])),
                       "pods": [t["name"] for t in by_rs[uid]]})
     every = [rs for rs in [current] + list(old) if rs]
-    owned = [p for p in raw_pods.values() if _is_active(p)]
-    ready_pods = sum(1 for p in owned if _is_ready(p))
+    owned = [p for p in raw_pods.values() if pod_is_active(p)]
+    ready_pods = sum(1 for p in owned if is_ready(p))
     status_available = sum(((rs.get("status") or {}).get("availableReplicas") or 0) for rs in every)
     available = min(ready_pods, status_available)
     removed_ready = sum(1 for t in targets if t["ready"])
@@ -944,7 +934,7 @@ def _judge_pod_set(kind, obj, own_pods, unschedulable, context):
     updated = set(v["uid"] for v in unschedulable)
     old = [p for p in own_pods if (p.get("metadata") or {}).get("uid") not in updated and
            ((p.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH) != _current_hash(kind, obj, own_pods)]
-    active_old = [p for p in old if _is_active(p)]
+    active_old = [p for p in old if pod_is_active(p)]
     if kind == "DaemonSet":
         budget = daemonset_budget(obj)
         if budget["type"] != "RollingUpdate":
@@ -959,7 +949,7 @@ def _judge_pod_set(kind, obj, own_pods, unschedulable, context):
                         "there" % (_pod_name(here[0]), target), None)
             active_old = []
         else:
-            unavailable_old = [p for p in active_old if not _is_ready(p)]
+            unavailable_old = [p for p in active_old if not is_ready(p)]
             if unavailable_old:
                 return ("progressing", "the DaemonSet controller deletes unavailable old pod(s) %s itself" %
                         ", ".join(_pod_name(p) for p in unavailable_old), None)

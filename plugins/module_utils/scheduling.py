@@ -243,11 +243,18 @@ def untolerated_taints(node, pod_spec):
     ]
 
 
-def node_is_ready(node):
-    for condition in (node.get("status") or {}).get("conditions") or []:
+def is_ready(obj):
+    """Whether the Ready condition of a node or a pod is True."""
+    for condition in (obj.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Ready":
             return condition.get("status") == "True"
     return False
+
+
+def pod_is_active(pod):
+    """What controllers count as an active pod: not terminating, not Succeeded/Failed."""
+    return not (pod.get("metadata") or {}).get("deletionTimestamp") and (pod.get("status") or {}).get(
+        "phase") not in ("Succeeded", "Failed")
 
 
 def eligible_nodes(nodes, pod_spec):

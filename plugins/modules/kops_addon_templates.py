@@ -127,32 +127,35 @@ def read_tree(directory):
     return files
 
 
-def main():
-    """Render with kops (render_arguments) into a private temporary directory, read the addons from its
-    ``data/`` (rendered_addons), remove the directory. An unrenderable state store, a kops failure or output
-    without a bootstrap channel end the module with ``rendered`` false and the reason, not a failure."""
-    module, kops = kops_module({}, default_timeout=600, supports_check_mode=True)
-    result = dict(changed=False, rendered=False, reason="", kops_version=text(kops.version), addons=[],
-                  seconds=0.0, stderr="")
+def render(module, kops, result):
+    """Render with kops (render_arguments) into a private temporary directory and read the addons from its
+    ``data/`` (rendered_addons) into ``result``; the directory is removed. Returns why the addons could not be
+    rendered (an unrenderable state store, a kops failure, output without a bootstrap channel), or ""."""
     reason = unrenderable_store(kops.environ.get("KOPS_STATE_STORE") or os.environ.get("KOPS_STATE_STORE"))
     if reason:
-        module.warn("the addons of kops %s cannot be rendered: %s" % (result["kops_version"], reason))
-        result["reason"] = reason
-        module.exit_json(**result)
+        return reason
     out_dir = tempfile.mkdtemp(prefix="kops-render-", dir=module.tmpdir)
     try:
         rc, out, err, seconds = kops.run(*render_arguments(out_dir))
         result.update(seconds=seconds, stderr=err[-4000:])
         if rc != 0:
-            reason = "kops update cluster --target=terraform failed (rc %d): %s" % (
+            return "kops update cluster --target=terraform failed (rc %d): %s" % (
                 rc, " ".join((err or out).strip().splitlines()[-3:])[-1500:])
-        else:
-            try:
-                result["addons"] = rendered_addons(read_tree(os.path.join(out_dir, "data")))
-            except ValueError as exc:
-                reason = "kops %s's Terraform output: %s" % (result["kops_version"], exc)
+        try:
+            result["addons"] = rendered_addons(read_tree(os.path.join(out_dir, "data")))
+        except ValueError as exc:
+            return "kops %s's Terraform output: %s" % (result["kops_version"], exc)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
+    return ""
+
+
+def main():
+    """render(); when it could not, ``rendered`` false, the reason and a warning - not a failure."""
+    module, kops = kops_module({}, default_timeout=600, supports_check_mode=True)
+    result = dict(changed=False, rendered=False, reason="", kops_version=text(kops.version), addons=[],
+                  seconds=0.0, stderr="")
+    reason = render(module, kops, result)
     if reason:
         module.warn("the addons of kops %s cannot be rendered: %s" % (result["kops_version"], reason))
         result.update(reason=reason, addons=[])
