@@ -81,8 +81,7 @@ class KopsCloud(object):
         """The cluster's kubernetes-ca (certificate and key files) from the state store, written by the first
         `kops update cluster --yes`: the local API serves and authenticates with it, so the admin credentials kops
         >= 1.31 makes for itself from the state store work against it."""
-        store = nodeagent.StateStore(self.state_store().replace("file://", "", 1),
-                                     nodeagent.Aws(self.moto.url, self.world.env["AWS_REGION"]))
+        store = nodeagent.StateStore(self.state_store(), nodeagent.Aws(self.moto.url, self.world.env["AWS_REGION"]))
         keyset = yaml.safe_load(store.read("%s/pki/private/kubernetes-ca/keyset.yaml" % kopsenv.CLUSTER))["spec"]
         primary = keyset.get("primaryId")
         key = next(k for k in keyset["keys"] if not primary or k["id"] == primary)

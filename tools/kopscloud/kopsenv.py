@@ -23,6 +23,8 @@ import urllib.parse
 import urllib.request
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import transient_transport_error
+# kopsenv is imported from its own directory, as nodeagent (the instances' side of the same cloud) is.
+from nodeagent import moto_authorization, s3_store_environment  # pylint: disable=wrong-import-order
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -180,15 +182,6 @@ def untouched_home(scratch):
 
 
 STATE_BUCKET = "kops-state"
-# moto answers an unsigned request as an anonymous one; it checks the credential's form, not the signature.
-MOTO_AUTHORIZATION = ("AWS4-HMAC-SHA256 Credential=testing/20260101/%s/s3/aws4_request, SignedHeaders=host, "
-                      "Signature=0")
-
-
-def s3_store_environment(moto_url, region="eu-west-1"):
-    """What kops needs for a state store in moto's S3: its S3-compatible endpoint settings (util/pkg/vfs)."""
-    return {"S3_ENDPOINT": moto_url, "S3_REGION": region, "S3_ACCESS_KEY_ID": "testing",
-            "S3_SECRET_ACCESS_KEY": "testing"}
 
 
 def create_bucket(moto_url, bucket, region="eu-west-1"):
@@ -214,7 +207,7 @@ def s3_objects(moto_url, bucket, prefix=""):
         if token:
             query["continuation-token"] = token
         request = urllib.request.Request("%s/%s?%s" % (moto_url.rstrip("/"), bucket, urllib.parse.urlencode(query)))
-        request.add_header("Authorization", MOTO_AUTHORIZATION % "eu-west-1")
+        request.add_header("Authorization", moto_authorization("eu-west-1", "s3"))
         with urllib.request.urlopen(request, timeout=30) as response:
             root = ElementTree.fromstring(response.read())
         for element in root.iter():
@@ -353,7 +346,7 @@ class KopsWorld:
         if state_store == "s3":
             create_bucket(moto_url, STATE_BUCKET)
             self.state = "s3://%s/%s" % (STATE_BUCKET, os.path.basename(workdir.rstrip("/")))
-            self.state_environment = s3_store_environment(moto_url)
+            self.state_environment = s3_store_environment(moto_url, "eu-west-1")
         else:
             self.state = "file://" + os.path.join(workdir, "state")
         self.channel = os.path.join(workdir, "channel.yaml")

@@ -174,15 +174,27 @@ def static_pods(node):
 # service from the credential scope)
 
 
+def moto_authorization(region, service):
+    """An Authorization header moto takes: it answers an unsigned request as an anonymous one (403 on private S3
+    objects) and checks the credential's form, not the signature."""
+    return ("AWS4-HMAC-SHA256 Credential=testing/20260101/%s/%s/aws4_request, SignedHeaders=host, "
+            "Signature=0" % (region, service))
+
+
+def s3_store_environment(endpoint, region):
+    """What kops and channels need for a state store in moto's S3: kops' S3-compatible store settings
+    (util/pkg/vfs) - the endpoint and static test credentials."""
+    return {"S3_ENDPOINT": endpoint.rstrip("/"), "S3_REGION": region, "S3_ACCESS_KEY_ID": "testing",
+            "S3_SECRET_ACCESS_KEY": "testing"}
+
+
 class Aws(object):
     def __init__(self, endpoint, region):
         self.endpoint = endpoint.rstrip("/") + "/"
         self.region = region
 
     def authorization(self, service):
-        """An Authorization header moto takes (it checks the credential's form, not the signature)."""
-        return ("AWS4-HMAC-SHA256 Credential=testing/20260101/%s/%s/aws4_request, SignedHeaders=host, "
-                "Signature=0" % (self.region, service))
+        return moto_authorization(self.region, service)
 
     def call(self, service, version, action, params=None):
         body = dict(params or {}, Action=action, Version=version)
@@ -229,9 +241,7 @@ class StateStore(object):
         if location.startswith("s3://"):
             self.bucket, dummy, self.prefix = location[len("s3://"):].partition("/")
             self.location = location.rstrip("/")
-            # kops' S3-compatible store settings (util/pkg/vfs): moto's endpoint, static test credentials.
-            self.environment = {"S3_ENDPOINT": aws.endpoint.rstrip("/"), "S3_REGION": aws.region,
-                                "S3_ACCESS_KEY_ID": "testing", "S3_SECRET_ACCESS_KEY": "testing"}
+            self.environment = s3_store_environment(aws.endpoint, aws.region)
         else:
             self.bucket = None
             self.location = os.path.abspath(location[len("file://"):] if location.startswith("file://")
@@ -249,7 +259,6 @@ class StateStore(object):
                 return None
         key = "/".join(part for part in (self.prefix.strip("/"), path) if part)
         request = urllib.request.Request("%s%s/%s" % (self.aws.endpoint, self.bucket, urllib.parse.quote(key)))
-        # moto answers an unsigned request as an anonymous one (403 on private objects); it checks no signature.
         request.add_header("Authorization", self.aws.authorization("s3"))
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
