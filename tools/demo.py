@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The main job, for a new user.
 
-Without a cluster given: a kOps cluster on this machine (tools/kopscloud: moto as AWS, the local control plane as
+Without a cluster given: a kOps cluster on this machine (tools/testbed: moto as AWS, the local control plane as
 its API, the node agent for its instances, kOps' channels for its addons), created by the real kops 1.35.0 on
 Kubernetes 1.35.2 with kOps' default aws-node-termination-handler (v1.22.0); then the real upgrade,
 `ansible-playbook clusterops.kops_upgrade.upgrade` with kops 1.36.2 to Kubernetes 1.36.1, whose default NTH is
@@ -23,19 +23,15 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
+# The test bed package (tools/testbed: this script's directory is on sys.path when it runs).
+from testbed import kops_cloud, kops_world
+from testbed.local_cluster import CACHE
+
 # ansible's state (temp files) in the cache, never ~/.ansible (make sets the same).
 os.environ.setdefault("ANSIBLE_HOME", os.path.join(CACHE, "home", "ansible"))
-sys.path.insert(0, os.path.join(ROOT, "tools", "kopscloud"))
-
-import cloud as kopscloud  # noqa: E402  pylint: disable=wrong-import-position
-import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
 
 NTH = "aws-node-termination-handler"
 # (kops release, Kubernetes version) before and after.
@@ -55,7 +51,7 @@ def playbook(name, kubeconfig, context=None, extra=None):
     print("$ " + " ".join(argv), flush=True)
     started = time.monotonic()
     # The user's path: no AWS, kops or Kubernetes settings in ansible-playbook's environment.
-    proc = subprocess.run(argv, check=False, env=kopsenv.without_connection_variables(os.environ))
+    proc = subprocess.run(argv, check=False, env=kops_world.without_connection_variables(os.environ))
     return proc.returncode, time.monotonic() - started
 
 
@@ -79,7 +75,7 @@ def on_local_cluster(keep):
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="clusterops-demo-")
     # kops' state in (moto's) S3, as users keep it: the upgrade renders the new release's addons from there.
-    cloud = kopscloud.KopsCloud(workdir, "demo", control_planes=1, nodes=2, state_store="s3")
+    cloud = kops_cloud.KopsCloud(workdir, "demo", control_planes=1, nodes=2, state_store="s3")
     try:
         say("A simulated AWS (moto) and the kops assets server")
         cloud.start()

@@ -13,17 +13,11 @@ cost is its API calls, not its Python.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit", "plugins", "module_utils"))
-
-from api_objects import (  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import diagnose_rollouts
+from ansible_collections.clusterops.kops_upgrade.tests.unit.plugins.module_utils.api_objects import (
     deployment, failed_scheduling_event, node, nth_pod_template, replicaset, running_pod, unschedulable_pod)
-
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import (  # noqa: E402
-    diagnose_rollouts)
 
 WORKERS = 20
 

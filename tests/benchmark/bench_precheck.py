@@ -12,15 +12,10 @@ and 20 webhooks. Prints one line per size; the target is linear growth, so the m
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit", "plugins", "module_utils"))
-
-from api_objects import node  # noqa: E402  pylint: disable=wrong-import-position
-
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import precheck  # noqa: E402
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import precheck
+from ansible_collections.clusterops.kops_upgrade.tests.unit.plugins.module_utils.api_objects import node
 
 
 def cluster(size):

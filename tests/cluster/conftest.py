@@ -11,7 +11,7 @@ Fixtures (see tools/localcluster/README.md):
 - ``audit_cluster``: as ``local_cluster``, with kube-apiserver's audit log (``audit_log``).
   Each yields a ``LocalCluster``: name, kubeconfig, limited_kubeconfig, api (kubernetes ApiClient, admin),
   limited_api (ApiClient as the limited identity), control_plane_nodes, workers, state_dir.
-- ``fault_cluster``: 1 control-plane node + 2 workers of its own, whose kube-apiserver tests/cluster/faults.py
+- ``fault_cluster``: 1 control-plane node + 2 workers of its own, whose kube-apiserver tools/testbed/faults.py
   kills and restarts.
 - ``precheck_cluster``: 1 control-plane node + 2 workers of its own, for the upgrade precheck tests, which create
   cluster-wide objects (nodes, webhooks, CRDs) that must not reach the other tests' clusters.
@@ -30,17 +30,14 @@ import itertools
 import os
 import random
 import subprocess
-import sys
 import uuid
 
 import pytest
 from kubernetes import client
 
-sys.path.insert(0, os.path.dirname(__file__))
+from testbed import kube
 
-import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
-
-TOOLS = os.path.join(nthrepro.ROOT, "tools", "localcluster")
+TOOLS = os.path.join(kube.ROOT, "tools", "localcluster")
 # Host ports from a random base, so a session reusing a kept cluster does not meet a previous session's pods.
 _PORTS = itertools.count(20000 + 2 * random.randrange(0, 10000), 2)
 
@@ -60,8 +57,8 @@ class LocalCluster:
         self.limited_kubeconfig = os.path.join(self.state_dir, "limited.kubeconfig")
         self.control_plane_nodes = control_planes
         self.workers = workers
-        self.api = nthrepro.api(kubeconfig)
-        self.limited_api = nthrepro.api(self.limited_kubeconfig)
+        self.api = kube.api(kubeconfig)
+        self.limited_api = kube.api(self.limited_kubeconfig)
 
     def __repr__(self):
         return "LocalCluster(%s: %d control-plane + %d workers, %s)" % (

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from awxrun import kubernetes_credential, run
-from nthrepro import NTH, delete_nth, deploy_nth, rollout_complete, wait_deployment, wait_unschedulable
+from testbed.awx_job import kubernetes_credential, run
+from testbed.kube import NTH, delete_nth, deploy_nth, rollout_complete, wait_deployment, wait_unschedulable
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Bad input to the Kubernetes modules, generated from their documented options (badinput.py), on the real
+"""Bad input to the Kubernetes modules, generated from their documented options (bad_input.py), on the real
 control plane: never a traceback; a kubeconfig that is missing, empty, not YAML, a directory, or points at
 nothing listening fails with one sentence saying so; namespaces and Deployments that do not exist are reported."""
 
@@ -12,8 +12,8 @@ import socket
 
 import pytest
 
-import badinput
-from nthrepro import NTH, deploy_nth, rollout_complete, wait_deployment
+from testbed import bad_input
+from testbed.kube import NTH, deploy_nth, rollout_complete, wait_deployment
 
 MODULES = ("clusterops.kops_upgrade.rollout_status", "clusterops.kops_upgrade.stale_replicasets")
 
@@ -55,11 +55,11 @@ def test_bad_input_to_the_kubernetes_modules(cluster, healthy_nth, tmp_path, mon
     for name in [n for n in os.environ if n.startswith("K8S_AUTH_")]:
         monkeypatch.delenv(name)
     env = dict(os.environ)
-    options = badinput.module_options(MODULES, env)
+    options = bad_input.module_options(MODULES, env)
     base = {"kubeconfig": cluster.kubeconfig, "namespace": healthy_nth, "name": NTH}
     cases = []
     for module in MODULES:
-        for option, label, value in badinput.option_cases(options[module]):
+        for option, label, value in bad_input.option_cases(options[module]):
             cases.append({"module": module, "option": option, "label": label, "args": dict(base, **{option: value}),
                           "aliases": options[module][option].get("aliases") or [], "check_mode": True})
         for label, (path, says) in kubeconfigs(cluster, str(tmp_path)).items():
@@ -71,8 +71,8 @@ def test_bad_input_to_the_kubernetes_modules(cluster, healthy_nth, tmp_path, mon
                       "args": dict(base, namespace="no-such-namespace"), "check_mode": True})
         cases.append({"module": module, "option": "name", "label": "Deployment that does not exist",
                       "args": dict(base, name="no-such-deployment"), "check_mode": True})
-    results = badinput.run_cases(cases)
-    print("\n%d cases\n%s" % (len(results), badinput.table(results)))
+    results = bad_input.run_cases(cases)
+    print("\n%d cases\n%s" % (len(results), bad_input.table(results)))
     for case in results:
         if case["outcome"] == "ok" or case["option"] in ("namespace", "name"):
             print("  %-17s %-15s %-30s %-9s %s" % (

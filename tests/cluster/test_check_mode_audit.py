@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from kubernetes import client
 
-from identities import Identities, run_playbook, shipped_rbac
-from nthrepro import NTH, ROOT, deploy_nth, replicasets_by_revision, reproduce_deadlock, rollout_complete, \
+from testbed.identities import Identities, run_playbook, shipped_rbac
+from testbed.kube import NTH, ROOT, deploy_nth, replicasets_by_revision, reproduce_deadlock, rollout_complete, \
     run_module, wait_deployment
 
 MUTATING = ("create", "update", "patch", "delete", "deletecollection")

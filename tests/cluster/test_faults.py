@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """stale_replicasets under faults, on the real control plane, each injected at the instant it matters by
-tests/cluster/faults.py (a proxy that sees the module's first write, after its diagnosis):
+tools/testbed/faults.py (a proxy that sees the module's first write, after its diagnosis):
 
 - kube-apiserver killed between the diagnosis and the removal, and during ``wait``: a clear failure that says what
   was and was not done, nothing else removed, and a rerun finishes the job;
@@ -21,9 +21,9 @@ import time
 import pytest
 from kubernetes import client
 
-import workloads
-from faults import ApiServer, Interposer
-from nthrepro import replicasets_by_revision, rollout_complete, run_module, running_and_ready, wait_deployment, \
+from testbed import workloads
+from testbed.faults import ApiServer, Interposer
+from testbed.kube import replicasets_by_revision, rollout_complete, run_module, running_and_ready, wait_deployment, \
     wait_pod
 
 APP = "api"

@@ -15,10 +15,8 @@ import sys
 import pytest
 import yaml
 
-from nthrepro import NTH, ROOT, delete_nth, deploy_nth, rollout_complete, wait_deployment, wait_unschedulable
-
-sys.path.insert(0, os.path.join(ROOT, "tools", "kopscloud"))
-import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
+from testbed.kube import NTH, ROOT, delete_nth, deploy_nth, rollout_complete, wait_deployment, wait_unschedulable
+from testbed import kops_world
 
 FLEET = {"kops_upgrade_hosts": "kops_clusters", "kops_upgrade_serial": [1, 2],
          "kops_upgrade_max_fail_percentage": 0, "kubernetes_version": "1.35.0"}
@@ -46,7 +44,7 @@ def run_fleet(tmp_path, clusters, order, playbook, extra=None, host_vars=None):
         for name in order}}}
     path = tmp_path / ("inventory-%s.yml" % "-".join(order))
     path.write_text(yaml.safe_dump(inventory, sort_keys=False))
-    env = dict(kopsenv.without_connection_variables(os.environ),
+    env = dict(kops_world.without_connection_variables(os.environ),
                ANSIBLE_CALLBACKS_ENABLED="clusterops.kops_upgrade.fleet_summary", ANSIBLE_NOCOLOR="1",
                ANSIBLE_DEPRECATION_WARNINGS="false", ANSIBLE_RETRY_FILES_ENABLED="false")
     proc = subprocess.run(
@@ -104,17 +102,17 @@ def kops_fleet(local_cluster, two_cp_cluster, three_cp_cluster, tmp_path):
     --yes`) and a state store of its own, reachable only through its own AWS profile (the profile's endpoint_url);
     each inventory host's Kubernetes API is a local control plane whose kubeconfig context is not named after the
     kOps cluster."""
-    assets = kopsenv.AssetsServer(str(tmp_path / "assets"))
+    assets = kops_world.AssetsServer(str(tmp_path / "assets"))
     servers, worlds = {}, {}
     try:
         for name, nodes in FLEET_NODES.items():
             workdir = tmp_path / name
             workdir.mkdir()
-            servers[name] = kopsenv.MotoServer(str(workdir))
-            worlds[name] = kopsenv.KopsWorld(str(workdir), servers[name].url, assets.url)
+            servers[name] = kops_world.MotoServer(str(workdir))
+            worlds[name] = kops_world.KopsWorld(str(workdir), servers[name].url, assets.url)
             worlds[name].create_cluster(nodes=nodes)
-            worlds[name].run("update", "cluster", "--name", kopsenv.CLUSTER, "--yes", "--create-kube-config=false")
-        config, credentials = kopsenv.write_aws_profiles(str(tmp_path), dict(
+            worlds[name].run("update", "cluster", "--name", kops_world.CLUSTER, "--yes", "--create-kube-config=false")
+        config, credentials = kops_world.write_aws_profiles(str(tmp_path), dict(
             (name, server.url) for name, server in servers.items()))
         clusters = {"one-cp": local_cluster, "two-cp": two_cp_cluster, "three-cp": three_cp_cluster}
         yield clusters, worlds, config, credentials
@@ -133,11 +131,11 @@ def test_fleet_each_cluster_through_its_own_aws_profile(kops_fleet, tmp_path):
     AWS profile and a private kubeconfig whose context is named after the kOps cluster, and reaches that host's own
     moto (its instances, none of another cloud's)."""
     clusters, worlds, config, credentials = kops_fleet
-    recorder = kopsenv.KopsRecorder(str(tmp_path / "recorder"), kopsenv.kops_binary()[0])
+    recorder = kops_world.KopsRecorder(str(tmp_path / "recorder"), kops_world.kops_binary()[0])
     host_vars = dict((name, {
-        "cluster_name": kopsenv.CLUSTER, "state_store": worlds[name].state, "kops_binary": recorder.path,
-        "kops_upgrade_environment": kopsenv.profile_environment(name, config, credentials,
-                                                                worlds[name].env["HOME"])}) for name in clusters)
+        "cluster_name": kops_world.CLUSTER, "state_store": worlds[name].state, "kops_binary": recorder.path,
+        "kops_upgrade_environment": kops_world.profile_environment(name, config, credentials,
+                                                                   worlds[name].env["HOME"])}) for name in clusters)
     rc, out, head, summary = run_fleet(
         tmp_path, clusters, ["three-cp", "one-cp", "two-cp"], "validate.yml", host_vars=host_vars,
         extra={"kops_upgrade_serial": 0, "kops_upgrade_max_fail_percentage": 100, "validate_timeout": 0})
@@ -158,9 +156,9 @@ def test_fleet_each_cluster_through_its_own_aws_profile(kops_fleet, tmp_path):
     invocations = recorder.invocations()
     for name in clusters:
         own = [i for i in invocations if i["environment"].get("AWS_PROFILE") == name]
-        assert "kops validate cluster" in [kopsenv.kops_command(i) for i in own], invocations
-        identity = kopsenv.profile_identity(name, config)
-        assert kopsenv.connection_problems(own, identity, kopsenv.CLUSTER, worlds[name].state) == []
+        assert "kops validate cluster" in [kops_world.kops_command(i) for i in own], invocations
+        identity = kops_world.profile_identity(name, config)
+        assert kops_world.connection_problems(own, identity, kops_world.CLUSTER, worlds[name].state) == []
     assert len(invocations) == sum(1 for i in invocations if i["environment"].get("AWS_PROFILE") in clusters)
     assert [i["kubeconfig"]["path"] for i in invocations if i.get("kubeconfig")
             and os.path.exists(i["kubeconfig"]["path"])] == [], "temporary kubeconfigs left behind"

@@ -4,7 +4,7 @@
 client key data, password) and the user:password of a proxy URL stay out of the module's syslog "Invoked with" line
 and out of every result the -vvv callback prints (`invocation` included, asked for with ANSIBLE_INJECT_INVOCATION),
 through a success, a --diff check-mode run, a failure to connect and a failure on bad input; what is no credential
-(server URL, the proxy's host) stays readable. Syslog captured at /dev/log (tests/cluster/syslogcapture.py)."""
+(server URL, the proxy's host) stays readable. Syslog captured at /dev/log (tests/cluster/syslog_capture.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import socket
 import sys
 import uuid
 
-import syslogcapture
+from testbed import syslog_capture
 
 PLAYBOOK = """
 - name: The Kubernetes modules with a kubeconfig dict and a proxy with credentials
@@ -93,7 +93,7 @@ def test_kubeconfig_dict_and_proxy_credentials_stay_out_of_syslog_and_results(lo
         env.pop(name, None)
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook, "--diff", "-e", "@" + extra,
             "-vvv"]
-    proc, messages = syslogcapture.run(argv, workdir, env=env)
+    proc, messages = syslog_capture.run(argv, workdir, env=env)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "failed=0" in proc.stdout, output[-3000:]
     invoked = [m for m in messages if "Invoked with" in m]

@@ -12,9 +12,9 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from nthrepro import (NTH, deploy_nth, list_pods, remediate_by_deleting_old_replicaset, replicasets_by_revision,
-                      reproduce_deadlock, rollout_complete, running_and_ready, unschedulable, wait_deployment,
-                      wait_nodes_ready)
+from testbed.kube import (NTH, deploy_nth, list_pods, remediate_by_deleting_old_replicaset, replicasets_by_revision,
+                          reproduce_deadlock, rollout_complete, running_and_ready, unschedulable, wait_deployment,
+                          wait_nodes_ready)
 
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-import workloads
+from testbed import workloads
+from testbed.workloads import APP, remediate, single_app, status_of
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApi
-from nthrepro import (
+from testbed.kube import (
     NTH,
     deploy_nth,
     replicasets_by_revision,
@@ -24,26 +25,10 @@ from nthrepro import (
     wait_unschedulable,
 )
 
-APP = "api"
-
 
 @pytest.fixture
 def pool(local_cluster, namespace):
     yield from workloads.private_pool(local_cluster.api, "p")
-
-
-def status_of(cluster, namespace, name=APP):
-    result = run_module("clusterops.kops_upgrade.rollout_status", {"name": name, "namespace": namespace},
-                        cluster.kubeconfig)
-    assert result["failed"] is False, result.get("msg")
-    return result["deployments"][0]
-
-
-def remediate(cluster, namespace, name=APP, **extra):
-    args = dict({"name": name, "namespace": namespace}, **extra)
-    result = run_module("clusterops.kops_upgrade.stale_replicasets", args, cluster.kubeconfig)
-    assert "Traceback" not in str(result.get("msg", "")), result
-    return result
 
 
 def assert_blocked_and_untouched(cluster, namespace, kind):
@@ -57,11 +42,6 @@ def assert_blocked_and_untouched(cluster, namespace, kind):
     assert result["failed"] is False and result["changed"] is False and result["removed"] == [], result
     assert result["verdict"] == "blocked"
     assert workloads.footprint(cluster.api, namespace) == before
-
-
-def single_app(cluster, namespace, pool, spec, strategy=None, replicas=1):
-    workloads.create_deployment(cluster.api, namespace, APP, spec, replicas=replicas, strategy=strategy)
-    wait_deployment(cluster.api, namespace, APP, rollout_complete)
 
 
 def test_cpu_beyond_every_node_is_blocked_and_nothing_is_touched(local_cluster, namespace, pool):

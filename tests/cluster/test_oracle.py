@@ -35,8 +35,8 @@ import uuid
 import pytest
 from kubernetes import client, watch
 
-import workloads
-from nthrepro import rollout_complete, run_module
+from testbed import workloads
+from testbed.kube import rollout_complete, run_module
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApi
 

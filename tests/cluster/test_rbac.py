@@ -18,9 +18,9 @@ import uuid
 import pytest
 from kubernetes import client
 
-import workloads
-from identities import Identities, grants, refusal, run_playbook, shipped_rbac, without
-from nthrepro import NTH, deploy_nth, reproduce_deadlock, rollout_complete, run_module, wait_deployment
+from testbed import workloads
+from testbed.identities import Identities, grants, refusal, run_playbook, shipped_rbac, without
+from testbed.kube import NTH, deploy_nth, reproduce_deadlock, rollout_complete, run_module, wait_deployment
 
 # (apiGroup, resource, verb) -> the scenario that needs it.
 USES = {

@@ -22,8 +22,8 @@ import uuid
 
 from kubernetes import client, watch
 
-import workloads
-from nthrepro import replicasets_by_revision, rollout_complete, run_module, wait_deployment
+from testbed import workloads
+from testbed.kube import replicasets_by_revision, rollout_complete, run_module, wait_deployment
 
 APP = "rep"
 RUNS = int(os.environ.get("CLUSTEROPS_REPLACEMENT_RUNS", "2"))

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Bad input to the roles: every variable of their meta/argument_specs.yml tried with the values of the modules'
-table (badinput.VALUES) against the argument spec, as ansible-core checks it when a role starts (a value of the
+table (bad_input.VALUES) against the argument spec, as ansible-core checks it when a role starts (a value of the
 wrong type is refused naming the variable); and values that pass the spec but name nothing (namespaces,
 Deployments, kops) run through the roles against the real control plane: a message each, never a traceback."""
 
@@ -14,8 +14,8 @@ import sys
 
 import yaml
 
-import badinput
-from nthrepro import ROOT
+from testbed import bad_input
+from testbed.kube import ROOT
 
 ROLES = ("precheck", "remediate", "validate", "kops_upgrade")
 # Values of the wrong type, which ansible-core's argument spec refuses by itself (ranges it cannot express).
@@ -111,7 +111,7 @@ def test_bad_input_to_the_role_argument_specs(tmp_path):
     specs = role_specs()
     cases = []
     for role in ROLES:
-        for variable, label, value in badinput.option_cases(specs[role]):
+        for variable, label, value in bad_input.option_cases(specs[role]):
             cases.append({"role": role, "option": variable, "label": label, "value": value,
                           "type": specs[role][variable].get("type", "str")})
     path = tmp_path / "specs.yml"
@@ -130,7 +130,7 @@ def test_bad_input_to_the_role_argument_specs(tmp_path):
         case["module"] = "role " + case["role"]
         case["message"] = " ".join(str(message).split())
         case["outcome"] = ("rejected" if case["option"] in case["message"] else "failed") if failed else "ok"
-    print("\n%d cases\n%s" % (len(cases), badinput.table(cases)))
+    print("\n%d cases\n%s" % (len(cases), bad_input.table(cases)))
     wrong_type = [(c["role"], c["option"], c["label"], c["outcome"], c["message"][:200]) for c in cases
                   if c["label"] in WRONG_TYPE.get(c["type"], ()) and c["outcome"] != "rejected"]
     assert not wrong_type, wrong_type

@@ -9,9 +9,9 @@ import json
 
 from kubernetes import client
 
-import workloads
-from identities import run_playbook
-from nthrepro import (
+from testbed import workloads
+from testbed.identities import run_playbook
+from testbed.kube import (
     NTH,
     deploy_nth,
     failed_scheduling_events,

@@ -18,7 +18,8 @@ import uuid
 import pytest
 from kubernetes import client, watch
 
-from nthrepro import rollout_complete, run_module, unschedulable, wait_deployment, wait_pod
+from testbed import kops_world
+from testbed.kube import rollout_complete, run_module, unschedulable, wait_deployment, wait_pod
 
 TARGET = "1.35.0"  # the local control plane runs 1.34.4
 # The typed client insists on every field of NodeSystemInfo.
@@ -432,10 +433,7 @@ PRECHECK_PLAYBOOK = """
 def test_precheck_role_with_the_real_kops(precheck_cluster, tmp_path):
     """kops' own version reaches upgrade_precheck (kops 1.30 cannot take a cluster to 1.35), and a `kops validate`
     that cannot read the state store is an error finding, not a silent skip: one summary, the role fails."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "kopscloud"))
-    import kopsenv  # pylint: disable=import-outside-toplevel
-
-    kops, version = kopsenv.kops_binary()
+    kops, version = kops_world.kops_binary()
     playbook = tmp_path / "precheck.yml"
     playbook.write_text(PRECHECK_PLAYBOOK)
     extra = {"precheck_cluster_name": "missing.k8s.local", "precheck_state_store": "file://%s" % (tmp_path / "none"),

@@ -10,15 +10,15 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-import workloads
-from nthrepro import (
+from testbed import workloads
+from testbed.kube import (
     rollout_complete,
     running_and_ready,
     wait_deployment,
     wait_pod,
     wait_unschedulable,
 )
-from test_never_worse import APP, remediate, single_app, status_of
+from testbed.workloads import APP, remediate, single_app, status_of
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import time
 import pytest
 from kubernetes import client, config
 
-from conftest import assert_every_kops_call_got_its_connection, awx_identity, kops_cloud, run_awx_job, run_playbook
+from testbed.upgrade_runs import assert_every_kops_call_got_its_connection, awx_identity, kops_cloud, run_awx_job, run_playbook
 
 NTH = "aws-node-termination-handler"
 CILIUM_OPERATOR = "cilium-operator"

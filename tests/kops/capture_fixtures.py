@@ -4,7 +4,8 @@
 on 127.0.0.1 and a local control plane, and writes each command's output to tests/unit/fixtures/kops/<name>.txt,
 with the command, the release, rc and stream in index.json (merged: entries of other releases stay).
 
-    python tests/kops/capture_fixtures.py [--kops v1.32.0]      (from the collection root, with the project venv)
+    PYTHONPATH=tools:$PYTHONPATH python tests/kops/capture_fixtures.py [--kops v1.32.0]
+                        (from the installed collection root, with the project venv; tools/ holds the test bed)
 
 --kops is the release to record (default: KOPS_VERSION of tools/localcluster/versions.env). The default release's
 files keep their plain names (upgrade_plan.txt, ...); another release's are prefixed with it (v1_32_0_upgrade_plan.txt).
@@ -12,7 +13,7 @@ files keep their plain names (upgrade_plan.txt, ...); another release's are pref
 - The default release (1.30.2) runs against a local control plane with a stuck aws-node-termination-handler
   (kubernetes/kops#16870) and moto without instances joining (the kops <= 1.30 recording).
 - kops >= 1.31 reaches the cluster only through the API load balancer's name, with credentials it makes from the
-  state store: those releases run on tools/kopscloud's KopsCloud (the local API with kOps' CA, the node agent
+  state store: those releases run on tools/testbed's KopsCloud (the local API with kOps' CA, the node agent
   turning moto's instances into Nodes), and also record `kops reconcile cluster` (preview, then --yes: stdout and
   its klog stderr) after the nodes group's machine type changed.
 
@@ -31,21 +32,13 @@ import tempfile
 
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
-# kopsenv (the real kops offline: moto, assets server, state store) and KopsCloud live in the project's tools.
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "kopscloud"))
+from testbed import kops_cloud, kops_world, kube
+from testbed.local_cluster import SCRIPT as LOCALCLUSTER
 
-import cloud  # noqa: E402  pylint: disable=wrong-import-position
-import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
-import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
-
-OUT = os.path.join(kopsenv.ROOT, "tests", "unit", "fixtures", "kops")
-LOCALCLUSTER = os.path.join(kopsenv.ROOT, "tools", "localcluster", "localcluster.py")
-NAME = ("--name", kopsenv.CLUSTER)
+OUT = os.path.join(kops_world.ROOT, "tests", "unit", "fixtures", "kops")
+NAME = ("--name", kops_world.CLUSTER)
 # The Kubernetes version each release's cluster is created with: `kops upgrade cluster` proposes the channel's
-# recommendation for the current minor (kopsenv.CHANNEL: 1.30.5, 1.31.3), whose binaries' hashes the release knows
+# recommendation for the current minor (kops_world.CHANNEL: 1.30.5, 1.31.3), whose binaries' hashes the release knows
 # (pkg/assets/assetdata), so `kops update cluster` works offline.
 START_KUBERNETES = {"v1.31.0": "1.30.2", "v1.32.0": "1.31.0", "v1.33.1": "1.32.0", "v1.35.0": "1.34.4",
                     "v1.36.2": "1.35.2"}
@@ -98,20 +91,20 @@ def record_default(work, version, prefix):
     admin = up.stdout.strip().splitlines()[-1].split("=", 1)[1]
     with open(admin) as handle:
         config = json.load(handle)
-    config["contexts"][0]["name"] = config["current-context"] = kopsenv.CLUSTER
+    config["contexts"][0]["name"] = config["current-context"] = kops_world.CLUSTER
     with open(os.path.join(work, "kubeconfig"), "w") as handle:
         json.dump(config, handle)
-    moto = kopsenv.MotoServer(work)
-    assets = kopsenv.AssetsServer(work)
+    moto = kops_world.MotoServer(work)
+    assets = kops_world.AssetsServer(work)
     try:
-        world = kopsenv.KopsWorld(work, moto.url, assets.url, kubeconfig=os.path.join(work, "kubeconfig"))
-        binary = kopsenv.kops_binary(version)[0]
+        world = kops_world.KopsWorld(work, moto.url, assets.url, kubeconfig=os.path.join(work, "kubeconfig"))
+        binary = kops_world.kops_binary(version)[0]
         world.create_cluster(binary=binary)
-        api = nthrepro.api(admin)
-        nthrepro.deploy_nth(api, "kube-system", "v1.18.3")
-        nthrepro.wait_deployment(api, "kube-system", nthrepro.NTH, nthrepro.rollout_complete)
-        nthrepro.deploy_nth(api, "kube-system", "v1.22.0")
-        nthrepro.wait_unschedulable(api, "kube-system")
+        api = kube.api(admin)
+        kube.deploy_nth(api, "kube-system", "v1.18.3")
+        kube.wait_deployment(api, "kube-system", kube.NTH, kube.rollout_complete)
+        kube.deploy_nth(api, "kube-system", "v1.22.0")
+        kube.wait_unschedulable(api, "kube-system")
         record = Recorder(lambda *a, **k: world.run(*a, check=False, binary=binary, **k), version, prefix)
 
         record("version", "stdout", "version")
@@ -150,13 +143,13 @@ def record_cloud(work, version, prefix):
     """kops >= 1.31 (or any release other than the default) on KopsCloud: the spec is created at the Kubernetes
     version before the release's own, upgraded and applied to moto; then the cluster's API and the node agent
     start (the instances join), and the nodes group's machine type changes for `kops reconcile cluster`."""
-    kops_cloud = cloud.KopsCloud(work, control_plane_name())
-    kops_cloud.start()
+    cloud = kops_cloud.KopsCloud(work, control_plane_name())
+    cloud.start()
     try:
-        binary = kopsenv.kops_binary(version)[0]
-        record = Recorder(lambda *a, **k: kops_cloud.world.run(*a, check=False, binary=binary, **k), version,
+        binary = kops_world.kops_binary(version)[0]
+        record = Recorder(lambda *a, **k: cloud.world.run(*a, check=False, binary=binary, **k), version,
                           prefix)
-        kops_cloud.world.create_cluster(START_KUBERNETES.get(version, "1.30.5"), binary=binary)
+        cloud.world.create_cluster(START_KUBERNETES.get(version, "1.30.5"), binary=binary)
 
         record("version", "stdout", "version")
         record("upgrade_plan", "stdout", "upgrade", "cluster", *NAME)
@@ -165,38 +158,38 @@ def record_cloud(work, version, prefix):
         record("update_preview", "stdout", "update", "cluster", *NAME)
         record("update_apply", "stdout", "update", "cluster", "--yes", "--create-kube-config=false", *NAME)
         # The cluster's API (kOps' CA from the state store, named by moto's API load balancer); no Nodes yet.
-        kops_cloud.start_api()
+        cloud.start_api()
         record("validate_json", "stdout", "validate", "cluster", "-o", "json", *NAME,
                note="API up, before any instance joined")
-        kops_cloud.start_agent()
-        kops_cloud.wait_valid(version)
+        cloud.start_agent()
+        cloud.wait_valid(version)
         record("validate_valid_json", "stdout", "validate", "cluster", "-o", "json", *NAME,
                note="after the cluster validated")
         record("rolling_update_preview", "stdout", "rolling-update", "cluster", *NAME)
         if release_tuple(version) >= (1, 31):
             note = "after the nodes group's machine type changed"
-            group = yaml.safe_load(kops_cloud.world.run("get", "instancegroup", NODES_GROUP, *NAME, "-o", "yaml",
-                                                        binary=binary).stdout)
+            group = yaml.safe_load(cloud.world.run("get", "instancegroup", NODES_GROUP, *NAME, "-o", "yaml",
+                                                   binary=binary).stdout)
             group["spec"]["machineType"] = "t3.large"
             path = os.path.join(work, "nodes-group.yaml")
             with open(path, "w") as handle:
                 yaml.safe_dump(group, handle)
-            kops_cloud.world.run("replace", "-f", path, binary=binary)
+            cloud.world.run("replace", "-f", path, binary=binary)
             record("reconcile_preview", "stdout", "reconcile", "cluster", *NAME, note=note)
             args = ("reconcile", "cluster", *NAME, "--yes")
-            proc = kops_cloud.world.run(*args, check=False, binary=binary, timeout=1200)
+            proc = cloud.world.run(*args, check=False, binary=binary, timeout=1200)
             record.write("reconcile_apply", "stdout", proc, args, note)
             record.write("reconcile_apply_log", "stderr", proc, args, note)
         return record.index
     finally:
-        kops_cloud.stop()
+        cloud.stop()
         # KopsCloud.stop leaves the control plane up when CLUSTEROPS_KEEP_CLUSTER is set; a capture never keeps it.
         subprocess.run([sys.executable, LOCALCLUSTER, "down", "--name", control_plane_name()], check=False,
                        capture_output=True)
 
 
 def main(argv=None):
-    default = kopsenv.versions()["KOPS_VERSION"]
+    default = kops_world.versions()["KOPS_VERSION"]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--kops", default=default, help="the kops release to record (default %(default)s)")
     options = parser.parse_args(argv)

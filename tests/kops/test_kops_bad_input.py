@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Bad input to the kops modules, generated from their documented options (tests/cluster/badinput.py), with the
+"""Bad input to the kops modules, generated from their documented options (tests/cluster/bad_input.py), with the
 real kops binary: never a traceback, and a value that cannot be right is refused with a message naming its option
 before kops runs."""
 
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 
-import badinput
-import kopsenv
+from testbed import bad_input, kops_world
 
 MODULES = ("clusterops.kops_upgrade.kops_validate", "clusterops.kops_upgrade.kops_upgrade",
            "clusterops.kops_upgrade.kops_update", "clusterops.kops_upgrade.kops_rolling_update")
@@ -23,17 +22,17 @@ KOPS_DECIDES = {("channel", "300 characters"), ("channel", "invalid characters")
 
 
 def test_bad_input_to_the_kops_modules(tmp_path, monkeypatch):
-    kops = kopsenv.kops_binary()[0]
+    kops = kops_world.kops_binary()[0]
     monkeypatch.delenv("KOPS_STATE_STORE", raising=False)
-    options = badinput.module_options(MODULES, dict(os.environ))
-    base = {"cluster_name": kopsenv.CLUSTER, "state_store": "file://%s/state" % tmp_path, "kops_binary": kops}
+    options = bad_input.module_options(MODULES, dict(os.environ))
+    base = {"cluster_name": kops_world.CLUSTER, "state_store": "file://%s/state" % tmp_path, "kops_binary": kops}
     cases = []
     for module in MODULES:
-        for option, label, value in badinput.option_cases(options[module]):
+        for option, label, value in bad_input.option_cases(options[module]):
             cases.append({"module": module, "option": option, "label": label, "args": dict(base, **{option: value}),
                           "aliases": options[module][option].get("aliases") or [], "check_mode": True})
-    results = badinput.run_cases(cases)
-    print("\n%d cases\n%s" % (len(results), badinput.table(results)))
+    results = bad_input.run_cases(cases)
+    print("\n%d cases\n%s" % (len(results), bad_input.table(results)))
     for case in results:
         if case["outcome"] != "rejected":
             print("  %-20s %-22s %-24s %-8s %s" % (

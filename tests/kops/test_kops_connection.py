@@ -10,16 +10,15 @@ from __future__ import annotations
 import glob
 import os
 
-import kopsenv
-import nthrepro
-from awxrun import kubernetes_credential
+from testbed import kops_world, kube
+from testbed.awx_job import kubernetes_credential
 
 
 def params(world, **more):
     """The kops module's parameters for ``world`` with no kubeconfig in kops' environment (the world's own
     KUBECONFIG, whose context is named after the cluster, is left out)."""
     environment = dict((k, v) for k, v in world.env.items() if k not in ("KOPS_STATE_STORE", "KUBECONFIG"))
-    result = dict(cluster_name=kopsenv.CLUSTER, state_store=world.state, kops_binary=world.kops,
+    result = dict(cluster_name=kops_world.CLUSTER, state_store=world.state, kops_binary=world.kops,
                   environment=environment, timeout=0, fail_on_invalid=False)
     result.update(more)
     return result
@@ -37,29 +36,29 @@ def reached_the_api_and_the_cloud(result):
             and {f["kind"] for f in result["failures"]} == {"instancegroup"})
 
 
-def test_validate_with_only_awx_bearer_token_credential(kops_world, kops_api_cluster):
+def test_validate_with_only_awx_bearer_token_credential(world, kops_api_cluster):
     credential = kubernetes_credential(kops_api_cluster["admin"])
-    result = nthrepro.run_module("clusterops.kops_upgrade.kops_validate", params(kops_world), env=credential)
+    result = kube.run_module("clusterops.kops_upgrade.kops_validate", params(world), env=credential)
     assert reached_the_api_and_the_cloud(result), result
     # The token is a credential: masked in the result, and the private kubeconfig that carried it is gone.
     assert credential["K8S_AUTH_API_KEY"] not in str(result)
     assert private_kubeconfigs() == []
 
     # The same without the credential: kops has no way to the API, and says so.
-    result = nthrepro.run_module("clusterops.kops_upgrade.kops_validate", params(kops_world))
+    result = kube.run_module("clusterops.kops_upgrade.kops_validate", params(world))
     assert result["failed"] is True and "printed no JSON report" in result["msg"], result
 
 
-def test_validate_with_a_kubeconfig_whose_context_is_not_the_clusters(kops_world, kops_api_cluster):
+def test_validate_with_a_kubeconfig_whose_context_is_not_the_clusters(world, kops_api_cluster):
     admin = kops_api_cluster["admin"]  # its context is the local control plane's name, not x.k8s.local
-    result = nthrepro.run_module("clusterops.kops_upgrade.kops_validate", params(kops_world, kubeconfig=admin))
+    result = kube.run_module("clusterops.kops_upgrade.kops_validate", params(world, kubeconfig=admin))
     assert reached_the_api_and_the_cloud(result), result
     # As K8S_AUTH_KUBECONFIG, exactly as kubernetes.core reads it.
-    result = nthrepro.run_module("clusterops.kops_upgrade.kops_validate", params(kops_world), kubeconfig=admin)
+    result = kube.run_module("clusterops.kops_upgrade.kops_validate", params(world), kubeconfig=admin)
     assert reached_the_api_and_the_cloud(result), result
     assert private_kubeconfigs() == []
 
     # Handed to kops as it is (what the collection did before), kops looks for a context named after the cluster.
-    result = nthrepro.run_module("clusterops.kops_upgrade.kops_validate", params(
-        kops_world, environment=dict(params(kops_world)["environment"], KUBECONFIG=admin)))
+    result = kube.run_module("clusterops.kops_upgrade.kops_validate", params(
+        world, environment=dict(params(world)["environment"], KUBECONFIG=admin)))
     assert result["failed"] is True and "printed no JSON report" in result["msg"], result

@@ -13,8 +13,7 @@ import socket
 import threading
 import time
 
-import kopsenv
-import nthrepro
+from testbed import kops_world, kube
 
 WEDGED = """#!/bin/sh
 # A wedged kops: answers `version` as the real one does, then hangs. Records its pid for the test.
@@ -45,15 +44,15 @@ def alive(pid):
 
 def run(module, params, check=False):
     started = time.monotonic()
-    result = nthrepro.run_module("clusterops.kops_upgrade.%s" % module, params, check=check)
+    result = kube.run_module("clusterops.kops_upgrade.%s" % module, params, check=check)
     return result, time.monotonic() - started
 
 
 def test_a_wedged_kops_is_stopped_at_command_timeout(tmp_path):
-    kops = kopsenv.kops_binary()[0]
+    kops = kops_world.kops_binary()[0]
     for ignore_term, how, bound in ((False, "stopped (SIGTERM)", 20), (True, "stopped (SIGKILL after 10 s)", 30)):
         binary, pidfile = wedged_kops(tmp_path, kops, ignore_term)
-        result, seconds = run("kops_validate", {"cluster_name": kopsenv.CLUSTER, "kops_binary": binary,
+        result, seconds = run("kops_validate", {"cluster_name": kops_world.CLUSTER, "kops_binary": binary,
                                                 "state_store": "file://%s/state" % tmp_path, "command_timeout": 3})
         assert result["failed"] is True, result
         assert result["msg"].startswith("kops validate cluster did not finish within 3 s (command_timeout) and was "
@@ -72,11 +71,11 @@ def hanging_api(tmp_path):
     server.listen(16)
     path = tmp_path / "hanging.kubeconfig"
     path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": kopsenv.CLUSTER,
+        "apiVersion": "v1", "kind": "Config", "current-context": kops_world.CLUSTER,
         "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:%d" % server.getsockname()[1],
                                                "insecure-skip-tls-verify": True}}],
         "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": kopsenv.CLUSTER, "context": {"cluster": "c", "user": "u"}}]}))
+        "contexts": [{"name": kops_world.CLUSTER, "context": {"cluster": "c", "user": "u"}}]}))
     return server, str(path)
 
 
@@ -96,14 +95,14 @@ def kops_children(marker):
     return found
 
 
-def test_kops_killed_mid_run_is_named(kops_world, tmp_path):
+def test_kops_killed_mid_run_is_named(world, tmp_path):
     server, kubeconfig = hanging_api(tmp_path)
     victim = tmp_path / "kops-victim"
-    victim.symlink_to(kops_world.kops)
+    victim.symlink_to(world.kops)
     try:
         outcome = {}
-        params = {"cluster_name": kopsenv.CLUSTER, "state_store": kops_world.state, "kops_binary": str(victim),
-                  "environment": {k: v for k, v in kops_world.env.items() if k != "KOPS_STATE_STORE"},
+        params = {"cluster_name": kops_world.CLUSTER, "state_store": world.state, "kops_binary": str(victim),
+                  "environment": {k: v for k, v in world.env.items() if k != "KOPS_STATE_STORE"},
                   "kubeconfig": kubeconfig, "command_timeout": 120}
 
         def validate():
@@ -130,21 +129,21 @@ def test_kops_killed_mid_run_is_named(kops_world, tmp_path):
     assert outcome["seconds"] < 60
 
 
-def test_a_state_store_that_cannot_be_read_is_a_named_failure(kops_world, tmp_path):
-    environment = {k: v for k, v in kops_world.env.items() if k != "KOPS_STATE_STORE"}
-    spec = os.path.join(kops_world.state[len("file://"):], kopsenv.CLUSTER, "config")
+def test_a_state_store_that_cannot_be_read_is_a_named_failure(world, tmp_path):
+    environment = {k: v for k, v in world.env.items() if k != "KOPS_STATE_STORE"}
+    spec = os.path.join(world.state[len("file://"):], kops_world.CLUSTER, "config")
     with open(spec, "w") as handle:
         handle.write("{{{ this is not a cluster spec")
     not_a_directory = tmp_path / "a-file"
     not_a_directory.write_text("x")
     cases = {
         "bucket that does not exist": ("s3://clusterops-no-such-bucket", "Could not retrieve location for AWS bucket"),
-        "cluster spec that is not YAML": (kops_world.state, "error parsing"),
+        "cluster spec that is not YAML": (world.state, "error parsing"),
         "state store path that is a file": ("file://%s" % not_a_directory, "not a directory"),
     }
     for label, (store, says) in cases.items():
-        result, seconds = run("kops_upgrade", {"cluster_name": kopsenv.CLUSTER, "state_store": store,
-                                               "kops_binary": kops_world.kops, "environment": environment,
+        result, seconds = run("kops_upgrade", {"cluster_name": kops_world.CLUSTER, "state_store": store,
+                                               "kops_binary": world.kops, "environment": environment,
                                                "command_timeout": 120}, check=True)
         assert result["failed"] is True, (label, result)
         assert result["msg"].startswith("kops upgrade cluster failed (rc 1): "), (label, result["msg"])

@@ -15,8 +15,8 @@ import time
 
 import yaml
 
-import kopsenv
-from awxrun import awx_venv
+from testbed import kops_world
+from testbed.awx_job import awx_venv
 
 PLAYBOOK = """
 - name: A rolling update with progress
@@ -46,16 +46,16 @@ PLAYBOOK = """
 
 
 def playbook_variables(world):
-    return {"cluster": kopsenv.CLUSTER, "state_store": world.state, "kops": world.kops,
+    return {"cluster": kops_world.CLUSTER, "state_store": world.state, "kops": world.kops,
             "kops_environment": dict((k, v) for k, v in world.env.items() if k != "KOPS_STATE_STORE")}
 
 
-def test_rolling_update_progress_is_shown_while_kops_runs(kops_world, tmp_path):
+def test_rolling_update_progress_is_shown_while_kops_runs(world, tmp_path):
     playbook = tmp_path / "progress.yml"
     playbook.write_text(PLAYBOOK)
-    variables = playbook_variables(kops_world)
+    variables = playbook_variables(world)
     beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    env = dict(kopsenv.without_connection_variables(os.environ), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
+    env = dict(kops_world.without_connection_variables(os.environ), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false")
     proc = subprocess.Popen([beside, str(playbook), "-e", json.dumps(variables)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
@@ -78,21 +78,21 @@ def test_rolling_update_progress_is_shown_while_kops_runs(kops_world, tmp_path):
     # is asserted to arrive while kops runs.
 
 
-def test_rolling_update_progress_reaches_awx_as_job_events_while_kops_runs(kops_world, tmp_path):
+def test_rolling_update_progress_reaches_awx_as_job_events_while_kops_runs(world, tmp_path):
     """The same under ansible-runner, which AWX runs jobs with: each progress line is a job event (verbose) of its
     own, created while the task still runs."""
     private = tmp_path / "runner"
     for directory in ("project", "env", "inventory"):
         (private / directory).mkdir(parents=True)
     (private / "project" / "progress.yml").write_text(PLAYBOOK)
-    (private / "env" / "extravars").write_text(yaml.safe_dump(playbook_variables(kops_world)))
+    (private / "env" / "extravars").write_text(yaml.safe_dump(playbook_variables(world)))
     (private / "env" / "envvars").write_text(yaml.safe_dump({
         "ANSIBLE_COLLECTIONS_PATH": os.environ.get("ANSIBLE_COLLECTIONS_PATH", ""),
         "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false", "ANSIBLE_LOCALHOST_WARNING": "false"}))
     (private / "inventory" / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
     awx = awx_venv()
-    env = dict(kopsenv.without_connection_variables(os.environ))
+    env = dict(kops_world.without_connection_variables(os.environ))
     env["PATH"] = os.pathsep.join([os.path.join(awx, "bin"), os.path.dirname(sys.executable), env.get("PATH", "")])
     proc = subprocess.run([os.path.join(awx, "bin", "ansible-runner"), "run", str(private), "-p", "progress.yml",
                            "--ident", "progress"], capture_output=True, text=True, env=env, check=False)

@@ -12,8 +12,7 @@ import re
 import sys
 import uuid
 
-import kopsenv
-import syslogcapture
+from testbed import kops_world, syslog_capture
 
 PLAYBOOK = """
 - name: Every kops module, with a credential in its environment
@@ -51,10 +50,10 @@ def nowhere_kubeconfig(directory):
     """A kubeconfig whose context is named after the kOps cluster and whose server does not listen."""
     path = os.path.join(directory, "nowhere.kubeconfig")
     with open(path, "w") as handle:
-        json.dump({"apiVersion": "v1", "kind": "Config", "current-context": kopsenv.CLUSTER,
-                   "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:%d" % kopsenv.free_port()}}],
+        json.dump({"apiVersion": "v1", "kind": "Config", "current-context": kops_world.CLUSTER,
+                   "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:%d" % kops_world.free_port()}}],
                    "users": [{"name": "u", "user": {"token": "t"}}],
-                   "contexts": [{"name": kopsenv.CLUSTER, "context": {"cluster": "c", "user": "u"}}]}, handle)
+                   "contexts": [{"name": kops_world.CLUSTER, "context": {"cluster": "c", "user": "u"}}]}, handle)
     return path
 
 
@@ -65,7 +64,7 @@ def run_playbook(world, workdir, environment, verbosity="-vvv", debug=False, pro
         handle.write(PLAYBOOK)
     extra = os.path.join(workdir, "vars.json")
     with open(extra, "w") as handle:
-        json.dump({"cluster": kopsenv.CLUSTER, "state_store": world.state, "kops": world.kops,
+        json.dump({"cluster": kops_world.CLUSTER, "state_store": world.state, "kops": world.kops,
                    "kops_environment": environment, "nowhere_kubeconfig": nowhere_kubeconfig(workdir)}, handle)
     env = dict(os.environ, ANSIBLE_HOME=os.path.join(workdir, "ansible-home"),
                ANSIBLE_REMOTE_TMP=os.path.join(workdir, "remote-tmp"), ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "tmp"),
@@ -74,7 +73,7 @@ def run_playbook(world, workdir, environment, verbosity="-vvv", debug=False, pro
     env.update(process_env or {})
     ansible_playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     argv = [ansible_playbook, playbook, "--check", "--diff", "-e", "@" + extra] + ([verbosity] if verbosity else [])
-    proc, messages = syslogcapture.run(argv, workdir, env=env)
+    proc, messages = syslog_capture.run(argv, workdir, env=env)
     assert proc.returncode == 0 and "failed=0" in proc.stdout, proc.stdout[-3000:] + proc.stderr
     invoked = [m for m in messages if "Invoked with" in m]
     # The capture works: one line per task, each naming its module.
@@ -91,9 +90,9 @@ def secret_environment(world):
     return environment, secret
 
 
-def test_credentials_stay_out_of_syslog_callback_diff_and_failures(kops_world, tmp_path):
-    environment, secret = secret_environment(kops_world)
-    proc, messages, invoked = run_playbook(kops_world, str(tmp_path / "vvv"), environment)
+def test_credentials_stay_out_of_syslog_callback_diff_and_failures(world, tmp_path):
+    environment, secret = secret_environment(world)
+    proc, messages, invoked = run_playbook(world, str(tmp_path / "vvv"), environment)
     for value in (secret, environment["AWS_SESSION_TOKEN"], environment["AWS_ACCESS_KEY_ID"],
                   environment["DEPLOY_KEY_MATERIAL"]):
         assert value not in proc.stdout + proc.stderr
@@ -113,19 +112,19 @@ def test_credentials_stay_out_of_syslog_callback_diff_and_failures(kops_world, t
         assert '"%s": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' % name in proc.stdout, name
 
 
-def test_ansible_debug_prints_task_arguments_and_the_process_environment_avoids_that(kops_world, tmp_path):
+def test_ansible_debug_prints_task_arguments_and_the_process_environment_avoids_that(world, tmp_path):
     """ANSIBLE_DEBUG makes ansible-core print every task's arguments on the controller ("done with
     _execute_module (<module>, {<args>})"), for no_log options of any module too (documented: debug output may
     include secrets despite no_log). That line is the only place a credential given in `environment` shows; a
     credential in the controller's own environment (an AWX cloud credential) shows nowhere."""
-    environment, secret = secret_environment(kops_world)
-    proc, messages = run_playbook(kops_world, str(tmp_path / "debug"), environment, debug=True)[:2]
+    environment, secret = secret_environment(world)
+    proc, messages = run_playbook(world, str(tmp_path / "debug"), environment, debug=True)[:2]
     leaked = [line for line in (proc.stdout + proc.stderr).splitlines() if secret in line]
     assert leaked and all("done with _execute_module (clusterops.kops_upgrade.kops_" in line for line in leaked)
     assert not [m for m in messages if secret in m]
 
     del environment["AWS_SECRET_ACCESS_KEY"]
-    proc, messages = run_playbook(kops_world, str(tmp_path / "process-env"), environment, debug=True,
+    proc, messages = run_playbook(world, str(tmp_path / "process-env"), environment, debug=True,
                                   process_env={"AWS_SECRET_ACCESS_KEY": secret})[:2]
     assert secret not in proc.stdout + proc.stderr
     assert not [m for m in messages if secret in m]

@@ -2,4 +2,4 @@
 # Stop the local control plane by its pid files; fine when nothing runs. CLUSTER_NAME as for up.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-exec python3 "$here/localcluster.py" down "$@"
+exec python3 "$here/../testbed/local_cluster.py" down "$@"

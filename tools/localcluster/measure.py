@@ -15,17 +15,16 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 import uuid
 
+from kubernetes import client
+
+# The test bed package (tools/testbed); measure.sh puts tools/ on PYTHONPATH.
+from testbed import kube
+from testbed.local_cluster import CACHE
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
-
-from kubernetes import client  # noqa: E402  pylint: disable=wrong-import-position
-
-import nthrepro  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def summary(values):
@@ -58,22 +57,20 @@ def main():
             up = run("up.sh", env)
             results["starts"].append(time.monotonic() - started)
         kubeconfig = up.stdout.strip().splitlines()[-1].split("=", 1)[1]
-        api = nthrepro.api(kubeconfig)
+        api = kube.api(kubeconfig)
         core = client.CoreV1Api(api)
         for index in range(args.rounds):
             namespace = "measure-" + uuid.uuid4().hex[:6]
             core.create_namespace({"metadata": {"name": namespace}})
             ports = (30000 + 2 * index, 30001 + 2 * index)
-            stuck = nthrepro.reproduce_deadlock(api, namespace, replicas=1, ports=ports)
+            stuck = kube.reproduce_deadlock(api, namespace, replicas=1, ports=ports)
             results["verdict"].append(stuck["seconds"]["template_change_to_unschedulable"])
             results["event"].append(stuck["seconds"]["template_change_to_failed_scheduling_event"])
-            results["remediation"].append(nthrepro.remediate_by_deleting_old_replicaset(api, namespace)["seconds"])
+            results["remediation"].append(kube.remediate_by_deleting_old_replicaset(api, namespace)["seconds"])
             core.delete_namespace(namespace)
     finally:
         run("down.sh", env)
-        cache = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
-        shutil.rmtree(os.path.join(cache, "clusters", env["CLUSTER_NAME"]), ignore_errors=True)
+        shutil.rmtree(os.path.join(CACHE, "clusters", env["CLUSTER_NAME"]), ignore_errors=True)
     report = {
         "cached_start_to_all_nodes_ready_seconds": summary(results["starts"]),
         "template_change_to_unschedulable_seconds": summary(results["verdict"]),

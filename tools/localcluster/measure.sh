@@ -2,4 +2,4 @@
 # Measure the local control plane (see measure.py): start time, deadlock verdict time, remediation time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-exec "$("$here/../venv.sh")/bin/python" "$here/measure.py" "$@"
+PYTHONPATH="$here/..${PYTHONPATH:+:$PYTHONPATH}" exec "$("$here/../venv.sh")/bin/python" "$here/measure.py" "$@"

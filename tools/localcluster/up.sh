@@ -4,4 +4,4 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/../system-deps.sh"
-exec "$("$here/../venv.sh")/bin/python" "$here/localcluster.py" up "$@"
+exec "$("$here/../venv.sh")/bin/python" "$here/../testbed/local_cluster.py" up "$@"

@@ -1,15 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The node agent's pure part (tools/kopscloud/nodeagent.py): which Nodes kOps instances register, and with what."""
+"""The node agent's pure part (tools/testbed/node_agent.py): which Nodes kOps instances register, and with what."""
 
 from __future__ import annotations
 
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools", "kopscloud"))
-
-import nodeagent  # noqa: E402  pylint: disable=wrong-import-position
+from testbed import node_agent
 
 # Tags as kops 1.30.2 puts them on its Auto Scaling groups, and the instances carry (read from moto).
 CONTROL_PLANE_TAGS = {
@@ -30,7 +25,7 @@ def instance(instance_id, tags, state="running"):
 
 
 def test_control_plane_node_has_what_kops_validate_matches_on():
-    node = nodeagent.node_for(instance("i-cp1", CONTROL_PLANE_TAGS), "1.30.5", "1.30.2")
+    node = node_agent.node_for(instance("i-cp1", CONTROL_PLANE_TAGS), "1.30.5", "1.30.2")
     assert node["spec"]["providerID"] == "aws:///eu-west-1a/i-cp1"
     labels = node["metadata"]["labels"]
     assert labels["kops.k8s.io/instancegroup"] == "control-plane-eu-west-1a"
@@ -40,20 +35,20 @@ def test_control_plane_node_has_what_kops_validate_matches_on():
     assert node["spec"]["taints"] == [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
     assert node["status"]["nodeInfo"]["kubeletVersion"] == "v1.30.5"
     assert {"type": "InternalIP", "address": "172.20.1.5"} in node["status"]["addresses"]
-    assert node["metadata"]["annotations"][nodeagent.KOPS_VERSION_ANNOTATION] == "1.30.2"
+    assert node["metadata"]["annotations"][node_agent.KOPS_VERSION_ANNOTATION] == "1.30.2"
 
 
 def test_worker_node_gets_the_group_taints_and_no_control_plane_taint():
-    node = nodeagent.node_for(instance("i-n1", NODE_TAGS), "v1.31.3", "1.31.0")
+    node = node_agent.node_for(instance("i-n1", NODE_TAGS), "v1.31.3", "1.31.0")
     assert "node-role.kubernetes.io/node" in node["metadata"]["labels"]
     assert node["spec"]["taints"] == [{"key": "dedicated", "value": "batch", "effect": "NoSchedule"}]
     assert node["status"]["nodeInfo"]["kubeletVersion"] == "v1.31.3"
 
 
 def test_static_pods_sit_on_the_node_and_go_with_it():
-    node = nodeagent.node_for(instance("i-cp1", CONTROL_PLANE_TAGS), "1.30.5", "1.30.2")
+    node = node_agent.node_for(instance("i-cp1", CONTROL_PLANE_TAGS), "1.30.5", "1.30.2")
     node["metadata"]["uid"] = "uid-1"
-    pods = nodeagent.static_pods(node)
+    pods = node_agent.static_pods(node)
     assert sorted(p["metadata"]["labels"]["k8s-app"] for p in pods) == [
         "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
     for pod in pods:
@@ -67,6 +62,6 @@ def test_plan_joins_running_instances_and_removes_nodes_of_gone_ones():
     detached = dict(NODE_TAGS, **{"kops.k8s.io/detached-from-asg": "true"})
     instances = [instance("i-cp1", CONTROL_PLANE_TAGS), instance("i-n1", NODE_TAGS), instance("i-n2", detached),
                  instance("i-gone", NODE_TAGS, "terminated"), instance("i-b", {"k8s.io/role/bastion": "1"})]
-    wanted = nodeagent.wanted_instances(instances)
+    wanted = node_agent.wanted_instances(instances)
     assert sorted(wanted) == ["i-cp1", "i-n1", "i-n2"]  # a detached instance runs until kops terminates it
-    assert nodeagent.plan(wanted, {"i-n1": object(), "i-old": object()}) == (["i-cp1", "i-n2"], ["i-old"])
+    assert node_agent.plan(wanted, {"i-n1": object(), "i-old": object()}) == (["i-cp1", "i-n2"], ["i-old"])

@@ -293,7 +293,7 @@ def test_the_sdk_transport_error_is_transient_and_nothing_else_is():
 # Every release the collection knows (kops_releases.RECORDED), each with its recorded output.
 RELEASES = tuple("v" + release for release in kops_releases.RECORDED)
 RECONCILE_RELEASES = tuple(r for r in RELEASES if r != "v1.30.2")  # `kops reconcile cluster` exists from 1.31
-# `kops upgrade cluster` proposes the channel's recommendation for the cluster's current minor (kopsenv.CHANNEL).
+# `kops upgrade cluster` proposes the channel's recommendation for the cluster's current minor (testbed.kops_world.CHANNEL).
 UPGRADES = {"v1.30.2": ("1.29.3", "1.29.9"), "v1.31.0": ("1.30.2", "1.30.5"), "v1.32.0": ("1.31.0", "1.31.3"),
             "v1.33.1": ("1.32.0", "1.33.4"), "v1.35.0": ("1.34.4", "1.35.2"), "v1.36.2": ("1.35.2", "1.36.1")}
 # Releases that print "Detected single-control-plane cluster; won't detach before draining" above the table.

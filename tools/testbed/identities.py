@@ -18,7 +18,7 @@ import uuid
 import yaml
 from kubernetes import client
 
-from nthrepro import ROOT
+from testbed.local_cluster import ROOT
 
 RBAC_DIR = os.path.join(ROOT, "rbac")
 

@@ -13,7 +13,7 @@ import uuid
 
 from kubernetes import client, watch
 
-import nthrepro
+from testbed import kube
 
 POOL_KEY = "clusterops.test/pool"
 
@@ -47,7 +47,7 @@ class Pool(object):
         for node in nodes:
             self.core.create_node(node)
             self.nodes.append(node["metadata"]["name"])
-        nthrepro.wait_nodes_ready(self.api_client, len(self.core.list_node().items), timeout=60)
+        kube.wait_nodes_ready(self.api_client, len(self.core.list_node().items), timeout=60)
         return self
 
     def delete(self):
@@ -146,14 +146,14 @@ def roll_out(api_client, namespace, name, spec):
 
 def wait_new_pod_unschedulable(api_client, namespace, name):
     """Wait until a pod of the new revision is Unschedulable and the controller observed the generation."""
-    dep = nthrepro.wait_deployment(api_client, namespace, name,
-                                   lambda d: d.get("status", {}).get("observedGeneration", 0) >=
-                                   d["metadata"]["generation"] and d["metadata"]["generation"] >= 2)[0]
+    dep = kube.wait_deployment(api_client, namespace, name,
+                               lambda d: d.get("status", {}).get("observedGeneration", 0) >=
+                               d["metadata"]["generation"] and d["metadata"]["generation"] >= 2)[0]
     revision = dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
-    current = [rs for rs in nthrepro.replicasets_by_revision(api_client, namespace, name)
+    current = [rs for rs in kube.replicasets_by_revision(api_client, namespace, name)
                if rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision][0]
     template_hash = current["metadata"]["labels"]["pod-template-hash"]
-    return nthrepro.wait_unschedulable(api_client, namespace, selector="app=%s,pod-template-hash=%s" % (
+    return kube.wait_unschedulable(api_client, namespace, selector="app=%s,pod-template-hash=%s" % (
         name, template_hash))[0]
 
 
@@ -164,7 +164,7 @@ def stuck_on_two_nodes(api_client, namespace, pool, name):
     pool.add(pool_node(pool.name, 1, cpu="4"), pool_node(pool.name, 2, cpu="4"))
     create_deployment(api_client, namespace, name, pod_spec(pool.name, cpu="3"), replicas=2,
                       strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
-    nthrepro.wait_deployment(api_client, namespace, name, nthrepro.rollout_complete)
+    kube.wait_deployment(api_client, namespace, name, kube.rollout_complete)
     roll_out(api_client, namespace, name, pod_spec(pool.name, cpu="3", memory="65Mi"))
     wait_new_pod_unschedulable(api_client, namespace, name)
 
@@ -302,3 +302,28 @@ class ReadyWatcher(object):
 
 def deep(obj):
     return copy.deepcopy(obj)
+
+
+# The one application of a never-make-it-worse test (tests/cluster/test_never_worse.py, test_whole_chain.py): its
+# rollout_status diagnosis, its remediation (stale_replicasets) and its creation, rolled out.
+APP = "api"
+
+
+def status_of(cluster, namespace, name=APP):
+    result = kube.run_module("clusterops.kops_upgrade.rollout_status", {"name": name, "namespace": namespace},
+                             cluster.kubeconfig)
+    assert result["failed"] is False, result.get("msg")
+    return result["deployments"][0]
+
+
+def remediate(cluster, namespace, name=APP, **extra):
+    args = dict({"name": name, "namespace": namespace}, **extra)
+    result = kube.run_module("clusterops.kops_upgrade.stale_replicasets", args, cluster.kubeconfig)
+    assert "Traceback" not in str(result.get("msg", "")), result
+    return result
+
+
+def single_app(cluster, namespace, pool, spec, strategy=None, replicas=1):
+    """``pool``: the private node pool fixture the app's nodeSelector names (taken so that it exists)."""
+    create_deployment(cluster.api, namespace, APP, spec, replicas=replicas, strategy=strategy)
+    kube.wait_deployment(cluster.api, namespace, APP, kube.rollout_complete)

@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A kOps cluster that really lives on this machine: moto (server mode, loopback) as AWS, the local control plane
-(tools/localcluster, no nodes of its own) as the cluster's API, the node agent (nodeagent.py) turning moto's
+(tools/localcluster, no nodes of its own) as the cluster's API, the node agent (node_agent.py) turning moto's
 instances into Nodes and running kOps' channels as protokube does, and the real kops releases built by
 tools/localcluster/build.sh. Used by the end-to-end test (tests/e2e) and by `make demo`.
 
@@ -26,13 +26,8 @@ import time
 
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
-import nodeagent  # noqa: E402  pylint: disable=wrong-import-position
-
-LOCALCLUSTER = os.path.join(kopsenv.ROOT, "tools", "localcluster", "localcluster.py")
+from testbed import kops_world, node_agent
+from testbed.local_cluster import SCRIPT as LOCALCLUSTER
 
 
 def say(message):
@@ -40,7 +35,7 @@ def say(message):
 
 
 class KopsCloud(object):
-    """moto + assets server + local API + node agent, for one kOps cluster (kopsenv.CLUSTER)."""
+    """moto + assets server + local API + node agent, for one kOps cluster (kops_world.CLUSTER)."""
 
     def __init__(self, workdir, name, control_planes=1, nodes=2, progress=say, state_store="file"):
         self.workdir = workdir
@@ -71,18 +66,18 @@ class KopsCloud(object):
         self.progress("starting moto (AWS) and the kops assets server on 127.0.0.1")
         # The API load balancer's DNS name, once the API runs (see moto_server.py).
         self.api_address_file = os.path.join(self.workdir, "api-address")
-        self.moto = kopsenv.MotoServer(self.workdir, env={"CLUSTEROPS_API_ADDRESS_FILE": self.api_address_file})
-        self.assets = kopsenv.AssetsServer(self.workdir)
-        self.world = kopsenv.KopsWorld(self.workdir, self.moto.url, self.assets.url, kubeconfig=self.kubeconfig,
-                                       state_store=self.state_store_kind)
+        self.moto = kops_world.MotoServer(self.workdir, env={"CLUSTEROPS_API_ADDRESS_FILE": self.api_address_file})
+        self.assets = kops_world.AssetsServer(self.workdir)
+        self.world = kops_world.KopsWorld(self.workdir, self.moto.url, self.assets.url, kubeconfig=self.kubeconfig,
+                                          state_store=self.state_store_kind)
         self.timings["start (moto, assets)"] = time.monotonic() - started
 
     def kops_ca(self):
         """The cluster's kubernetes-ca (certificate and key files) from the state store, written by the first
         `kops update cluster --yes`: the local API serves and authenticates with it, so the admin credentials kops
         >= 1.31 makes for itself from the state store work against it."""
-        store = nodeagent.StateStore(self.state_store(), nodeagent.Aws(self.moto.url, self.world.env["AWS_REGION"]))
-        keyset = yaml.safe_load(store.read("%s/pki/private/kubernetes-ca/keyset.yaml" % kopsenv.CLUSTER))["spec"]
+        store = node_agent.StateStore(self.state_store(), node_agent.Aws(self.moto.url, self.world.env["AWS_REGION"]))
+        keyset = yaml.safe_load(store.read("%s/pki/private/kubernetes-ca/keyset.yaml" % kops_world.CLUSTER))["spec"]
         primary = keyset.get("primaryId")
         key = next(k for k in keyset["keys"] if not primary or k["id"] == primary)
         paths = []
@@ -111,13 +106,13 @@ class KopsCloud(object):
             argv += ["--kubernetes-version", release]
             what = "Kubernetes %s%s" % (release, "" if release == wanted else " for %s (same minor)" % wanted)
         else:
-            what = "the stand-in Kubernetes %s%s" % (kopsenv.versions()["KUBERNETES_VERSION"],
+            what = "the stand-in Kubernetes %s%s" % (kops_world.versions()["KUBERNETES_VERSION"],
                                                      " for %s (not built)" % wanted if wanted else "")
         self.progress("starting the local control plane %s as the cluster's API (%s, kOps' CA; nodes come from "
                       "the node agent)" % (self.name, what))
         ca_cert, ca_key = self.kops_ca()
-        argv += ["--ca-cert", ca_cert, "--ca-key", ca_key, "--san", "api.internal." + kopsenv.CLUSTER,
-                 "--san", "api." + kopsenv.CLUSTER]
+        argv += ["--ca-cert", ca_cert, "--ca-key", ca_key, "--san", "api.internal." + kops_world.CLUSTER,
+                 "--san", "api." + kops_world.CLUSTER]
         up = subprocess.run(argv, capture_output=True, text=True, check=False)
         if up.returncode != 0:
             raise RuntimeError("local control plane %s did not start: %s" % (self.name, up.stderr[-3000:]))
@@ -125,7 +120,7 @@ class KopsCloud(object):
         with open(self.admin) as handle:
             config = json.load(handle)
         # kops <= 1.30 finds the cluster's API through the kubeconfig context named after the cluster.
-        config["contexts"][0]["name"] = config["current-context"] = kopsenv.CLUSTER
+        config["contexts"][0]["name"] = config["current-context"] = kops_world.CLUSTER
         with open(self.kubeconfig, "w") as handle:
             json.dump(config, handle)
         os.chmod(self.kubeconfig, 0o600)
@@ -147,10 +142,10 @@ class KopsCloud(object):
     def start_agent(self):
         if self.agent is not None:
             return
-        argv = [sys.executable, os.path.join(HERE, "nodeagent.py"), "--cluster", kopsenv.CLUSTER,
+        argv = [sys.executable, os.path.abspath(node_agent.__file__), "--cluster", kops_world.CLUSTER,
                 "--aws-endpoint", self.moto.url, "--region", self.world.env["AWS_REGION"],
                 "--state", self.state_store(), "--workdir", self.workdir, "--kubeconfig", self.admin,
-                "--bin-dir", os.path.join(kopsenv.CACHE, "bin"), "--local-cluster", self.name]
+                "--bin-dir", os.path.join(kops_world.CACHE, "bin"), "--local-cluster", self.name]
         self.agent = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                       start_new_session=True, env=dict(os.environ, HOME=self.world.env["HOME"]))
         log = open(os.path.join(self.workdir, "node-agent.log"), "a")
@@ -179,24 +174,24 @@ class KopsCloud(object):
 
     # --- kops --------------------------------------------------------------------------------------------
     def kops(self, version, *args, check=True, timeout=600):
-        return self.world.run(*args, check=check, binary=kopsenv.kops_binary(version)[0], timeout=timeout)
+        return self.world.run(*args, check=check, binary=kops_world.kops_binary(version)[0], timeout=timeout)
 
     def create(self, kops_version, kubernetes_version, nth_version=None):
         """`kops create cluster` with ``kops_version`` (NTH pinned to ``nth_version`` when given), `kops update
         cluster --yes`, then the node agent: the instances join and channels applies the addons."""
         started = time.monotonic()
         self.progress("kops %s: create cluster %s (Kubernetes %s, %d control-plane, %d nodes%s)" % (
-            kops_version, kopsenv.CLUSTER, kubernetes_version, self.control_planes, self.nodes,
+            kops_version, kops_world.CLUSTER, kubernetes_version, self.control_planes, self.nodes,
             ", NTH pinned to %s" % nth_version if nth_version else ""))
         self.world.create_cluster(kubernetes_version, control_planes=self.control_planes, nodes=self.nodes,
-                                  binary=kopsenv.kops_binary(kops_version)[0])
+                                  binary=kops_world.kops_binary(kops_version)[0])
         if nth_version:
             # `--set spec.nodeTerminationHandler.version` is refused (field not found): edit the spec instead.
             spec = self.cluster_spec(kops_version)
             spec["spec"].setdefault("nodeTerminationHandler", {})["version"] = nth_version
             self.replace_cluster_spec(kops_version, spec)
         self.progress("kops %s: update cluster --yes (moto launches the instances)" % kops_version)
-        self.kops(kops_version, "update", "cluster", "--name", kopsenv.CLUSTER, "--yes", "--create-kube-config=false")
+        self.kops(kops_version, "update", "cluster", "--name", kops_world.CLUSTER, "--yes", "--create-kube-config=false")
         self.start_api(kubernetes_version)
         self.start_agent()
         self.timings["create (kops create, update --yes)"] = time.monotonic() - started
@@ -205,7 +200,7 @@ class KopsCloud(object):
         """`kops validate cluster --wait` until the cluster validates; returns the seconds waited."""
         started = time.monotonic()
         self.progress("kops %s: validate cluster --wait %ds" % (kops_version, timeout))
-        proc = self.kops(kops_version, "validate", "cluster", "--name", kopsenv.CLUSTER, "--wait",
+        proc = self.kops(kops_version, "validate", "cluster", "--name", kops_world.CLUSTER, "--wait",
                          "%ds" % timeout, "--count", "1", check=False, timeout=timeout + 60)
         if proc.returncode != 0:
             raise RuntimeError("the cluster did not validate within %ds: %s" % (
@@ -221,7 +216,7 @@ class KopsCloud(object):
         return client.VersionApi(config.new_client_from_config(config_file=self.admin)).get_code().git_version
 
     def cluster_spec(self, kops_version):
-        return yaml.safe_load(self.kops(kops_version, "get", "cluster", "--name", kopsenv.CLUSTER, "-o",
+        return yaml.safe_load(self.kops(kops_version, "get", "cluster", "--name", kops_world.CLUSTER, "-o",
                                         "yaml").stdout)
 
     def replace_cluster_spec(self, kops_version, spec):
@@ -236,8 +231,8 @@ class KopsCloud(object):
         """The extra variables of `ansible-playbook clusterops.kops_upgrade.upgrade` against this cloud, for the
         demo and the end-to-end test alike."""
         variables = {
-            "cluster_name": kopsenv.CLUSTER, "state_store": self.state_store(),
-            "kops_binary": kopsenv.kops_binary(kops_version)[0], "kubernetes_version": kubernetes_version,
+            "cluster_name": kops_world.CLUSTER, "state_store": self.state_store(),
+            "kops_binary": kops_world.kops_binary(kops_version)[0], "kubernetes_version": kubernetes_version,
             # The user's connection: the local API's own kubeconfig (its context is not named after the kOps
             # cluster, so kops gets a private copy under the cluster's name) and kops' AWS profile, which alone
             # reaches this cloud's moto. Nothing reaches ansible-playbook through its process environment.
@@ -260,16 +255,16 @@ class KopsCloud(object):
     def aws_profile(self):
         """This cloud's AWS profile: its name, and the AWS config and credentials files that define it (the
         profile's endpoint_url is this cloud's moto)."""
-        config, credentials = kopsenv.write_aws_profiles(self.workdir, {self.name: self.moto.url},
-                                                         region=self.world.env["AWS_REGION"])
+        config, credentials = kops_world.write_aws_profiles(self.workdir, {self.name: self.moto.url},
+                                                            region=self.world.env["AWS_REGION"])
         return self.name, config, credentials
 
     def kops_environment(self):
         """kops_upgrade_environment for this cloud: its AWS profile, no instance metadata, a HOME of its own and
         the kops assets location; no keys, no endpoint, no state store (state_store is a variable)."""
         profile, config, credentials = self.aws_profile()
-        return dict(kopsenv.profile_environment(profile, config, credentials, self.world.env["HOME"],
-                                                self.assets.url), **self.world.state_environment)
+        return dict(kops_world.profile_environment(profile, config, credentials, self.world.env["HOME"],
+                                                   self.assets.url), **self.world.state_environment)
 
     def environment(self):
         """What kops needs to reach this cloud, for ansible-playbook and its kops modules: AWS endpoint and

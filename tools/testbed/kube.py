@@ -17,7 +17,8 @@ import jinja2
 import yaml
 from kubernetes import client, config, watch
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from testbed.local_cluster import ROOT
+
 NTH_TEMPLATE = os.path.join(ROOT, "tests", "fixtures", "manifests", "aws-node-termination-handler.yaml.j2")
 NTH = "aws-node-termination-handler"
 

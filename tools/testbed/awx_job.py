@@ -16,11 +16,8 @@ import sys
 
 import yaml
 
-from nthrepro import ROOT
-
-# kopsenv: the one list of the connection variables a run must not inherit (tools/kopscloud).
-sys.path.insert(0, os.path.join(ROOT, "tools", "kopscloud"))
-import kopsenv  # noqa: E402  pylint: disable=wrong-import-position
+from testbed import kops_world
+from testbed.local_cluster import ROOT
 
 PROJECT = os.path.join(ROOT, "extensions", "awx", "project")
 
@@ -77,7 +74,7 @@ def run(private_dir, playbook, credential, extravars=None, inventory=None, limit
     # ansible-runner from its own venv, ansible-playbook from the tests' venv (as in an execution environment,
     # where both are on PATH). The runner's own environment has no kubeconfig, K8S_AUTH_*, AWS_* or KOPS_* either:
     # the job gets only what its credentials inject.
-    outer = kopsenv.without_connection_variables(os.environ)
+    outer = kops_world.without_connection_variables(os.environ)
     outer.update({"PATH": os.pathsep.join([os.path.join(awx, "bin"), venv_bin, outer.get("PATH", "")]),
                   "HOME": home})
     ident = "run-%d" % len(glob.glob(os.path.join(private_dir, "artifacts", "*")))

@@ -2,12 +2,12 @@
 """A real Kubernetes control plane as plain processes: etcd, kube-apiserver, kube-controller-manager and
 kube-scheduler built from Go modules (build.sh), with kwok playing the kubelets of fake nodes.
 
-    localcluster.py up   [--name NAME] [--control-plane-nodes N] [--workers N] [--audit-policy FILE]
+    local_cluster.py up   [--name NAME] [--control-plane-nodes N] [--workers N] [--audit-policy FILE]
                          [--kubernetes-version v1.x.y]                        # last line: KUBECONFIG=<path>
-    localcluster.py upgrade --name NAME --kubernetes-version v1.x.y   # restart the control plane on that release
-    localcluster.py release-for --kubernetes-version v1.x.y   # the built release that runs for it (or nothing)
-    localcluster.py down [--name NAME]
-    localcluster.py status [--name NAME]
+    local_cluster.py upgrade --name NAME --kubernetes-version v1.x.y   # restart the control plane on that release
+    local_cluster.py release-for --kubernetes-version v1.x.y   # the built release that runs for it (or nothing)
+    local_cluster.py down [--name NAME]
+    local_cluster.py status [--name NAME]
 
 State lives in $CLUSTEROPS_CACHE/clusters/<name>: certificates, tokens, kubeconfigs (admin.kubeconfig and
 limited.kubeconfig), data, logs and one pid file per process. `up` on a healthy running cluster only prints its
@@ -40,7 +40,12 @@ import sys
 import time
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+# The test bed's one place for where things are: the repository (ROOT), the binary and cluster cache (CACHE) and
+# the pinned versions (versions()). This file also runs on its own (up.sh, down.sh: stdlib only).
+SCRIPT = os.path.abspath(__file__)
+ROOT = os.path.abspath(os.path.join(os.path.dirname(SCRIPT), "..", ".."))
+# build.sh and versions.env: the shell side of the local control plane.
+TOOLS = os.path.join(ROOT, "tools", "localcluster")
 CACHE = os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade")
 # Bump when the way the processes are started changes: `up` then restarts a running cluster of an older launch
@@ -78,7 +83,7 @@ def log(message):
 
 def versions():
     found = {}
-    with open(os.path.join(HERE, "versions.env")) as handle:
+    with open(os.path.join(TOOLS, "versions.env")) as handle:
         for line in handle:
             line = line.strip()
             if line and not line.startswith("#") and "=" in line:
@@ -128,7 +133,7 @@ def binaries(kubernetes_version=None):
                  kwok=os.path.join(bindir, "kwok-" + v["KWOK_VERSION"]))
     if not all(os.access(p, os.X_OK) for p in paths.values()):
         log("building the control-plane binaries (cached under %s)" % bindir)
-        subprocess.run([os.path.join(HERE, "build.sh"), "etcd", "kwok", "kubernetes-" + kubernetes_version],
+        subprocess.run([os.path.join(TOOLS, "build.sh"), "etcd", "kwok", "kubernetes-" + kubernetes_version],
                        check=True)
     paths["stages"] = os.path.join(CACHE, "kwok-stages-" + v["KWOK_VERSION"])
     return paths

@@ -4,8 +4,8 @@ plane (tools/localcluster): for every running instance of the cluster (launched 
 KubernetesCluster) a Node joins (a kwok node), and when the instance is terminated its Node goes; control-plane nodes run the static pods kops validate looks
 for; and kOps' channels applies the addons from the state store, as protokube does on a control-plane node.
 
-    nodeagent.py --cluster x.k8s.local --aws-endpoint http://127.0.0.1:PORT --state /path/to/state \
-                 --kubeconfig admin.kubeconfig [--bin-dir DIR] [--interval 1]
+    node_agent.py --cluster x.k8s.local --aws-endpoint http://127.0.0.1:PORT --state /path/to/state \
+                 --kubeconfig admin.kubeconfig --bin-dir DIR [--interval 1]
 
 ``--state`` is the state store: a directory (a file:// store) or ``s3://bucket/prefix`` in moto's S3 (read from
 ``--aws-endpoint``; channels gets it as kops' S3-compatible endpoint, S3_ENDPOINT).
@@ -44,8 +44,8 @@ import urllib.parse
 import urllib.request
 from xml.etree import ElementTree
 
-LOCALCLUSTER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "localcluster",
-                            "localcluster.py")
+# Run by path (this file runs on its own too, as a process of the test bed).
+LOCALCLUSTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "local_cluster.py")
 MANAGED_BY = "clusterops.io/node-agent"
 KOPS_VERSION_ANNOTATION = "clusterops.io/kops-version"
 TEMPLATE_LABEL = "k8s.io/cluster-autoscaler/node-template/label/"
@@ -297,7 +297,7 @@ class NodeAgent(object):
     def follow_control_plane(self, kubernetes_version):
         """A control-plane instance boots the release of its nodeup config: when that is newer than the local
         control plane's, restart kube-apiserver, kube-controller-manager and kube-scheduler on it (same etcd;
-        `localcluster.py upgrade`), before the Node registers, as the new instance's static pods come up before
+        `local_cluster.py upgrade`), before the Node registers, as the new instance's static pods come up before
         its kubelet joins. Once per version; a release whose binaries are not built leaves the running (stand-in)
         version, and says so."""
         if not self.local_cluster or not kubernetes_version:
@@ -459,9 +459,7 @@ def main(argv=None):
                         "in moto's S3")
     parser.add_argument("--workdir", help="where channels' log and HOME go (default: the kubeconfig's directory)")
     parser.add_argument("--kubeconfig", required=True, help="admin kubeconfig of the cluster's API")
-    parser.add_argument("--bin-dir", default=os.path.join(
-        os.environ.get("CLUSTEROPS_CACHE") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "clusterops-kops-upgrade"), "bin"))
+    parser.add_argument("--bin-dir", required=True, help="the built binaries (kops, channels): <cache>/bin")
     parser.add_argument("--local-cluster", help="the local control plane (tools/localcluster) serving as the "
                         "cluster's API: restarted on a newer Kubernetes release when a control-plane instance boots "
                         "one (if its binaries are built)")
