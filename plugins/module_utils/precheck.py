@@ -928,8 +928,39 @@ def kops_validation_findings(failures, in_progress=None):
     return findings
 
 
+def check_tools(tools):
+    """``tool_missing`` (error) for each command-line tool the upgrade needs that did not run: ``tools`` is a list
+    of ``{name, path, result}``, ``result`` what running it returned (an Ansible task result: ``rc``, ``stderr``,
+    ``msg``). A skipped result (the tool was not probed) says nothing."""
+    findings = []
+    for index, tool in enumerate(tools or []):
+        if not isinstance(tool, dict) or not tool.get("name") or not isinstance(tool.get("result"), dict):
+            raise PrecheckInputError("tools[%d] needs name and result (what running the tool returned)" % index)
+        result = tool["result"]
+        if result.get("skipped") or result.get("rc") == 0:
+            continue
+        path = tool.get("path") or tool["name"]
+        why = (result.get("msg") or result.get("stderr") or "exit code %s" % result.get("rc", "unknown")).strip()
+        findings.append(finding(
+            "tool_missing", "error", "%s not found or not working: %s %s" % (tool["name"], path, why[:300]),
+            [{"kind": "Executable", "name": path}],
+            "Install %s on the machine that runs the upgrade, or give its path." % tool["name"]))
+    return findings
+
+
+def check_kops_validation_ran(result):
+    """``kops_validate_error`` (error) when `kops validate cluster` ran (``result``: what kops_validate returned)
+    but did not report a verdict: the state store, the credentials or the cluster name were wrong. Not run
+    (None, skipped) says nothing."""
+    if not result or result.get("skipped") or "valid" in result:
+        return []
+    return [finding("kops_validate_error", "error",
+                    "kops validate cluster did not report: %s" % (result.get("msg") or "").strip(), [],
+                    "Check the cluster name, the state store and the AWS credentials kops uses.")]
+
+
 def external_findings(items):
-    """Findings the role adds (tools missing, ...), checked like our own."""
+    """Findings from elsewhere (``extra_findings``), checked like our own."""
     result = []
     for index, item in enumerate(items or []):
         if not isinstance(item, dict) or not item.get("code") or not item.get("message"):

@@ -217,9 +217,9 @@ CHECK_GROUPS = (
 )
 CHECKS = tuple(group.name for group in CHECK_GROUPS)
 DEFAULT_CHECKS = tuple(group.name for group in CHECK_GROUPS if group.default)
-# Findings of every run, whatever the groups: the kops release, kops validate's failures, the role's own.
-ALWAYS_CODES = ("kops_too_old", "kops_version_unknown", "kops_validation_failure", "upgrade_in_progress",
-                "kops_validation_upgrade_in_progress")
+# Findings of every run, whatever the groups: the tools, the kops release, kops validate's result.
+ALWAYS_CODES = ("tool_missing", "kops_too_old", "kops_version_unknown", "kops_validate_error",
+                "kops_validation_failure", "upgrade_in_progress", "kops_validation_upgrade_in_progress")
 
 
 def run_precheck(api, params):
@@ -229,8 +229,11 @@ def run_precheck(api, params):
     checks = set(params.get("checks") or DEFAULT_CHECKS)
     run = PrecheckRun(api, params)
     in_progress = precheck.upgrade_in_progress(run.nodes, run.target, params.get("kops_rolling_plan"))
-    findings = precheck.external_findings(params.get("extra_findings")) + run.kops_findings
-    findings += precheck.kops_validation_findings(params.get("kops_validation_failures"), in_progress)
+    validation = params.get("kops_validation") or {}
+    failures = list(params.get("kops_validation_failures") or []) + list(validation.get("failures") or [])
+    findings = precheck.check_tools(params.get("tools")) + precheck.external_findings(params.get("extra_findings"))
+    findings += run.kops_findings + precheck.check_kops_validation_ran(validation)
+    findings += precheck.kops_validation_findings(failures, in_progress)
     for group in CHECK_GROUPS:
         if group.name in checks:
             findings += group.run(run)

@@ -49,8 +49,10 @@ description:
   - B(health) - after the upgrade, what the C(validate) role requires (not run unless named in O(checks)) -
     C(kubelet_not_at_version) (every kubelet reports O(target_version) exactly), C(node_not_ready),
     C(critical_pod_not_ready) (each pod of O(critical_priority_classes) that is not Running and Ready).
-  - Whatever the groups, C(kops_too_old) and C(kops_version_unknown) from O(kops_version), and
-    C(kops_validation_failure) for each failure given in O(kops_validation_failures); while an upgrade is in
+  - Whatever the groups, C(tool_missing) for each of O(tools) that did not run, C(kops_too_old) and
+    C(kops_version_unknown) from O(kops_version), C(kops_validate_error) when O(kops_validation) ran without a
+    verdict, and C(kops_validation_failure) for each failure of O(kops_validation) or
+    O(kops_validation_failures); while an upgrade is in
     progress, C(upgrade_in_progress) and C(kops_validation_upgrade_in_progress) (warnings) for the failures an
     interrupted rolling update explains. O(extra_findings) are added as given.
   - The number of API requests does not depend on the number of objects (list calls across all namespaces).
@@ -112,6 +114,20 @@ options:
     type: list
     elements: dict
     default: []
+  tools:
+    description:
+      - The command-line tools the upgrade needs, each with C(name) (V(kops)), C(path) (the binary) and
+        C(result), what running it returned (a registered task result, C(rc) and C(stderr) or C(msg)); one that
+        did not exit 0 is C(tool_missing). A skipped C(result) (not probed) says nothing.
+    type: list
+    elements: dict
+    default: []
+  kops_validation:
+    description:
+      - What M(clusterops.kops_upgrade.kops_validate) returned (the registered result). Without a verdict
+        (O(ignore:valid)) it is C(kops_validate_error); its O(ignore:failures) are judged as
+        O(kops_validation_failures) are. Skipped or omitted, nothing.
+    type: dict
   kops_validation_failures:
     description:
       - The O(ignore:failures) of M(clusterops.kops_upgrade.kops_validate), each becomes an error.
@@ -142,7 +158,7 @@ options:
     default: ""
   extra_findings:
     description:
-      - Findings from elsewhere (a missing tool, ...) to include in the verdict, each with C(code), C(message)
+      - Findings from elsewhere to include in the verdict, each with C(code), C(message)
         and optionally C(severity) (default V(error)), C(objects), C(remedy).
     type: list
     elements: dict
@@ -333,6 +349,8 @@ def main():
             fail_on_predicted_deadlock=dict(type="bool", default=False),
             webhook_namespace=dict(type="str", default="kube-system"),
             removed_apis=dict(type="list", elements="dict", default=[]),
+            tools=dict(type="list", elements="dict", default=[]),
+            kops_validation=dict(type="dict"),
             kops_validation_failures=dict(type="list", elements="dict", default=[]),
             kops_rolling_plan=dict(type="list", elements="dict", default=[]),
             extra_findings=dict(type="list", elements="dict", default=[]),

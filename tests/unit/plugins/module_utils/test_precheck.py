@@ -505,6 +505,36 @@ def test_kops_validation_failures_and_extra_findings():
         precheck.external_findings([{"code": "x", "message": "y", "severity": "fatal"}])
 
 
+def test_a_tool_that_did_not_run_is_missing_and_a_skipped_probe_says_nothing():
+    missing = {"rc": 2, "failed": False, "msg": "[Errno 2] No such file or directory: b'/opt/kops'"}
+    broken = {"rc": 1, "stdout": "", "stderr": "error: unknown flag --client\n"}
+    findings = precheck.check_tools([
+        {"name": "kops", "path": "/opt/kops", "result": missing},
+        {"name": "kubectl", "path": "kubectl", "result": broken},
+        {"name": "kops", "path": "kops", "result": {"rc": 0, "stdout": "Client version: 1.36.2"}},
+        {"name": "kubectl", "path": "kubectl", "result": {"skipped": True, "changed": False}},
+    ])
+    assert [(f["code"], f["severity"], f["objects"]) for f in findings] == [
+        ("tool_missing", "error", [{"kind": "Executable", "name": "/opt/kops"}]),
+        ("tool_missing", "error", [{"kind": "Executable", "name": "kubectl"}])]
+    assert findings[0]["message"] == ("kops not found or not working: /opt/kops [Errno 2] No such file or "
+                                      "directory: b'/opt/kops'")
+    assert findings[1]["message"] == "kubectl not found or not working: kubectl error: unknown flag --client"
+    assert "Install kubectl" in findings[1]["remedy"]
+    assert precheck.check_tools([]) == [] and precheck.check_tools(None) == []
+    with pytest.raises(precheck.PrecheckInputError, match=r"tools\[0\] needs name and result"):
+        precheck.check_tools([{"name": "kops", "result": "rc=0"}])
+
+
+def test_kops_validate_without_a_verdict_is_an_error_and_one_with_a_verdict_or_skipped_is_not():
+    findings = precheck.check_kops_validation_ran({"failed": True, "msg": "State Store: Required value "})
+    assert [(f["code"], f["severity"], f["message"]) for f in findings] == [
+        ("kops_validate_error", "error", "kops validate cluster did not report: State Store: Required value")]
+    assert precheck.check_kops_validation_ran({"valid": False, "failures": [{"type": "Pod"}]}) == []
+    assert precheck.check_kops_validation_ran({"skipped": True}) == []
+    assert precheck.check_kops_validation_ran(None) == [] and precheck.check_kops_validation_ran({}) == []
+
+
 def test_verdict_orders_and_counts():
     findings = [precheck.finding("b", "info", "i"), precheck.finding("a", "warning", "w"),
                 precheck.finding("c", "error", "e")]
