@@ -250,7 +250,7 @@ def diagnose_rollouts(deployments, replicasets, pods, events, nodes, cluster_pod
     pods_by_owner = index_by_controller(pods)
     events_by_pod = failed_scheduling_events_by_pod(events)
     context = {"nodes": nodes, "cluster_pods": pods if cluster_pods is None else cluster_pods,
-               "pdbs": pdbs or [], "cluster": None}
+               "pdbs": pdbs or [], "cluster": None, "eligible": {}}
     return [
         _diagnose(d, replicasets_by_owner.get((d.get("metadata") or {}).get("uid"), []), pods_by_owner,
                   events_by_pod, context)
@@ -283,7 +283,8 @@ def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, conte
     condition says ProgressDeadlineExceeded; ``progressing`` otherwise.
 
     ``context`` holds the nodes, the cluster's pods and the PodDisruptionBudgets; the scheduling model (Cluster) is
-    built from it on first need and shared by every Deployment of the snapshot."""
+    built from it on first need and shared by every Deployment of the snapshot, and so are the eligible nodes of
+    each distinct node selection (``eligible``, see scheduling.eligible_nodes)."""
     metadata = deployment.get("metadata") or {}
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
@@ -321,7 +322,7 @@ def _diagnose(deployment, owned_replicasets, pods_by_owner, events_by_pod, conte
         "blockers": [],
         "proof": None,
         "plan": None,
-        "prediction": predict_rollout_deadlock(deployment, context["nodes"]),
+        "prediction": predict_rollout_deadlock(deployment, context["nodes"], context["eligible"]),
         "remedy": "",
     }
 
@@ -816,27 +817,34 @@ def remedy_for(diagnosis):
 
 
 def remediation_targets(diagnoses, among=None, changed=None):
-    """What a remediation may act on, from rollout diagnoses: ``{"stuck": [...], "blocked": [...]}``, the names
-    (``namespace/name`` when the diagnoses span namespaces) of the Deployments proven ``stuck`` - the only ones a
-    removal may touch - and of those ``blocked`` (to report why they are left alone), each restricted to
+    """What a remediation may act on, from rollout diagnoses: ``{"stuck": [...], "blocked": [...], "prevent":
+    [...]}``, the names (``namespace/name`` when the diagnoses span namespaces) of the Deployments proven ``stuck``
+    - the only ones a removal may touch - and of those ``blocked`` (to report why they are left alone), each
+    restricted to
 
     - ``among``: Deployment names (None: any; an empty list: none), and
     - ``changed``: the ``namespace/name`` of the Deployments an update started to roll out since a baseline
-      (None: no baseline, no restriction).
+      (None: no baseline, no restriction);
+
+    and ``prevent``, those among ``among`` whose next rollout is predicted to deadlock (what a prevention patch
+    may change; the prediction is about the next rollout, so a baseline does not restrict it).
 
     The roles pass their values here instead of filtering the diagnoses in Jinja."""
     namespaces = set(d["namespace"] for d in diagnoses)
     allowed = None if among is None else set(among)
-    found = {"stuck": [], "blocked": []}
+    found = {"stuck": [], "blocked": [], "prevent": []}
     for diagnosis in diagnoses:
         key = "%s/%s" % (diagnosis["namespace"], diagnosis["name"])
-        if diagnosis["verdict"] not in found:
-            continue
         if allowed is not None and diagnosis["name"] not in allowed:
+            continue
+        shown = diagnosis["name"] if len(namespaces) == 1 else key
+        if (diagnosis.get("prediction") or {}).get("deadlock"):
+            found["prevent"].append(shown)
+        if diagnosis["verdict"] not in ("stuck", "blocked"):
             continue
         if changed is not None and key not in changed:
             continue
-        found[diagnosis["verdict"]].append(diagnosis["name"] if len(namespaces) == 1 else key)
+        found[diagnosis["verdict"]].append(shown)
     return dict((verdict, sorted(names)) for verdict, names in found.items())
 
 

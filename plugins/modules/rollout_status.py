@@ -294,11 +294,13 @@ remediation_targets:
   description:
     - What a remediation may act on - C(stuck), the Deployments proven stuck (the only ones
       M(clusterops.kops_upgrade.stale_replicasets) will touch), and C(blocked), those left alone with a reason -
-      each restricted to O(among) and, with O(baseline), to RV(changed_since_baseline).
+      each restricted to O(among) and, with O(baseline), to RV(changed_since_baseline); and C(prevent), those
+      among O(among) whose next rollout is predicted to deadlock (what the C(remediate) role's prevention may
+      patch).
     - Names, or C(namespace/name) when the Deployments seen span namespaces.
   returned: always
   type: dict
-  sample: {stuck: [aws-node-termination-handler], blocked: []}
+  sample: {stuck: [aws-node-termination-handler], blocked: [], prevent: [aws-node-termination-handler]}
 predicted_deadlocks:
   description: C(namespace/name) of the Deployments whose next rollout is predicted to deadlock.
   returned: always

@@ -418,6 +418,17 @@ def test_daemonset_surge_with_host_ports(precheck_cluster, precheck_namespace, h
 
 # --------------------------------------------------------------------------------------------------- the role's kops path
 
+def run_role_playbook(tmp_path, text, extra, kubeconfig):
+    """ansible-playbook of ``text`` with ``extra`` variables, the cluster's API given as K8S_AUTH_KUBECONFIG."""
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(text)
+    return subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(playbook), "-e", json.dumps(extra)],
+        env=dict(os.environ, K8S_AUTH_KUBECONFIG=kubeconfig, ANSIBLE_NOCOLOR="1",
+                 ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"),
+        capture_output=True, text=True, check=False)
+
+
 PRECHECK_PLAYBOOK = """
 - name: Precheck with kops
   hosts: localhost
@@ -434,18 +445,40 @@ def test_precheck_role_with_the_real_kops(precheck_cluster, tmp_path):
     """kops' own version reaches upgrade_precheck (kops 1.30 cannot take a cluster to 1.35), and a `kops validate`
     that cannot read the state store is an error finding, not a silent skip: one summary, the role fails."""
     kops, version = kops_world.kops_binary()
-    playbook = tmp_path / "precheck.yml"
-    playbook.write_text(PRECHECK_PLAYBOOK)
     extra = {"precheck_cluster_name": "missing.k8s.local", "precheck_state_store": "file://%s" % (tmp_path / "none"),
              "precheck_kops_binary": kops, "precheck_kubernetes_version": TARGET,
              "precheck_kops_environment": {"AWS_REGION": "eu-west-1"}}
-    proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(playbook), "-e", json.dumps(extra)],
-        env=dict(os.environ, K8S_AUTH_KUBECONFIG=precheck_cluster.kubeconfig, ANSIBLE_NOCOLOR="1",
-                 ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"),
-        capture_output=True, text=True, check=False)
+    proc = run_role_playbook(tmp_path, PRECHECK_PLAYBOOK, extra, precheck_cluster.kubeconfig)
     out = proc.stdout
     assert proc.returncode != 0, out[-4000:]
     assert "Precheck found what would break the upgrade:" in out, out[-4000:]
     assert "kops_too_old_for_target: kops %s does not support Kubernetes %s" % (version.lstrip("v"), TARGET) in out
     assert "kops_validate_error: kops validate cluster did not report" in out
+
+
+VALIDATE_PLAYBOOK = """
+- name: Validate with kops
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Validate
+      ansible.builtin.include_role:
+        name: clusterops.kops_upgrade.validate
+"""
+
+
+def test_validate_role_never_passes_a_kops_validate_that_could_not_report(precheck_cluster, tmp_path):
+    """The validate role on a healthy API, with a `kops validate` that cannot read its state store: the cluster is
+    not declared valid; the problem is kops' own words (it used to count only a report's failures, so a kops that
+    printed no report at all let the role say "Cluster valid")."""
+    kops, dummy = kops_world.kops_binary()
+    extra = {"validate_cluster_name": "missing.k8s.local", "validate_state_store": "file://%s" % (tmp_path / "none"),
+             "validate_kops_binary": kops, "validate_timeout": 0, "validate_interval": 1,
+             "validate_rollout_namespace": "kube-system", "validate_kops_environment": {"AWS_REGION": "eu-west-1"}}
+    proc = run_role_playbook(tmp_path, VALIDATE_PLAYBOOK, extra, precheck_cluster.kubeconfig)
+    out = proc.stdout
+    assert proc.returncode != 0, out[-4000:]
+    assert "Cluster valid" not in out, out[-4000:]
+    assert "Cluster not valid:" in out and "kops validate: kops validate cluster printed no JSON report" in out, \
+        out[-4000:]
