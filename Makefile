@@ -17,7 +17,7 @@ export ANSIBLE_HOME := $(COLLECTION_ROOT)-home/ansible
 export ANSIBLE_LOCAL_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(COLLECTION_ROOT)-home/ansible/tmp
 
-.PHONY: trim-cache versions lowest lowest-beside e2e-test e2e-one-cp e2e-three-cp e2e-newest cluster-and-e2e build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
+.PHONY: integration trim-cache versions lowest lowest-beside e2e-test e2e-one-cp e2e-three-cp e2e-newest cluster-and-e2e build-check bench oracle help venv collection build test unit sanity lint cluster-test kops-test molecule molecule-kind kind-image demo cluster-up cluster-down binaries ee
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -56,6 +56,9 @@ cluster-down: ## Stop the local control plane (by process id); fine when nothing
 cluster-test: collection ## Module tests against the real local control plane (starts and stops it)
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q tests/cluster
 
+integration: collection ## ansible-test integration targets (tests/integration) on a local control plane of their own, stopped at the end (INTEGRATION_TARGETS=... for some)
+	@tools/integration.sh "$(VENV)" "$(COLLECTION_ROOT)" $(INTEGRATION_TARGETS)
+
 versions: collection ## Unit and module tests on the lowest and the newest ansible-core and kubernetes client declared (nox)
 	@COLLECTION_ROOT="$(COLLECTION_ROOT)" tools/nox.sh -s unit-lowest unit-newest modules-lowest modules-newest
 
@@ -83,7 +86,7 @@ e2e-one-cp e2e-three-cp e2e-newest: collection
 
 cluster-and-e2e: collection ## cluster-test beside the two e2e runs, then kops-test and lowest (binaries built first)
 	@tools/localcluster/build.sh etcd kwok kubernetes kops-releases kubernetes-releases
-	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh cluster-test e2e-one-cp+kops-test e2e-three-cp+e2e-newest+lowest-beside
+	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh cluster-test e2e-one-cp+kops-test+integration e2e-three-cp+e2e-newest+lowest-beside
 
 # lowest, on control planes and a collection root of its own: beside cluster-test and kops-test it must share
 # neither their clusters nor the installed collection they run from (nox reinstalls it).
