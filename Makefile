@@ -84,7 +84,7 @@ E2E_TESTS_e2e-newest = test_one_control_plane_1_35_to_1_36_default_nth
 e2e-one-cp e2e-three-cp e2e-newest: collection
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/python" -m pytest -q -s $(E2E_TEST)::$(E2E_TESTS_$@)
 
-cluster-and-e2e: collection ## cluster-test beside the two e2e runs, then kops-test and lowest (binaries built first)
+cluster-and-e2e: collection ## cluster-test beside the e2e runs, then kops-test, integration and lowest (binaries built first)
 	@tools/localcluster/build.sh etcd kwok kubernetes kops-releases kubernetes-releases
 	@MAKE="$(MAKE)" SKIP_COLLECTION=1 tools/parallel.sh cluster-test e2e-one-cp+kops-test+integration e2e-three-cp+e2e-newest+lowest-beside
 
