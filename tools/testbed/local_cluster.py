@@ -453,29 +453,27 @@ class Cluster:
         except (OSError, ValueError, KeyError):
             return None
 
-    # --- commands ----------------------------------------------------------------------------------------
-    def audit_policy(self):
-        """The audit policy the running cluster was started with (its text), or None."""
+    def recorded(self, name):
+        """The text of the file ``name`` that this cluster wrote when it last started, or None (no such file)."""
         try:
-            with open(self.path("audit-policy.yaml")) as handle:
+            with open(self.path(name)) as handle:
                 return handle.read()
         except OSError:
             return None
 
+    # --- commands ----------------------------------------------------------------------------------------
+    def audit_policy(self):
+        """The audit policy the running cluster was started with (its text), or None."""
+        return self.recorded("audit-policy.yaml")
+
     def service_cidr(self):
-        try:
-            with open(self.path("service-cidr")) as handle:
-                return handle.read().strip()
-        except OSError:
-            return DEFAULT_SERVICE_CIDR
+        cidr = self.recorded("service-cidr")
+        return DEFAULT_SERVICE_CIDR if cidr is None else cidr.strip()
 
     def kubernetes_version(self):
         """The Kubernetes version the control plane was last started with (None: never started)."""
-        try:
-            with open(self.path("kubernetes-version")) as handle:
-                return handle.read().strip()
-        except OSError:
-            return None
+        version = self.recorded("kubernetes-version")
+        return None if version is None else version.strip()
 
     def control_plane_argv(self, component, bins, ports):
         """The command line of one control-plane component, from what this cluster recorded when it started
