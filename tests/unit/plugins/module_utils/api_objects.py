@@ -135,18 +135,26 @@ def replicaset(owner, revision, template_hash, replicas, ready=None, available=N
     }
 
 
+def two_replicas_one_surge_pending(template, message, old_nodes, old_template=None):
+    """A Deployment of two replicas rolling out ``template`` one surge pod at a time: revision 1 (of
+    ``old_template`` where given) has its two pods Running on ``old_nodes``, the surge pod of revision 2 is Pending,
+    refused by the scheduler with ``message``. Returns (deployment, [old, new], pods, events)."""
+    dep = deployment(replicas=2, template=template,
+                     status={"replicas": 3, "updatedReplicas": 1, "availableReplicas": 2, "readyReplicas": 2})
+    old = replicaset(dep, 1, "5555555555", 2)
+    if old_template is not None:
+        old["spec"]["template"] = old_template
+    new = replicaset(dep, 2, "6666666666", 1, ready=0, available=0)
+    pending = unschedulable_pod(new, "p", message)
+    pods = [running_pod(old, "a", old_nodes[0]), running_pod(old, "b", old_nodes[1]), pending]
+    return dep, [old, new], pods, [failed_scheduling_event(pending, message)]
+
+
 def running_pod(rs, suffix, node_name, ready=True):
-    pod = _pod(rs, suffix)
-    pod["spec"]["nodeName"] = node_name
-    pod["status"] = {
-        "phase": "Running",
-        "conditions": [
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-11-27T10:00:01Z"},
-            {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": "2026-11-27T10:00:05Z"},
-        ],
-        "hostIP": "10.0.0.1",
-    }
-    return pod
+    return _scheduled_pod(rs, suffix, node_name, "Running", "2026-11-27T10:00:01Z",
+                          {"type": "Ready", "status": "True" if ready else "False",
+                           "lastTransitionTime": "2026-11-27T10:00:05Z"},
+                          hostIP="10.0.0.1")
 
 
 def unschedulable_pod(rs, suffix, message, since="2026-11-28T08:00:00Z"):
@@ -161,16 +169,20 @@ def unschedulable_pod(rs, suffix, message, since="2026-11-28T08:00:00Z"):
 
 
 def scheduled_not_ready_pod(rs, suffix, node_name):
+    return _scheduled_pod(rs, suffix, node_name, "Pending", "2026-11-28T08:00:00Z",
+                          {"type": "Ready", "status": "False", "reason": "ContainersNotReady"},
+                          containerStatuses=[{"name": "c", "ready": False,
+                                              "state": {"waiting": {"reason": "ContainerCreating"}}}])
+
+
+def _scheduled_pod(rs, suffix, node_name, phase, scheduled_at, ready_condition, **status):
+    """A pod of ``rs`` bound to ``node_name``: PodScheduled since ``scheduled_at``, then ``ready_condition``."""
     pod = _pod(rs, suffix)
     pod["spec"]["nodeName"] = node_name
-    pod["status"] = {
-        "phase": "Pending",
-        "conditions": [
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-11-28T08:00:00Z"},
-            {"type": "Ready", "status": "False", "reason": "ContainersNotReady"},
-        ],
-        "containerStatuses": [{"name": "c", "ready": False, "state": {"waiting": {"reason": "ContainerCreating"}}}],
-    }
+    pod["status"] = dict({
+        "phase": phase,
+        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": scheduled_at}, ready_condition],
+    }, **status)
     return pod
 
 

@@ -30,7 +30,8 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
     predict_rollout_deadlock,
 )
 
-from .api_objects import deployment, failed_scheduling_event, node, replicaset, running_pod, unschedulable_pod
+from .api_objects import (deployment, failed_scheduling_event, node, replicaset, running_pod, two_replicas_one_surge_pending,
+                          unschedulable_pod)
 from .test_rollout import PORTS_ONE_CP, nth_stuck
 
 SYSTEM_CLUSTER_CRITICAL = 2000000000
@@ -279,21 +280,16 @@ def test_more_replicas_than_nodes_for_a_self_exclusive_template_is_blocked():
     template["spec"]["affinity"]["podAntiAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": [
         {"topologyKey": "kubernetes.io/hostname",
          "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "aws-node-termination-handler"}}}]}
-    dep = deployment(replicas=2, template=template, status={"replicas": 3, "updatedReplicas": 1,
-                                                            "readyReplicas": 2, "availableReplicas": 2})
-    old = replicaset(dep, 1, "5555555555", 2)
-    old["spec"]["template"] = old_template
-    new = replicaset(dep, 2, "6666666666", 1, ready=0, available=0)
     message = ("0/3 nodes are available: 1 node(s) didn't match pod anti-affinity rules, 2 node(s) didn't match "
                "Pod's node affinity/selector. preemption: 0/3 nodes are available: 1 No preemption victims found "
                "for incoming pod, 2 Preemption is not helpful for scheduling.")
-    pending = unschedulable_pod(new, "p", message)
-    pods = [running_pod(old, "a", "cp-0"), running_pod(old, "b", "cp-0"), pending]
+    dep, rss, pods, events = two_replicas_one_surge_pending(template, message, ["cp-0", "cp-0"],
+                                                            old_template=old_template)
     for pod in pods[:2]:
         pod["spec"] = copy.deepcopy(old_template["spec"])
         pod["spec"]["nodeName"] = "cp-0"
     nodes = [node("cp-0", control_plane=True), node("worker-0"), node("worker-1")]
-    result = diagnose((dep, [old, new], pods, [failed_scheduling_event(pending, message)], nodes))
+    result = diagnose((dep, rss, pods, events, nodes))
     assert result["verdict"] == "blocked", result["why"]
     assert "cannot fit its 2 replica(s)" in result["why"]
     assert result["plan"] is None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import (
     controller_scale_down,
     diagnose_pod_sets,
@@ -14,16 +16,8 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout im
     split_replicasets,
 )
 
-from .api_objects import (
-    deployment,
-    failed_scheduling_event,
-    node,
-    nth_pod_template,
-    replicaset,
-    running_pod,
-    scheduled_not_ready_pod,
-    unschedulable_pod,
-)
+from .api_objects import (deployment, failed_scheduling_event, node, nth_pod_template, replicaset, running_pod,
+                          scheduled_not_ready_pod, two_replicas_one_surge_pending, unschedulable_pod)
 
 PORTS_ONE_CP = (
     "0/3 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, "
@@ -147,13 +141,17 @@ def assert_blocked(result, kind):
     assert "stale_replicasets" not in remedy
 
 
-def single_replica_case(template, old_node, message, nodes, extra_pods=(), strategy=None):
+def single_replica_case(template, old_node, message, nodes, extra_pods=(), strategy=None, new_template=None):
+    """One replica of ``template`` Running on ``old_node``, its new pod Pending (refused with ``message``); the new
+    ReplicaSet and its pod are of ``new_template`` where given."""
     dep = deployment(name="api", replicas=1, template=template,
                      strategy=strategy or {"type": "RollingUpdate",
                                            "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
                      status={"replicas": 2, "updatedReplicas": 1, "availableReplicas": 1, "readyReplicas": 1})
     old = replicaset(dep, 1, "7777777777", 1)
     new = replicaset(dep, 2, "8888888888", 1, ready=0, available=0)
+    if new_template is not None:
+        new["spec"]["template"] = new_template
     pending = unschedulable_pod(new, "r", message)
     pods = [running_pod(old, "a", old_node), pending]
     return dep, [old, new], pods, [failed_scheduling_event(pending, message)], nodes, list(extra_pods)
@@ -181,10 +179,7 @@ def test_cpu_beyond_any_node_is_blocked_not_stuck():
     nodes = [node("worker-0"), node("worker-1")]
     case = single_replica_case(old_template, "worker-0", "0/2 nodes are available: 2 Insufficient cpu. "
                                "preemption: 0/2 nodes are available: 2 No preemption victims found for incoming "
-                               "pod.", nodes)
-    dep, rss, pods, events, nodes, extra = case
-    rss[1]["spec"]["template"] = new_template
-    pods[1]["spec"] = copy.deepcopy(new_template["spec"])
+                               "pod.", nodes, new_template=new_template)
     result = diagnose_case(case)
     assert_blocked(result, "resources")
     assert result["proof"]["scheduler_agrees"] is True
@@ -223,39 +218,30 @@ def test_host_port_held_by_a_daemonset_everywhere_is_blocked():
         daemon_pods.append(pod)
     case = single_replica_case(old_template, "worker-0", "0/2 nodes are available: 2 node(s) didn't have free "
                                "ports for the requested pod ports. preemption: 0/2 nodes are available: 2 No "
-                               "preemption victims found for incoming pod.", nodes, extra_pods=daemon_pods)
-    case[1][1]["spec"]["template"] = new_template
-    case[2][1]["spec"] = copy.deepcopy(new_template["spec"])
+                               "preemption victims found for incoming pod.", nodes, extra_pods=daemon_pods,
+                               new_template=new_template)
     result = diagnose_case(case)
     assert_blocked(result, "host_ports")
     assert result["proof"]["scheduler_agrees"] is True
 
 
-def test_required_pod_affinity_to_a_peer_that_runs_nowhere_is_blocked():
-    template = plain_template()
-    template["spec"]["affinity"] = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "cache"}}}]}}
-    nodes = [node("worker-0"), node("worker-1")]
-    case = single_replica_case(plain_template(), "worker-0", "0/2 nodes are available: 2 node(s) didn't match pod "
-                               "affinity rules. preemption: 0/2 nodes are available: 2 Preemption is not helpful "
-                               "for scheduling.", nodes)
-    case[1][1]["spec"]["template"] = template
-    case[2][1]["spec"] = copy.deepcopy(template["spec"])
-    assert_blocked(diagnose_case(case), "pod_affinity")
-
-
-def test_spread_on_a_node_without_the_topology_label_is_blocked():
-    template = plain_template()
-    template["spec"]["topologySpreadConstraints"] = [{
+@pytest.mark.parametrize("spec, message, kind", [
+    ({"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "cache"}}}]}}},
+     "0/2 nodes are available: 2 node(s) didn't match pod affinity rules. preemption: 0/2 nodes are available: 2 "
+     "Preemption is not helpful for scheduling.", "pod_affinity"),
+    ({"topologySpreadConstraints": [{
         "maxSkew": 1, "topologyKey": "example.com/rack", "whenUnsatisfiable": "DoNotSchedule",
-        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}}]
+        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}}]},
+     "0/2 nodes are available: 2 node(s) didn't match pod topology spread constraints (missing required label). "
+     "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.", "topology_spread_label"),
+], ids=["required-pod-affinity-to-a-peer-that-runs-nowhere", "spread-on-a-node-without-the-topology-label"])
+def test_a_new_template_that_no_node_can_take_is_blocked(spec, message, kind):
+    template = plain_template()
+    template["spec"].update(spec)
     nodes = [node("worker-0"), node("worker-1")]
-    case = single_replica_case(plain_template(), "worker-0", "0/2 nodes are available: 2 node(s) didn't match pod "
-                               "topology spread constraints (missing required label). preemption: 0/2 nodes are "
-                               "available: 2 Preemption is not helpful for scheduling.", nodes)
-    case[1][1]["spec"]["template"] = template
-    case[2][1]["spec"] = copy.deepcopy(template["spec"])
-    assert_blocked(diagnose_case(case), "topology_spread_label")
+    case = single_replica_case(plain_template(), "worker-0", message, nodes, new_template=template)
+    assert_blocked(diagnose_case(case), kind)
 
 
 def test_persistent_volume_claims_are_never_proven():
@@ -420,16 +406,11 @@ def anti_affinity_template():
 
 def test_required_anti_affinity_stuck_on_too_few_nodes():
     nodes = [node("cp-0", control_plane=True), node("cp-1", control_plane=True), node("worker-0")]
-    dep = deployment(replicas=2, template=anti_affinity_template(),
-                     status={"replicas": 3, "updatedReplicas": 1, "availableReplicas": 2, "readyReplicas": 2})
-    old = replicaset(dep, 1, "5555555555", 2)
-    new = replicaset(dep, 2, "6666666666", 1, ready=0, available=0)
     message = ("0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't "
                "match pod anti-affinity rules. preemption: 0/3 nodes are available: 3 Preemption is not helpful "
                "for scheduling.")
-    pending = unschedulable_pod(new, "p", message)
-    pods = [running_pod(old, "a", "cp-0"), running_pod(old, "b", "cp-1"), pending]
-    result = diagnose_rollout(dep, [old, new], pods, [failed_scheduling_event(pending, message)], nodes)
+    dep, rss, pods, events = two_replicas_one_surge_pending(anti_affinity_template(), message, ["cp-0", "cp-1"])
+    result = diagnose_rollout(dep, rss, pods, events, nodes)
     assert result["verdict"] == "stuck", result["why"]
     assert {"kind": "pod_anti_affinity", "nodes": 2, "reason": "node(s) didn't match pod anti-affinity rules",
             "removable": True} in result["blockers"]
