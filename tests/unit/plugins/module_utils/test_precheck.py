@@ -66,13 +66,18 @@ def test_downgrade_is_an_error():
     assert codes(precheck.check_versions("v1.30.2", "1.29.9", cluster("v1.30.2"))) == ["version_downgrade"]
 
 
-def test_kubelets_beyond_the_supported_skew_of_the_target():
+@pytest.mark.parametrize("worker, kubelet, target, code, words", [
+    (2, "v1.27.9", "1.31.0", "kubelet_skew", ["4 minor versions behind", "supports 3"]),
+    (1, "v1.31.0", "", "kubelet_newer_than_apiserver", []),
+], ids=["beyond-the-supported-skew-of-the-target", "newer-than-the-api-server"])
+def test_a_kubelet_out_of_skew_is_named(worker, kubelet, target, code, words):
     nodes = cluster("v1.30.2")
-    nodes[2] = with_kubelet(nodes[2], "v1.27.9")
-    findings = precheck.check_versions("v1.30.2", "1.31.0", nodes)
-    assert codes(findings) == ["kubelet_skew"]
-    assert findings[0]["objects"] == [{"kind": "Node", "name": "w-2"}]
-    assert "4 minor versions behind" in findings[0]["message"] and "supports 3" in findings[0]["message"]
+    nodes[worker] = with_kubelet(nodes[worker], kubelet)
+    findings = precheck.check_versions("v1.30.2", target, nodes)
+    assert codes(findings) == [code]
+    assert findings[0]["objects"] == [{"kind": "Node", "name": "w-%d" % worker}]
+    for word in words:
+        assert word in findings[0]["message"]
 
 
 def test_kubelet_skew_is_two_before_1_28():
@@ -80,14 +85,6 @@ def test_kubelet_skew_is_two_before_1_28():
     nodes[1] = with_kubelet(nodes[1], "v1.24.0")
     assert codes(precheck.check_versions("v1.26.5", "1.27.3", nodes)) == ["kubelet_skew"]
     assert precheck.check_versions("v1.26.5", "1.26.9", nodes) == []
-
-
-def test_kubelet_newer_than_the_api_server():
-    nodes = cluster("v1.30.2")
-    nodes[1] = with_kubelet(nodes[1], "v1.31.0")
-    findings = precheck.check_versions("v1.30.2", "", nodes)
-    assert codes(findings) == ["kubelet_newer_than_apiserver"]
-    assert findings[0]["objects"] == [{"kind": "Node", "name": "w-1"}]
 
 
 def test_kops_older_than_the_target():
