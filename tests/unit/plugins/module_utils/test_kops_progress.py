@@ -5,23 +5,14 @@ progress file while the process still runs."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import (
-    _communicate_with_progress,
-    progress_line,
-)
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.kops_cli import _communicate_with_progress, progress_line
 from ansible_collections.clusterops.kops_upgrade.plugins.plugin_utils.kops_progress import new_lines
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "kops")
-
-
-def recorded(name):
-    with open(os.path.join(FIXTURES, name + ".txt")) as handle:
-        return handle.read()
+from .test_kops_cli import recorded
 
 
 def shown(text):
