@@ -87,10 +87,26 @@ def _cluster(request, suffix, control_planes, workers, **extra_env):
             subprocess.run(["bash", os.path.join(TOOLS, "down.sh")], env=env, check=True)
 
 
-@pytest.fixture(scope="session")
-def local_cluster(request):
-    """One control-plane node (labelled and tainted) and two workers: the topology that deadlocks."""
-    yield from _cluster(request, "1cp", 1, 2)
+def _session_cluster(suffix, control_planes, workers):
+    """The session fixture of the local control plane ``<prefix>-<suffix>``."""
+
+    @pytest.fixture(scope="session")
+    def session_cluster(request):
+        yield from _cluster(request, suffix, control_planes, workers)
+
+    return session_cluster
+
+
+# One control-plane node (labelled and tainted) and two workers: the topology that deadlocks.
+local_cluster = _session_cluster("1cp", 1, 2)
+# Two control-plane nodes and one worker: NTH runs 2 replicas, still no spare node for the surge pod.
+two_cp_cluster = _session_cluster("2cp", 2, 1)
+# Three control-plane nodes and one worker: NTH has a spare node for its surge pod.
+three_cp_cluster = _session_cluster("3cp", 3, 1)
+# One control-plane node and two workers whose kube-apiserver the fault tests stop and start again.
+fault_cluster = _session_cluster("faults", 1, 2)
+# One control-plane node and two workers for the upgrade precheck tests alone.
+precheck_cluster = _session_cluster("pc", 1, 2)
 
 
 @pytest.fixture(scope="session")
@@ -109,61 +125,25 @@ def audit_cluster(request):
         yield cluster
 
 
-@pytest.fixture(scope="session")
-def two_cp_cluster(request):
-    """Two control-plane nodes and one worker: NTH runs 2 replicas, still no spare node for the surge pod."""
-    yield from _cluster(request, "2cp", 2, 1)
+def _namespace_on(cluster_fixture):
+    """The fixture of a fresh namespace on the cluster of the fixture ``cluster_fixture``, deleted after the test."""
+
+    @pytest.fixture
+    def fresh_namespace(request):
+        core = client.CoreV1Api(request.getfixturevalue(cluster_fixture).api)
+        name = "t-" + uuid.uuid4().hex[:8]
+        core.create_namespace({"metadata": {"name": name}})
+        yield name
+        core.delete_namespace(name)
+
+    return fresh_namespace
 
 
-@pytest.fixture(scope="session")
-def three_cp_cluster(request):
-    """Three control-plane nodes and one worker: NTH has a spare node for its surge pod."""
-    yield from _cluster(request, "3cp", 3, 1)
-
-
-@pytest.fixture(scope="session")
-def fault_cluster(request):
-    """One control-plane node and two workers whose kube-apiserver the fault tests stop and start again."""
-    yield from _cluster(request, "faults", 1, 2)
-
-
-@pytest.fixture(scope="session")
-def precheck_cluster(request):
-    """One control-plane node and two workers for the upgrade precheck tests alone."""
-    yield from _cluster(request, "pc", 1, 2)
-
-
-def _namespace(api_client):
-    core = client.CoreV1Api(api_client)
-    name = "t-" + uuid.uuid4().hex[:8]
-    core.create_namespace({"metadata": {"name": name}})
-    yield name
-    core.delete_namespace(name)
-
-
-@pytest.fixture
-def namespace(local_cluster):
-    yield from _namespace(local_cluster.api)
-
-
-@pytest.fixture
-def two_cp_namespace(two_cp_cluster):
-    yield from _namespace(two_cp_cluster.api)
-
-
-@pytest.fixture
-def three_cp_namespace(three_cp_cluster):
-    yield from _namespace(three_cp_cluster.api)
-
-
-@pytest.fixture
-def fault_namespace(fault_cluster):
-    yield from _namespace(fault_cluster.api)
-
-
-@pytest.fixture
-def precheck_namespace(precheck_cluster):
-    yield from _namespace(precheck_cluster.api)
+namespace = _namespace_on("local_cluster")
+two_cp_namespace = _namespace_on("two_cp_cluster")
+three_cp_namespace = _namespace_on("three_cp_cluster")
+fault_namespace = _namespace_on("fault_cluster")
+precheck_namespace = _namespace_on("precheck_cluster")
 
 
 @pytest.fixture
