@@ -13,17 +13,8 @@ from kubernetes import client
 from testbed import workloads
 from testbed.workloads import APP, remediate, single_app, status_of
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApi
-from testbed.kube import (
-    NTH,
-    deploy_nth,
-    replicasets_by_revision,
-    rollout_complete,
-    run_module,
-    running_and_ready,
-    wait_deployment,
-    wait_pod,
-    wait_unschedulable,
-)
+from testbed.kube import (NTH, deploy_nth, replicasets_by_revision, rollout_complete, run_module, running_and_ready,
+                          wait_deployment, wait_pod, wait_unschedulable)
 
 
 @pytest.fixture
@@ -239,17 +230,24 @@ def test_surge_daemonset_held_by_its_own_old_pod_is_stuck(local_cluster, namespa
     workloads.wait_daemonset_ready(local_cluster.api, namespace, "agent")
 
 
-def test_statefulset_that_no_node_can_hold_is_blocked(local_cluster, namespace, pool):
+def db_outgrowing_its_node(api_client, namespace, pool):
+    """A StatefulSet ``db`` of one pod (1 CPU) Running and Ready on a pool node of its own, whose template then
+    asks for 8 CPUs, more than the node has. Returns the pod of the first revision."""
     pool.add(workloads.pool_node(pool.name, 1))
     labels = {"app": "db"}
-    apps = client.AppsV1Api(local_cluster.api)
+    apps = client.AppsV1Api(api_client)
     apps.create_namespaced_stateful_set(namespace, {
         "metadata": {"name": "db", "labels": labels},
         "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": labels},
                  "template": {"metadata": {"labels": labels}, "spec": workloads.pod_spec(pool.name, cpu="1")}}})
-    wait_pod(local_cluster.api, namespace, running_and_ready, selector="app=db")
+    old = wait_pod(api_client, namespace, running_and_ready, selector="app=db")[0]
     apps.patch_namespaced_stateful_set("db", namespace, {"spec": {"template": {
         "spec": workloads.pod_spec(pool.name, cpu="8")}}})
+    return old
+
+
+def test_statefulset_that_no_node_can_hold_is_blocked(local_cluster, namespace, pool):
+    db_outgrowing_its_node(local_cluster.api, namespace, pool)
     wait_unschedulable(local_cluster.api, namespace, selector="app=db")
     before = workloads.footprint(local_cluster.api, namespace)
     diagnosis = workload_status(local_cluster, namespace, "StatefulSet", "db")["statefulsets"][0]
@@ -263,17 +261,9 @@ def test_a_footprint_waits_for_the_statefulset_controller(local_cluster, namespa
     replaced, of the new revision), not a moment of the replacement (the old db-0, or no db-0 at all): the
     footprint of test_statefulset_that_no_node_can_hold_is_blocked once read pods [] before the module ran and
     db-0 after it, with nothing touched."""
-    pool.add(workloads.pool_node(pool.name, 1))
-    labels = {"app": "db"}
-    apps = client.AppsV1Api(local_cluster.api)
-    apps.create_namespaced_stateful_set(namespace, {
-        "metadata": {"name": "db", "labels": labels},
-        "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels}, "spec": workloads.pod_spec(pool.name, cpu="1")}}})
-    old = wait_pod(local_cluster.api, namespace, running_and_ready, selector="app=db")[0]
-    apps.patch_namespaced_stateful_set("db", namespace, {"spec": {"template": {
-        "spec": workloads.pod_spec(pool.name, cpu="8")}}})
+    old = db_outgrowing_its_node(local_cluster.api, namespace, pool)
     found = workloads.footprint(local_cluster.api, namespace)
+    apps = client.AppsV1Api(local_cluster.api)
     update_revision = apps.read_namespaced_stateful_set("db", namespace).status.update_revision
     pods = client.CoreV1Api(local_cluster.api).list_namespaced_pod(namespace, label_selector="app=db").items
     assert [p.metadata.labels["controller-revision-hash"] for p in pods] == [update_revision]

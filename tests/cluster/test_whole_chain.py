@@ -11,13 +11,7 @@ import pytest
 from kubernetes import client
 
 from testbed import workloads
-from testbed.kube import (
-    rollout_complete,
-    running_and_ready,
-    wait_deployment,
-    wait_pod,
-    wait_unschedulable,
-)
+from testbed.kube import rollout_complete, running_and_ready, wait_deployment, wait_pod, wait_unschedulable
 from testbed.workloads import APP, remediate, single_app, status_of
 
 
@@ -50,6 +44,19 @@ def blocked_untouched(cluster, namespace, words):
     assert result["failed"] is False and result["changed"] is False and result["removed"] == [], result
     assert workloads.footprint(cluster.api, namespace) == before
     return diagnosis
+
+
+def progressing_untouched(cluster, namespace):
+    """The rollout waits for the victim to go: ``progressing``, no plan, and the remediation touches nothing.
+    Returns the footprint before and the diagnosis."""
+    before = workloads.footprint(cluster.api, namespace)
+    diagnosis = status_of(cluster, namespace)
+    assert diagnosis["verdict"] == "progressing", (diagnosis["verdict"], diagnosis["why"])
+    assert "victim" in diagnosis["why"] and diagnosis["plan"] is None
+    result = remediate(cluster, namespace)
+    assert result["changed"] is False and result["removed"] == [], result
+    assert workloads.footprint(cluster.api, namespace) == before
+    return before, diagnosis
 
 
 def scale_old_to_zero(api_client, namespace):
@@ -117,13 +124,7 @@ def test_room_a_terminating_pod_of_another_owner_frees_needs_no_removal(local_cl
     wait_pod(api, namespace, lambda p: bool(p["metadata"].get("deletionTimestamp")), selector="peer=victim")
     workloads.roll_out(api, namespace, APP, workloads.pod_spec(pool.name, cpu="1", memory="65Mi"))
     workloads.wait_new_pod_unschedulable(api, namespace, APP)
-    before = workloads.footprint(api, namespace)
-    diagnosis = status_of(local_cluster, namespace)
-    assert diagnosis["verdict"] == "progressing", (diagnosis["verdict"], diagnosis["why"])
-    assert "victim" in diagnosis["why"] and diagnosis["plan"] is None
-    result = remediate(local_cluster, namespace)
-    assert result["changed"] is False and result["removed"] == [], result
-    assert workloads.footprint(api, namespace) == before
+    progressing_untouched(local_cluster, namespace)
     # The scheduler and the deployment controller finish the rollout by themselves once the victim is gone.
     core.patch_namespaced_pod("victim", namespace, {"metadata": {"finalizers": None}})
     wait_deployment(api, namespace, APP, rollout_complete, timeout=120)
@@ -189,13 +190,7 @@ def test_a_preemptor_nominated_to_the_node_and_its_victim_held_by_a_finalizer(lo
         wait_pod(api, namespace, lambda p: bool(p["metadata"].get("deletionTimestamp")), selector="peer=victim")
         workloads.roll_out(api, namespace, APP, workloads.pod_spec(pool.name, cpu="1", memory="65Mi"))
         workloads.wait_new_pod_unschedulable(api, namespace, APP)
-        before = workloads.footprint(api, namespace)
-        diagnosis = status_of(local_cluster, namespace)
-        assert diagnosis["verdict"] == "progressing", (diagnosis["verdict"], diagnosis["why"])
-        assert "victim" in diagnosis["why"] and diagnosis["plan"] is None
-        result = remediate(local_cluster, namespace)
-        assert result["changed"] is False and result["removed"] == [], result
-        assert workloads.footprint(api, namespace) == before
+        before, diagnosis = progressing_untouched(local_cluster, namespace)
         core.patch_namespaced_pod("victim", namespace, {"metadata": {"finalizers": None}})
         wait_pod(api, namespace, running_and_ready, selector="peer=preemptor", timeout=90)
         result = remediate(local_cluster, namespace, wait=True, wait_timeout=90)
