@@ -198,6 +198,22 @@ def _delete_deployment(cluster, namespace):
     _orphaning_delete(apps.delete_namespaced_deployment, apps.read_namespaced_deployment, APP, namespace)
 
 
+def remediate_changed_at_first_write(cluster, namespace, tmp_path, change, **extra):
+    """stale_replicasets through the proxy, with ``change(cluster, namespace)`` made once, at its first write (after
+    its reads) and before the API server sees that write. Returns the result and the proxy (its ``writes``)."""
+    changed = []
+
+    def change_first(_method, _path):
+        if not changed:
+            change(cluster, namespace)
+            changed.append(True)
+        return True
+
+    with Interposer(cluster, str(tmp_path), on_write=change_first) as proxy:
+        result = remediate(proxy.kubeconfig, namespace, **extra)
+    return result, proxy
+
+
 # A change of the Deployment's spec may reach the old ReplicaSet (the deployment controller scales it) before the
 # module's dry run does: then the ReplicaSet's precondition stops the write, which is as good.
 @pytest.mark.parametrize("change, kinds, words", [
@@ -213,16 +229,7 @@ def test_a_change_between_read_and_removal_stops_the_write(fault_cluster, fault_
     conflict names the object and what changed, and the module makes one dry run and stops (no retry loop)."""
     namespace = fault_namespace
     old_pod = stuck_on_cpu(fault_cluster, namespace, pool)
-    changed = []
-
-    def change_first(_method, _path):
-        if not changed:
-            change(fault_cluster, namespace)
-            changed.append(True)
-        return True
-
-    with Interposer(fault_cluster, str(tmp_path), on_write=change_first) as proxy:
-        result = remediate(proxy.kubeconfig, namespace)
+    result, proxy = remediate_changed_at_first_write(fault_cluster, namespace, tmp_path, change)
     assert result["failed"] is False, result["msg"]
     assert result["changed"] is False and result["removed"] == [], result
     assert len(result["conflicts"]) == 1 and result["conflicts"][0]["kind"] in kinds, result["conflicts"]
@@ -238,16 +245,8 @@ def test_deployment_deleted_before_the_step_with_wait_fails_cleanly(fault_cluste
     fails with one sentence (it raised IndexError: the diagnosis after the conflict found no Deployment)."""
     namespace = fault_namespace
     old_pod = stuck_on_cpu(fault_cluster, namespace, pool)
-    changed = []
-
-    def delete_first(_method, _path):
-        if not changed:
-            _delete_deployment(fault_cluster, namespace)
-            changed.append(True)
-        return True
-
-    with Interposer(fault_cluster, str(tmp_path), on_write=delete_first) as proxy:
-        result = remediate(proxy.kubeconfig, namespace, wait=True, wait_timeout=60)
+    result, _proxy = remediate_changed_at_first_write(fault_cluster, namespace, tmp_path, _delete_deployment,
+                                                      wait=True, wait_timeout=60)
     assert result["failed"] is True, result
     assert result["msg"] == "Deployment %s/%s was deleted since it was read; nothing was done" % (namespace, APP), \
         result["msg"]
@@ -337,17 +336,11 @@ def test_a_replicaset_scaled_down_by_another_actor_is_a_step_done_not_a_change(
     namespace = fault_namespace
     stuck_on_cpu(fault_cluster, namespace, pool)
     name = old_replicaset(fault_cluster, namespace)["metadata"]["name"]
-    changed = []
 
-    def scale_first(_method, _path):
-        if not changed:
-            client.AppsV1Api(fault_cluster.api).patch_namespaced_replica_set(
-                name, namespace, {"spec": {"replicas": 0}})
-            changed.append(True)
-        return True
+    def scale_to_zero(cluster, namespace):
+        client.AppsV1Api(cluster.api).patch_namespaced_replica_set(name, namespace, {"spec": {"replicas": 0}})
 
-    with Interposer(fault_cluster, str(tmp_path), on_write=scale_first) as proxy:
-        result = remediate(proxy.kubeconfig, namespace)
+    result, proxy = remediate_changed_at_first_write(fault_cluster, namespace, tmp_path, scale_to_zero)
     assert result["failed"] is False, result["msg"]
     assert result["changed"] is False and result["removed"] == [] and result["conflicts"] == [], result
     assert [(rs["name"], rs["action"], rs["pods"]) for step in result["steps"] for rs in step["replicasets"]] == [
