@@ -48,24 +48,21 @@ USES = {
 # Scenarios that change the cluster even when they fail part-way run last, on their own objects.
 MUTATING = ("stale_wait",)
 
-PRECHECK = """
-- name: Precheck with the diagnose identity only
+# The head of a play (its name for %s) whose Kubernetes modules use the identity of the variable ``kubeconfig``;
+# its roles follow.
+PLAY = """
+- name: %s
   hosts: localhost
   gather_facts: false
   module_defaults:
     group/clusterops.kops_upgrade.k8s:
       kubeconfig: "{{ kubeconfig }}"
   roles:
+"""
+PRECHECK = PLAY % "Precheck with the diagnose identity only" + """\
     - role: clusterops.kops_upgrade.precheck
 """
-REMEDIATE = """
-- name: Remediate with the diagnose and remediate identity
-  hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/clusterops.kops_upgrade.k8s:
-      kubeconfig: "{{ kubeconfig }}"
-  roles:
+REMEDIATE = PLAY % "Remediate with the diagnose and remediate identity" + """\
     - role: clusterops.kops_upgrade.remediate
       vars:
         remediate_namespace: "{{ target_namespace }}"
