@@ -82,10 +82,9 @@ def test_clean_cluster_passes_with_a_constant_number_of_requests(precheck_cluste
 # --------------------------------------------------------------------------------------------------- versions
 
 @pytest.fixture
-def extra_nodes(precheck_cluster):
+def extra_nodes(precheck_cluster, request):
     """Create Node objects with a given kubelet version (tainted, so nothing lands there); deleted afterwards."""
     core = client.CoreV1Api(precheck_cluster.api)
-    created = []
 
     def make(kubelet_version):
         name = "precheck-%s" % uuid.uuid4().hex[:6]
@@ -94,12 +93,10 @@ def extra_nodes(precheck_cluster):
             "spec": {"taints": [{"key": "clusterops.test/precheck", "effect": "NoSchedule"}]},
             "status": {"nodeInfo": dict(dict.fromkeys(NODE_INFO_FIELDS, ""), kubeletVersion=kubelet_version)},
         })
-        created.append(name)
+        request.addfinalizer(lambda: core.delete_node(name))
         return name
 
-    yield make
-    for name in created:
-        core.delete_node(name)
+    return make
 
 
 def test_version_skew(precheck_cluster, extra_nodes):
@@ -134,9 +131,10 @@ def test_bad_input_is_a_clear_error(precheck_cluster):
 # --------------------------------------------------------------------------------------------------- removed APIs
 
 @pytest.fixture
-def crds(precheck_cluster):
+def crds(precheck_cluster, request):
+    """Create CustomResourceDefinitions of the given versions and wait until they are Established; deleted
+    afterwards."""
     ext = client.ApiextensionsV1Api(precheck_cluster.api)
-    created = []
 
     def make(versions):
         plural = "widgets%s" % uuid.uuid4().hex[:6]
@@ -147,15 +145,13 @@ def crds(precheck_cluster):
                      "names": {"plural": plural, "singular": plural[:-1] + "x", "kind": plural.capitalize()},
                      "versions": [dict(v, schema={"openAPIV3Schema": {
                          "type": "object", "x-kubernetes-preserve-unknown-fields": True}}) for v in versions]}})
-        created.append(name)
+        request.addfinalizer(lambda: ext.delete_custom_resource_definition(name))
         watch_until(ext.list_custom_resource_definition, lambda c: any(
             cond["type"] == "Established" and cond["status"] == "True"
             for cond in c.get("status", {}).get("conditions") or []), field_selector="metadata.name=%s" % name)
         return plural
 
-    yield make
-    for name in created:
-        ext.delete_custom_resource_definition(name)
+    return make
 
 
 def test_objects_only_under_a_removed_version(precheck_cluster, precheck_namespace, crds):
@@ -288,12 +284,17 @@ def test_fail_webhook_without_endpoints_matching_kube_system_pods(precheck_clust
 
 # --------------------------------------------------------------------------------------------------- autoscalers
 
-def test_cluster_autoscaler_is_found(precheck_cluster, precheck_namespace):
-    client.AppsV1Api(precheck_cluster.api).create_namespaced_deployment(precheck_namespace, {
+def create_cluster_autoscaler(cluster, namespace, replicas):
+    """A Deployment ``cluster-autoscaler`` of ``replicas`` pods (the autoscaler's image) in ``namespace``."""
+    client.AppsV1Api(cluster.api).create_namespaced_deployment(namespace, {
         "metadata": {"name": "cluster-autoscaler"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "ca"}},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "ca"}},
                  "template": {"metadata": {"labels": {"app": "ca"}}, "spec": {"containers": [
                      {"name": "c", "image": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.0"}]}}}})
+
+
+def test_cluster_autoscaler_is_found(precheck_cluster, precheck_namespace):
+    create_cluster_autoscaler(precheck_cluster, precheck_namespace, 1)
     result = precheck(precheck_cluster, checks=["autoscalers"])
     assert findings(result, "autoscaler_present", precheck_namespace)[0]["severity"] == "warning"
     assert {"type": "cluster-autoscaler", "kind": "Deployment", "namespace": precheck_namespace,
@@ -301,11 +302,7 @@ def test_cluster_autoscaler_is_found(precheck_cluster, precheck_namespace):
 
 
 def test_precheck_role_pauses_and_resumes_the_autoscalers(precheck_cluster, precheck_namespace):
-    client.AppsV1Api(precheck_cluster.api).create_namespaced_deployment(precheck_namespace, {
-        "metadata": {"name": "cluster-autoscaler"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "ca"}},
-                 "template": {"metadata": {"labels": {"app": "ca"}}, "spec": {"containers": [
-                     {"name": "c", "image": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.0"}]}}}})
+    create_cluster_autoscaler(precheck_cluster, precheck_namespace, 2)
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
          os.path.join(os.path.dirname(__file__), "playbooks", "pause_autoscalers.yml"),
