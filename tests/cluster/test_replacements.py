@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-
 import uuid
 
-from kubernetes import client, watch
+from kubernetes import client
 
 from testbed import workloads
 from testbed.kube import replicasets_by_revision, rollout_complete, run_module, wait_deployment
@@ -29,51 +27,26 @@ APP = "rep"
 RUNS = int(os.environ.get("CLUSTEROPS_REPLACEMENT_RUNS", "2"))
 
 
-class PodCreations(object):
+class PodCreations(workloads.PodWatch):
     """Records every pod of ``selector`` the API server announces as ADDED after the watch started (the initial
     list is the baseline, not a creation), with its template hash and node."""
 
     def __init__(self, api_client, namespace, selector):
-        self.core = client.CoreV1Api(api_client)
-        self.namespace, self.selector = namespace, selector
+        super(PodCreations, self).__init__(api_client, namespace, selector)
         self.baseline, self.created = set(), []
-        self._watch = watch.Watch()
-        self._started = threading.Event()
-        self._stopping = False
-        self.error = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self):
-        listed = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
-        self.baseline = set(p.metadata.uid for p in listed.items)
-        self._version = listed.metadata.resource_version
-        self._thread.start()
-        self._started.wait(30)
-        return self
+    def listed(self, pods):
+        self.baseline = set(p.metadata.uid for p in pods)
 
-    def __exit__(self, *exc):
-        self._stopping = True
-        self._watch.stop()
-        self._thread.join(30)
-
-    def _run(self):
-        try:
-            self._started.set()
-            for event in self._watch.stream(self.core.list_namespaced_pod, self.namespace,
-                                            label_selector=self.selector, resource_version=self._version,
-                                            timeout_seconds=600):
-                pod = event["object"]
-                if event["type"] == "ADDED" and pod.metadata.uid not in self.baseline:
-                    self.created.append({"name": pod.metadata.name, "node": None, "ready": False,
-                                         "hash": (pod.metadata.labels or {}).get("pod-template-hash")})
-                for entry in self.created:
-                    if entry["name"] == pod.metadata.name:
-                        entry["node"] = entry["node"] or pod.spec.node_name
-                        entry["ready"] = entry["ready"] or any(c.type == "Ready" and c.status == "True"
-                                                               for c in (pod.status.conditions or []))
-        except Exception as exc:  # pylint: disable=broad-except
-            if not self._stopping:
-                self.error = exc
+    def seen(self, kind, pod):
+        if kind == "ADDED" and pod.metadata.uid not in self.baseline:
+            self.created.append({"name": pod.metadata.name, "node": None, "ready": False,
+                                 "hash": (pod.metadata.labels or {}).get("pod-template-hash")})
+        for entry in self.created:
+            if entry["name"] == pod.metadata.name:
+                entry["node"] = entry["node"] or pod.spec.node_name
+                entry["ready"] = entry["ready"] or any(c.type == "Ready" and c.status == "True"
+                                                       for c in (pod.status.conditions or []))
 
 
 def follow_two_steps(cluster, namespace, budget=None):

@@ -246,22 +246,26 @@ def footprint(api_client, namespace, timeout=60):
             raise TimeoutError("namespace %s keeps changing: %s" % (namespace, first))
 
 
-class ReadyWatcher(object):
-    """Watches the pods of a selector and records the fewest Ready pods seen at any moment (events, not polls)."""
+class PodWatch(object):
+    """The pods of a selector, listed, then watched from that list on a thread of their own until the ``with``
+    block ends (events, not polls): a subclass records the listed pods in ``listed(pods)`` and every event after
+    them in ``seen(kind, pod)``. ``error`` is set when the watch ended before the test stopped it: the record would
+    have a hole."""
 
     def __init__(self, api_client, namespace, selector):
         self.core = client.CoreV1Api(api_client)
         self.namespace, self.selector = namespace, selector
-        self.ready = {}
-        self.minimum = None
-        self.history = []
         self._watch = watch.Watch()
         self._stopping = False
-        self.error = None  # set when the watch ended before the test stopped it: the record would have a hole
+        self.error = None
+        self._version = None
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self):
+        initial = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
+        self.listed(initial.items)
+        self._version = initial.metadata.resource_version
         self._thread.start()
         self._started.wait(30)
         return self
@@ -272,24 +276,43 @@ class ReadyWatcher(object):
         self._thread.join(10)
 
     def _run(self):
-        initial = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
-        for pod in initial.items:
-            self._record("ADDED", pod)
-        self.minimum = self._count()
         self._started.set()
         try:
             for event in self._watch.stream(self.core.list_namespaced_pod, self.namespace,
-                                            label_selector=self.selector,
-                                            resource_version=initial.metadata.resource_version,
+                                            label_selector=self.selector, resource_version=self._version,
                                             timeout_seconds=600):
-                self._record(event["type"], event["object"])
-                self.minimum = min(self.minimum, self._count())
+                self.seen(event["type"], event["object"])
         except Exception as exc:  # the stream is cut when stop() closes it
             if not self._stopping:
                 self.error = exc
             return
         if not self._stopping:
             self.error = "the watch ended before the test stopped it"
+
+    def listed(self, pods):
+        raise NotImplementedError
+
+    def seen(self, kind, pod):
+        raise NotImplementedError
+
+
+class ReadyWatcher(PodWatch):
+    """Records the fewest Ready pods of a selector seen at any moment."""
+
+    def __init__(self, api_client, namespace, selector):
+        super(ReadyWatcher, self).__init__(api_client, namespace, selector)
+        self.ready = {}
+        self.minimum = None
+        self.history = []
+
+    def listed(self, pods):
+        for pod in pods:
+            self._record("ADDED", pod)
+        self.minimum = self._count()
+
+    def seen(self, kind, pod):
+        self._record(kind, pod)
+        self.minimum = min(self.minimum, self._count())
 
     def _count(self):
         return sum(1 for value in self.ready.values() if value)
