@@ -23,12 +23,7 @@ PLAYBOOK = """
   hosts: localhost
   connection: local
   gather_facts: false
-  module_defaults:
-    group/clusterops.kops_upgrade.kops:
-      cluster_name: "{{ cluster }}"
-      state_store: "{{ state_store }}"
-      kops_binary: "{{ kops }}"
-      environment: "{{ kops_environment }}"
+""" + kops_world.KOPS_MODULE_DEFAULTS + """\
   tasks:
     - name: Update (moto launches the instances)
       clusterops.kops_upgrade.kops_update: {}
@@ -45,15 +40,10 @@ PLAYBOOK = """
 """
 
 
-def playbook_variables(world):
-    return {"cluster": kops_world.CLUSTER, "state_store": world.state, "kops": world.kops,
-            "kops_environment": dict((k, v) for k, v in world.env.items() if k != "KOPS_STATE_STORE")}
-
-
 def test_rolling_update_progress_is_shown_while_kops_runs(world, tmp_path):
     playbook = tmp_path / "progress.yml"
     playbook.write_text(PLAYBOOK)
-    variables = playbook_variables(world)
+    variables = kops_world.playbook_variables(world)
     beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     env = dict(kops_world.without_connection_variables(os.environ), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false")
@@ -85,7 +75,7 @@ def test_rolling_update_progress_reaches_awx_as_job_events_while_kops_runs(world
     for directory in ("project", "env", "inventory"):
         (private / directory).mkdir(parents=True)
     (private / "project" / "progress.yml").write_text(PLAYBOOK)
-    (private / "env" / "extravars").write_text(yaml.safe_dump(playbook_variables(world)))
+    (private / "env" / "extravars").write_text(yaml.safe_dump(kops_world.playbook_variables(world)))
     (private / "env" / "envvars").write_text(yaml.safe_dump({
         "ANSIBLE_COLLECTIONS_PATH": os.environ.get("ANSIBLE_COLLECTIONS_PATH", ""),
         "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false", "ANSIBLE_LOCALHOST_WARNING": "false"}))

@@ -18,12 +18,7 @@ PLAYBOOK = """
 - name: Every kops module, with a credential in its environment
   hosts: localhost
   gather_facts: false
-  module_defaults:
-    group/clusterops.kops_upgrade.kops:
-      cluster_name: "{{ cluster }}"
-      state_store: "{{ state_store }}"
-      kops_binary: "{{ kops }}"
-      environment: "{{ kops_environment }}"
+""" + kops_world.KOPS_MODULE_DEFAULTS + """\
   tasks:
     - name: Upgrade (plan, diff)
       clusterops.kops_upgrade.kops_upgrade: {}
@@ -64,8 +59,8 @@ def run_playbook(world, workdir, environment, verbosity="-vvv", debug=False, pro
         handle.write(PLAYBOOK)
     extra = os.path.join(workdir, "vars.json")
     with open(extra, "w") as handle:
-        json.dump({"cluster": kops_world.CLUSTER, "state_store": world.state, "kops": world.kops,
-                   "kops_environment": environment, "nowhere_kubeconfig": nowhere_kubeconfig(workdir)}, handle)
+        json.dump(dict(kops_world.playbook_variables(world, environment),
+                       nowhere_kubeconfig=nowhere_kubeconfig(workdir)), handle)
     env = dict(os.environ, ANSIBLE_HOME=os.path.join(workdir, "ansible-home"),
                ANSIBLE_REMOTE_TMP=os.path.join(workdir, "remote-tmp"), ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "tmp"),
                ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",

@@ -556,6 +556,26 @@ MOTO_TRANSPORT_ERROR = re.compile(r"deserialization failed, failed to decode res
                                   r"connection|connection reset by peer")
 
 
+# The module_defaults of a play of the kops modules against a KopsWorld (indented as in a play); the variables it
+# uses: playbook_variables.
+KOPS_MODULE_DEFAULTS = """\
+  module_defaults:
+    group/clusterops.kops_upgrade.kops:
+      cluster_name: "{{ cluster }}"
+      state_store: "{{ state_store }}"
+      kops_binary: "{{ kops }}"
+      environment: "{{ kops_environment }}"
+"""
+
+
+def playbook_variables(world, environment=None):
+    """The variables of KOPS_MODULE_DEFAULTS for ``world``: kops is given ``environment``, by default the world's
+    environment but KOPS_STATE_STORE (the modules pass ``state_store``)."""
+    if environment is None:
+        environment = {k: v for k, v in world.env.items() if k != "KOPS_STATE_STORE"}
+    return {"cluster": CLUSTER, "state_store": world.state, "kops": world.kops, "kops_environment": environment}
+
+
 def kops_module(name, world, check=False, diff=False, **args):
     """Run a kops module of the collection against ``world`` (its state store and moto environment)."""
     environment = {k: v for k, v in world.env.items() if k != "KOPS_STATE_STORE"}
