@@ -82,6 +82,13 @@ class Recorder(object):
             self.index[name]["stderr_tail"] = proc.stderr.strip().splitlines()[-1:]
         print("recorded %s (rc %d)" % (name, proc.returncode), flush=True)
 
+    def version_and_upgrade(self):
+        """`kops version`, then `kops upgrade cluster`: its plan, the plan applied, and the plan once applied."""
+        self("version", "stdout", "version")
+        self("upgrade_plan", "stdout", "upgrade", "cluster", *NAME)
+        self("upgrade_apply", "stdout", "upgrade", "cluster", "--yes", *NAME)
+        self("upgrade_nothing", "stderr", "upgrade", "cluster", *NAME)
+
 
 def record_default(work, version, prefix):
     """kops <= 1.30 (the default release): the local control plane as the cluster's context, NTH stuck."""
@@ -107,10 +114,7 @@ def record_default(work, version, prefix):
         kube.wait_unschedulable(api, "kube-system")
         record = Recorder(lambda *a, **k: world.run(*a, check=False, binary=binary, **k), version, prefix)
 
-        record("version", "stdout", "version")
-        record("upgrade_plan", "stdout", "upgrade", "cluster", *NAME)
-        record("upgrade_apply", "stdout", "upgrade", "cluster", "--yes", *NAME)
-        record("upgrade_nothing", "stderr", "upgrade", "cluster", *NAME)
+        record.version_and_upgrade()
         record("rolling_update_preview", "stdout", "rolling-update", "cluster", *NAME)
         record("validate_json", "stdout", "validate", "cluster", "-o", "json", *NAME)
         record("validate_wait_json", "stdout", "validate", "cluster", "-o", "json", "--wait", "12s",
@@ -151,10 +155,7 @@ def record_cloud(work, version, prefix):
                           prefix)
         cloud.world.create_cluster(START_KUBERNETES.get(version, "1.30.5"), binary=binary)
 
-        record("version", "stdout", "version")
-        record("upgrade_plan", "stdout", "upgrade", "cluster", *NAME)
-        record("upgrade_apply", "stdout", "upgrade", "cluster", "--yes", *NAME)
-        record("upgrade_nothing", "stderr", "upgrade", "cluster", *NAME)
+        record.version_and_upgrade()
         record("update_preview", "stdout", "update", "cluster", *NAME)
         record("update_apply", "stdout", "update", "cluster", "--yes", "--create-kube-config=false", *NAME)
         # The cluster's API (kOps' CA from the state store, named by moto's API load balancer); no Nodes yet.
