@@ -12,10 +12,14 @@ discovery round trips, so the number of API requests a module makes is exactly w
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import gc
 import json
 import os
+import re
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.validation import api_server_url
 
@@ -403,16 +407,32 @@ class ApiError(Exception):
 
 class ApiReader(object):
     """What every API layer of the collection (rollout_api.RolloutApi, precheck_api.PrecheckApi) shares: the typed
-    clients of one ApiClient, and calls whose failures become an ApiError with a sentence for the user. Lists
-    are read as the API serves them (read_json: plain dicts, no model objects)."""
+    clients of one ApiClient (made on first use: importing them costs more than a large list), and calls whose
+    failures become an ApiError with a sentence for the user. Lists are read as the API serves them (read_json,
+    stream_list: plain dicts, no model objects)."""
 
     def __init__(self, api_client):
-        from kubernetes import client as k8s_client
-
         self.api_client = api_client
-        self.apps = k8s_client.AppsV1Api(api_client)
-        self.core = k8s_client.CoreV1Api(api_client)
-        self.policy = k8s_client.PolicyV1Api(api_client)
+        self._typed = {}
+
+    def _typed_client(self, name):
+        if name not in self._typed:
+            from kubernetes import client as k8s_client
+
+            self._typed[name] = getattr(k8s_client, name)(self.api_client)
+        return self._typed[name]
+
+    @property
+    def apps(self):
+        return self._typed_client("AppsV1Api")
+
+    @property
+    def core(self):
+        return self._typed_client("CoreV1Api")
+
+    @property
+    def policy(self):
+        return self._typed_client("PolicyV1Api")
 
     def _call(self, verb, resource, namespace, name, call, *args, **kwargs):
         """``call(*args, **kwargs)``; an API or transport error raises ApiError naming verb, resource and object."""
@@ -432,3 +452,216 @@ class ApiReader(object):
     def cluster_list(self, resource, call, **kwargs):
         """The items of one cluster-wide list call."""
         return self._call("list", resource, None, None, read_json, call, **kwargs)["items"]
+
+    def stream_list(self, resource, namespace=None, compact=None, label_selector=None, field_selector=None):
+        """The items of one list of ``resource`` (a key of API_PATHS; all namespaces when ``namespace`` is None),
+        as the API serves them (plain dicts, as json.loads gives them), in one request whose body is parsed while
+        it arrives (parse_list_stream): each item goes through ``compact`` (a function that may shrink it in
+        place) as soon as it is parsed, so the whole response is held neither as text nor as objects, and parsing
+        overlaps the server's writing. The body is asked for gzip-compressed (kube-apiserver compresses large
+        responses, urllib3 inflates them). Failures raise ApiError as every call of the reader does."""
+        query = []
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
+        items = []
+        try:
+            with paused_gc():
+                response = get_stream(self.api_client, api_path(resource, namespace), query)
+                try:
+                    parse_list_stream(response.stream(_STREAM_BLOCK, decode_content=True), items, compact)
+                except BaseException:
+                    response.close()  # not read to its end: the connection cannot serve another request
+                    raise
+                response.release_conn()
+        except ApiException as exc:
+            raise ApiError(explain_api_error(exc, "list", resource, namespace, None), getattr(exc, "status", None))
+        except Exception as exc:  # urllib3 errors: connection refused, TLS, timeouts; a body that is no list
+            raise ApiError(explain_api_error(exc, "list", resource, namespace, None))
+        return items
+
+
+# Where the list of each resource the collection reads lives; nodes are cluster-scoped.
+API_PATHS = {
+    "pods": "/api/v1", "nodes": "/api/v1", "events": "/api/v1",
+    "deployments": "/apis/apps/v1", "replicasets": "/apis/apps/v1", "daemonsets": "/apis/apps/v1",
+    "statefulsets": "/apis/apps/v1", "poddisruptionbudgets": "/apis/policy/v1",
+}
+_CLUSTER_SCOPED = ("nodes",)
+
+
+def api_path(resource, namespace=None):
+    """The path of the list of ``resource`` (a key of API_PATHS) in ``namespace``, or across all namespaces."""
+    if namespace is None or resource in _CLUSTER_SCOPED:
+        return "%s/%s" % (API_PATHS[resource], resource)
+    return "%s/namespaces/%s/%s" % (API_PATHS[resource], quote(namespace, safe=""), resource)
+
+
+def get_stream(api_client, path, query):
+    """GET ``path`` with ``query`` (a list of pairs) through the ApiClient's own request path - its auth (and the
+    kubeconfig's refresh hook), default headers, TLS and proxy settings, one counted call_api - as the typed
+    clients do, without their model classes, asking for a gzip-compressed body. Returns the urllib3 response, its
+    body unread; a status other than 2xx raises ApiException, as the typed clients' calls do."""
+    headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+    if hasattr(api_client, "param_serialize"):
+        # The ApiClient of the newer OpenAPI generator (kubernetes 37 has it): serialize, then call_api(method, url).
+        request = api_client.param_serialize("GET", path, query_params=list(query), header_params=headers,
+                                             auth_settings=["BearerToken"])
+        response = api_client.call_api(*request)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException(http_resp=response)
+        return response.response
+    # The older one (kubernetes 24.2): call_api(resource_path, method, ...), raising for a status other than 2xx.
+    return api_client.call_api(path, "GET", query_params=list(query), header_params=headers,
+                               auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
+
+
+# How much of a streamed body is read (inflated) at a time, and how much text is gathered before parsing goes on:
+# an item cut by the end of the text is parsed again once more has come, so the text is much longer than an item.
+_STREAM_BLOCK = 65536
+_STREAM_TEXT = 262144
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+_NEXT_ITEM = '},{"metadata":'
+
+
+class _StreamedJson(object):
+    """JSON text arriving in blocks of bytes (UTF-8), parsed one value at a time with json's own decoder."""
+
+    def __init__(self, blocks):
+        self._blocks = iter(blocks)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.text, self.pos, self.ended = "", 0, False
+        self._no_cut = -1  # where items_together found no end of an item in this text
+
+    def _more(self):
+        """Append the next blocks (at least _STREAM_TEXT characters, or the rest); False when all was read."""
+        if self.ended:
+            return False
+        parts, size = [self.text[self.pos:]], 0
+        while size < _STREAM_TEXT:
+            block = next(self._blocks, None)
+            if block is None:
+                parts.append(self._utf8.decode(b"", final=True))
+                self.ended = True
+                break
+            part = self._utf8.decode(block)
+            parts.append(part)
+            size += len(part)
+        self.text, self.pos, self._no_cut = "".join(parts), 0, -1
+        return True
+
+    def next_char(self):
+        """The next character that is not white space, consumed ("" at the end)."""
+        while True:
+            self.pos = _SPACE.match(self.text, self.pos).end()
+            if self.pos < len(self.text):
+                self.pos += 1
+                return self.text[self.pos - 1]
+            if not self._more():
+                return ""
+
+    def peek_char(self):
+        char = self.next_char()
+        if char:
+            self.pos -= 1
+        return char
+
+    def value(self):
+        """The next JSON value, as json.loads would give it."""
+        self.peek_char()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except ValueError:
+                if self._more():
+                    continue
+                raise
+            if end == len(self.text) and self._more():
+                continue  # a number may go on in the next block
+            self.pos = end
+            return value
+
+    def items_together(self):
+        """The items of an array from here to the last one the text holds whole, parsed in one go - json then
+        keeps one copy of each key for all of them, as json.loads does for a whole list, where items parsed one
+        by one would each hold their own (a third more memory for pods) - or [] when that end cannot be told. It is
+        told where the next item begins as kube-apiserver writes them (``},{"metadata":``) and proven by the items
+        up to there parsing as one array and nothing else."""
+        cut = self.text.rfind(_NEXT_ITEM, self.pos)
+        if cut < 0 or cut == self._no_cut:
+            return []
+        together = "[" + self.text[self.pos:cut + 1] + "]"
+        try:
+            batch, end = _DECODER.raw_decode(together)
+        except ValueError:
+            end = None
+        if end != len(together):
+            # That was inside an item (or past the items): the items of this text are parsed one by one.
+            self._no_cut = cut
+            return []
+        self.pos = cut + 1
+        return batch
+
+
+def _expect(stream, wanted):
+    char = stream.next_char()
+    if char != wanted:
+        raise ValueError("the list is not JSON as expected: %r where %r belongs" % (char or "the end", wanted))
+
+
+def parse_list_stream(blocks, items, compact=None):
+    """Parse a list's JSON text arriving in ``blocks`` (bytes): append each of its items to ``items`` as soon as it
+    is parsed (through ``compact`` first, when given) and return the rest of the list object (kind, apiVersion,
+    metadata; ``items`` too when it is no array: ``null`` is no item). A body that is not a JSON object raises
+    ValueError."""
+    stream = _StreamedJson(blocks)
+    head = {}
+    _expect(stream, "{")
+    if stream.peek_char() == "}":
+        stream.next_char()
+    else:
+        while True:
+            key = stream.value()
+            _expect(stream, ":")
+            if key == "items" and stream.peek_char() == "[":
+                stream.next_char()
+                if stream.peek_char() == "]":
+                    stream.next_char()
+                else:
+                    while True:
+                        for item in stream.items_together() or [stream.value()]:
+                            if compact is not None:
+                                compact(item)
+                            items.append(item)
+                        char = stream.next_char()
+                        if char == "]":
+                            break
+                        if char != ",":
+                            raise ValueError("the list is not JSON as expected: %r in its items" % (char or "the end"))
+            else:
+                head[key] = stream.value()
+            char = stream.next_char()
+            if char == "}":
+                break
+            if char != ",":
+                raise ValueError("the list is not JSON as expected: %r after %s" % (char or "the end", key))
+    if stream.next_char():
+        raise ValueError("the list is not JSON as expected: text after its end")
+    return head
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """No cyclic garbage collection inside: lists parsed from JSON and what is computed from them hold no cycles,
+    and with hundreds of thousands of such objects alive each full collection would walk them all, many times
+    (about a third of a large diagnosis's time). The collector's state before is restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -16,6 +16,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connec
     ApiException,
     ApiReader,
     explain_api_error,
+    paused_gc,
     read_json,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import (
@@ -79,6 +80,71 @@ def eviction_refusal(body):
     return {"message": message, "budgets": budgets}
 
 
+# kubectl's copy of the object as last applied: an annotation as large as the manifest, read by nobody here.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+# What of a pod nothing here reads, besides the above. Its containers are read for their name, resources, ports and
+# restartPolicy, their statuses for name, resources and allocatedResources (placement.pod_requests), its volumes
+# for which source each has (placement.unmodelled_volumes), its conditions for Ready and PodScheduled (rollout.
+# describe_pod, scheduling.is_ready).
+_POD_CONTAINER_UNREAD = ("env", "envFrom", "command", "args", "workingDir", "volumeMounts", "volumeDevices",
+                         "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "securityContext",
+                         "terminationMessagePath", "terminationMessagePolicy", "image", "imagePullPolicy")
+_POD_CONTAINER_STATUS_UNREAD = ("state", "lastState", "image", "imageID", "containerID", "volumeMounts")
+_POD_STATUS_UNREAD = ("podIP", "podIPs", "hostIP", "hostIPs", "startTime", "qosClass")
+_POD_CONDITIONS_READ = ("Ready", "PodScheduled")
+_POD_VOLUME_CONTENTS_UNREAD = ("projected", "configMap", "secret", "downwardAPI", "emptyDir")
+
+
+def compact_object(obj):
+    """Drop from a listed object, in place, what nothing that reads a snapshot reads - rollout.py, placement.py,
+    scheduling.py, and so nothing rollout_status or stale_replicasets return or act on: ``metadata.managedFields``
+    (a third to a half of an object as served) and kubectl's last-applied-configuration annotation. A compacted
+    snapshot is diagnosed exactly as the whole one (test_snapshot_reading holds them equal). The precheck reads
+    managedFields (check_removed_api_writers) from reads of its own, never compacted."""
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+        annotations = metadata.get("annotations")
+        if isinstance(annotations, dict):
+            annotations.pop(LAST_APPLIED, None)
+    return obj
+
+
+def compact_pod(pod):
+    """compact_object, and of a pod what nothing reads besides (see _POD_CONTAINER_UNREAD and the others): its
+    containers' environment, commands, probes and mounts, their statuses' state and image, the contents of its
+    configMap, secret, projected, downwardAPI and emptyDir volumes (which kind a volume is stays), its conditions
+    other than Ready and PodScheduled, its IPs, start time and QoS class."""
+    compact_object(pod)
+    spec = pod.get("spec") if isinstance(pod, dict) else None
+    if isinstance(spec, dict):
+        for key in ("containers", "initContainers"):
+            for container in _dicts(spec.get(key)):
+                for field in _POD_CONTAINER_UNREAD:
+                    container.pop(field, None)
+        for volume in _dicts(spec.get("volumes")):
+            for source in _POD_VOLUME_CONTENTS_UNREAD:
+                if isinstance(volume.get(source), dict):
+                    volume[source] = {}
+    status = pod.get("status") if isinstance(pod, dict) else None
+    if isinstance(status, dict):
+        for field in _POD_STATUS_UNREAD:
+            status.pop(field, None)
+        for key in ("containerStatuses", "initContainerStatuses"):
+            for container in _dicts(status.get(key)):
+                for field in _POD_CONTAINER_STATUS_UNREAD:
+                    container.pop(field, None)
+        if isinstance(status.get("conditions"), list):
+            status["conditions"] = [c for c in status["conditions"]
+                                    if not isinstance(c, dict) or c.get("type") in _POD_CONDITIONS_READ]
+    return pod
+
+
+def _dicts(value):
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 class RolloutApi(ApiReader):
     """Reads and changes the objects of Deployment rollouts through one ApiClient."""
 
@@ -86,8 +152,9 @@ class RolloutApi(ApiReader):
         """Deployments matching the selection, with the ReplicaSets, Pods, FailedScheduling Events and Nodes
         needed to diagnose them, and -- only when a pod is waiting for the scheduler -- every non-terminal pod of
         the cluster (what the scheduler sees on each node) and the PodDisruptionBudgets of the namespace.
-        At most seven list calls, however many Deployments match, plus one per other workload kind asked for
-        (DaemonSet, StatefulSet). ``namespace=None`` means all namespaces."""
+        At most seven lists, however many Deployments match, plus one per other workload kind asked for
+        (DaemonSet, StatefulSet); each list is parsed as it arrives and compacted object by object
+        (k8s_connection.stream_list, compact_pod, compact_object). ``namespace=None`` means all namespaces."""
         kwargs = {}
         if label_selectors:
             kwargs["label_selector"] = ",".join(label_selectors)
@@ -95,16 +162,13 @@ class RolloutApi(ApiReader):
             kwargs["field_selector"] = "metadata.name=%s" % name
         deployments = []
         if "Deployment" in kinds:
-            deployments = self._list("deployments", namespace, self.apps.list_namespaced_deployment,
-                                     self.apps.list_deployment_for_all_namespaces, **kwargs)
+            deployments = self._read("deployments", namespace, **kwargs)
         snapshot = {"deployments": deployments, "replicasets": [], "pods": [], "events": [], "nodes": [],
                     "cluster_pods": None, "pdbs": [], "daemonsets": [], "statefulsets": []}
         if "DaemonSet" in kinds:
-            snapshot["daemonsets"] = self._list("daemonsets", namespace, self.apps.list_namespaced_daemon_set,
-                                                self.apps.list_daemon_set_for_all_namespaces, **kwargs)
+            snapshot["daemonsets"] = self._read("daemonsets", namespace, **kwargs)
         if "StatefulSet" in kinds:
-            snapshot["statefulsets"] = self._list("statefulsets", namespace, self.apps.list_namespaced_stateful_set,
-                                                  self.apps.list_stateful_set_for_all_namespaces, **kwargs)
+            snapshot["statefulsets"] = self._read("statefulsets", namespace, **kwargs)
         if not (deployments or snapshot["daemonsets"] or snapshot["statefulsets"]):
             return snapshot
         narrow = {}
@@ -115,41 +179,41 @@ class RolloutApi(ApiReader):
                 narrow["label_selector"] = selector
             namespace = deployments[0]["metadata"]["namespace"]
         if deployments:
-            snapshot["replicasets"] = self._list("replicasets", namespace, self.apps.list_namespaced_replica_set,
-                                                 self.apps.list_replica_set_for_all_namespaces, **narrow)
-        snapshot["pods"] = self._list("pods", namespace, self.core.list_namespaced_pod,
-                                      self.core.list_pod_for_all_namespaces, **narrow)
+            snapshot["replicasets"] = self._read("replicasets", namespace, **narrow)
+        snapshot["pods"] = self._read("pods", namespace, **narrow)
         waiting = [p for p in snapshot["pods"] if (p.get("status") or {}).get("phase") == "Pending"
                    and not (p.get("spec") or {}).get("nodeName")]
         if waiting:
-            snapshot["events"] = self._list(
-                "events", namespace, self.core.list_namespaced_event, self.core.list_event_for_all_namespaces,
-                field_selector="reason=FailedScheduling,involvedObject.kind=Pod",
-            )
-        snapshot["nodes"] = self._call("list", "nodes", None, None, read_json, self.core.list_node)["items"]
+            snapshot["events"] = self._read("events", namespace,
+                                            field_selector="reason=FailedScheduling,involvedObject.kind=Pod")
+        snapshot["nodes"] = self._read("nodes", None)
         if waiting:
             # The scheduler's own view: its pod informer lists exactly these.
-            snapshot["cluster_pods"] = self._list(
-                "pods", None, None, self.core.list_pod_for_all_namespaces,
-                field_selector="status.phase!=Succeeded,status.phase!=Failed")
-            snapshot["pdbs"] = self._list("poddisruptionbudgets", namespace,
-                                          self.policy.list_namespaced_pod_disruption_budget,
-                                          self.policy.list_pod_disruption_budget_for_all_namespaces)
+            snapshot["cluster_pods"] = self._read("pods", None,
+                                                  field_selector="status.phase!=Succeeded,status.phase!=Failed")
+            snapshot["pdbs"] = self._read("poddisruptionbudgets", namespace)
         return snapshot
+
+    def _read(self, resource, namespace, **kwargs):
+        """One list of the snapshot, each object compacted as it is parsed (compact_pod, compact_object)."""
+        return self.stream_list(resource, namespace, compact_pod if resource == "pods" else compact_object, **kwargs)
 
     def diagnose(self, namespace, name=None, label_selectors=None):
         """Snapshot and diagnose: a list of diagnoses (see rollout.diagnose_rollout), sorted by namespace/name."""
         return self.diagnose_kinds(namespace, name, label_selectors)["Deployment"]
 
     def diagnose_kinds(self, namespace, name=None, label_selectors=None, kinds=("Deployment",)):
-        """One snapshot, diagnosed per workload kind: ``{kind: [diagnosis, ...]}`` sorted by namespace/name."""
-        snap = self.snapshot(namespace, name, label_selectors, kinds)
-        results = {"Deployment": diagnose_rollouts(snap["deployments"], snap["replicasets"], snap["pods"],
-                                                   snap["events"], snap["nodes"], snap["cluster_pods"],
-                                                   snap["pdbs"])}
-        for kind, key in (("DaemonSet", "daemonsets"), ("StatefulSet", "statefulsets")):
-            results[kind] = diagnose_pod_sets(kind, snap[key], snap["pods"], snap["events"], snap["nodes"],
-                                              snap["cluster_pods"])
+        """One snapshot, diagnosed per workload kind: ``{kind: [diagnosis, ...]}`` sorted by namespace/name.
+        The cyclic garbage collector is paused meanwhile (paused_gc: nothing read or computed here makes cycles)."""
+        with paused_gc():
+            snap = self.snapshot(namespace, name, label_selectors, kinds)
+            results = {"Deployment": diagnose_rollouts(snap["deployments"], snap["replicasets"], snap["pods"],
+                                                       snap["events"], snap["nodes"], snap["cluster_pods"],
+                                                       snap["pdbs"])}
+            for kind, key in (("DaemonSet", "daemonsets"), ("StatefulSet", "statefulsets")):
+                results[kind] = diagnose_pod_sets(kind, snap[key], snap["pods"], snap["events"], snap["nodes"],
+                                                  snap["cluster_pods"])
+            del snap
         for items in results.values():
             items.sort(key=lambda d: (d["namespace"], d["name"]))
         return results

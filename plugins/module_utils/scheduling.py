@@ -9,6 +9,7 @@ Every function takes API objects as plain dicts, exactly as the API serves them 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -257,9 +258,21 @@ def pod_is_active(pod):
         "phase") not in ("Succeeded", "Failed")
 
 
-def eligible_nodes(nodes, pod_spec):
+def eligible_nodes(nodes, pod_spec, cache=None):
     """Names of the nodes a pod of this template may be placed on, before looking at other pods: schedulable,
-    matching node selector and required node affinity, every blocking taint tolerated."""
+    matching node selector and required node affinity, every blocking taint tolerated.
+
+    ``cache``: a dict the caller keeps for one ``nodes`` list; templates that select nodes alike (the same node
+    selector, node affinity and tolerations: all this reads of the template) are then evaluated once."""
+    key = None
+    if cache is not None:
+        try:
+            key = json.dumps([pod_spec.get("nodeSelector"), (pod_spec.get("affinity") or {}).get("nodeAffinity"),
+                              pod_spec.get("tolerations")], sort_keys=True)
+        except (TypeError, ValueError):
+            key = None  # not JSON data: evaluated without the cache
+        if key in cache:
+            return list(cache[key])
     names = []
     for node in nodes:
         if (node.get("spec") or {}).get("unschedulable"):
@@ -269,7 +282,10 @@ def eligible_nodes(nodes, pod_spec):
         if untolerated_taints(node, pod_spec):
             continue
         names.append(node["metadata"]["name"])
-    return sorted(names)
+    names.sort()
+    if key is not None:
+        cache[key] = list(names)
+    return names
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -357,18 +373,19 @@ def hostname_spread_limit(pod_template, eligible_count):
     return min(limits) if limits else None
 
 
-def predict_rollout_deadlock(deployment, nodes):
+def predict_rollout_deadlock(deployment, nodes, cache=None):
     """Would the Deployment's next rollout deadlock on these nodes?
 
     A rollout with maxUnavailable 0 must start a new pod before an old one goes. If every eligible node is
     already full for this template (host ports, self anti-affinity on the hostname, or a hostname spread cap),
-    the surge pod has nowhere to go and the rollout waits forever.
+    the surge pod has nowhere to go and the rollout waits forever. ``cache``: see eligible_nodes (one dict per
+    ``nodes`` list, shared by the Deployments judged on it).
     """
     template = (deployment.get("spec") or {}).get("template") or {}
     pod_spec = template.get("spec") or {}
     budget = rollout_budget(deployment)
     replicas = budget["replicas"]
-    eligible = eligible_nodes(nodes, pod_spec)
+    eligible = eligible_nodes(nodes, pod_spec, cache)
     ports = host_ports(pod_spec)
     exclusive = []
     if ports:

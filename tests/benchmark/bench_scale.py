@@ -4,7 +4,8 @@
 of R pods each, against the per-Deployment way a user would write without this collection, on the same objects.
 
 Run from the installed collection (make bench does it):
-    python tests/benchmark/bench_scale.py [--sizes 100,1000,2000] [--replicas 5] [--sample 20] [--keep-cluster]
+    python tests/benchmark/bench_scale.py [--sizes 100,1000,2000] [--replicas 5] [--sample 20] [--repeat 1]
+                                          [--keep-cluster]
 
 For each size it prints: the time to create the objects and have every pod Running (kube-controller-manager,
 kube-scheduler and kwok doing it), then
@@ -16,8 +17,10 @@ kube-scheduler and kwok doing it), then
                    twice per Deployment asks the API), in one Python process: all N, timed;
   k8s_info loop    the same as Ansible tasks (kubernetes.core.k8s_info, loop over Deployments): timed on a sample
                    of --sample Deployments and scaled to N (it is linear by construction), marked "~".
+With --repeat N, rollout_status and the floor run N times each, one after the other, and the table gives the
+median of each (every run is printed as it ends, with the load average: on a busy machine the figures move).
 The cluster is `<CLUSTEROPS_TEST_CLUSTER_PREFIX or bench>-scale` (1 control-plane node, enough workers for the pods),
-stopped at the end.
+stopped at the end (not with --keep-cluster: then stop it with CLUSTER_NAME=<name> tools/localcluster/down.sh).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -103,8 +107,29 @@ def wait_available(api, count, replicas, timeout=1800):
     raise SystemExit("timed out waiting for %d Deployments to be available" % count)
 
 
+# Run first in each measured process: at its exit it writes its own peak resident memory (VmHWM, counted from its
+# exec) to stderr. ru_maxrss from wait4 is not that: Linux carries the parent's peak over into the child at fork
+# and exec, so a child smaller than this benchmark's own process would be reported at the benchmark's size.
+PEAK_HOOK = """
+import atexit as _atexit, sys as _sys
+def _report_peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                _sys.stderr.write("\\nbench-peak-kib %s\\n" % line.split()[1])
+_atexit.register(_report_peak)
+"""
+# The module run as ``python -m`` runs it, after PEAK_HOOK.
+MODULE = PEAK_HOOK + """
+import runpy
+_sys.argv = _sys.argv[1:]
+runpy.run_module(_sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+
+
 def peak_rss_mib(argv):
-    """Run ``argv`` and return (stdout, seconds, peak RSS in MiB) of that process, from wait4."""
+    """Run ``argv`` (a process that runs PEAK_HOOK first) and return (stdout, seconds, peak RSS in MiB) of that
+    process: its own report, else ru_maxrss from wait4 (no /proc)."""
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read()
@@ -113,14 +138,16 @@ def peak_rss_mib(argv):
     seconds = time.monotonic() - started
     if status != 0:
         raise SystemExit("%s failed: %s" % (argv[:3], err.decode()[-2000:]))
-    return out, seconds, usage.ru_maxrss / 1024.0
+    reported = [line.split()[1] for line in err.decode(errors="replace").splitlines()
+                if line.startswith("bench-peak-kib ")]
+    return out, seconds, (int(reported[-1]) if reported else usage.ru_maxrss) / 1024.0
 
 
 def rollout_status(kubeconfig):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump({"ANSIBLE_MODULE_ARGS": {"kubeconfig": kubeconfig, "namespace": NAMESPACE}}, handle)
     try:
-        out, seconds, mib = peak_rss_mib([sys.executable, "-m",
+        out, seconds, mib = peak_rss_mib([sys.executable, "-c", MODULE,
                                           "ansible_collections.clusterops.kops_upgrade.plugins.modules.rollout_status",
                                           handle.name])
     finally:
@@ -130,7 +157,7 @@ def rollout_status(kubeconfig):
     return seconds, result.get("api_requests"), mib, complete
 
 
-FLOOR = """
+FLOOR = PEAK_HOOK + """
 import json, sys
 from kubernetes import client, config
 api = config.new_client_from_config(config_file=sys.argv[1])
@@ -183,6 +210,7 @@ def main():
     parser.add_argument("--sizes", default="100,1000,2000")
     parser.add_argument("--replicas", type=int, default=5)
     parser.add_argument("--sample", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--keep-cluster", action="store_true")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -211,8 +239,16 @@ def main():
             create(api, created, size, args.replicas)
             wait_available(api, size, args.replicas)
             created, setup = size, time.monotonic() - started
-            seconds, requests, mib, complete = rollout_status(kubeconfig)
-            floor_seconds, floor_mib = raw_floor(kubeconfig)
+            runs, floors = [], []
+            for number in range(1, args.repeat + 1):
+                runs.append(rollout_status(kubeconfig))
+                floors.append(raw_floor(kubeconfig))
+                print("  %d Deployments, run %d: rollout_status %.2f s, %.0f MiB, %s requests; floor %.2f s, %.0f MiB"
+                      " (load average %.1f)" % (size, number, runs[-1][0], runs[-1][2], runs[-1][1], floors[-1][0],
+                                                floors[-1][1], os.getloadavg()[0]), flush=True)
+            seconds, mib = (statistics.median(one[i] for one in runs) for i in (0, 2))
+            requests, complete = runs[-1][1], runs[-1][3]
+            floor_seconds, floor_mib = (statistics.median(one[i] for one in floors) for i in (0, 1))
             names = ["d-%05d" % i for i in range(size)]
             loop_seconds, loop_requests = per_deployment(kubeconfig, names)
             sample = names[:: max(1, size // args.sample)][:args.sample]
