@@ -14,7 +14,6 @@ plain dicts; nothing here talks to the API (see precheck_api.py).
 
 from __future__ import annotations
 
-import json
 import re
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import kops_releases, versions
@@ -606,25 +605,13 @@ def pinned_to_control_plane(eligible, control_planes):
     return bool(eligible) and set(eligible) <= control_planes
 
 
-def eligible_nodes_cached(nodes, pod_spec, cache):
-    """eligible_nodes, computed once per distinct node selection (selector, required node affinity,
-    tolerations): DaemonSets mostly share theirs, and the check is per node."""
-    if cache is None:
-        return eligible_nodes(nodes, pod_spec)
-    key = json.dumps([pod_spec.get("nodeSelector"), ((pod_spec.get("affinity") or {}).get("nodeAffinity")),
-                      pod_spec.get("tolerations")], sort_keys=True)
-    if key not in cache:
-        cache[key] = eligible_nodes(nodes, pod_spec)
-    return cache[key]
-
-
 def predict_daemonset_deadlock(daemonset, nodes, cache=None):
     """Would the DaemonSet's next rolling update deadlock? With maxSurge the controller starts the new pod on a
     node before removing the old one there; if the pod claims host ports (hostNetwork makes every container port
     one), the old pod holds them and the new pod never schedules on that node. ``cache``: a dict shared across
     calls on the same nodes."""
     pod_spec = (((daemonset.get("spec") or {}).get("template") or {}).get("spec")) or {}
-    eligible = eligible_nodes_cached(nodes, pod_spec, cache)
+    eligible = eligible_nodes(nodes, pod_spec, cache)
     scheduled = (daemonset.get("status") or {}).get("desiredNumberScheduled")
     budget = daemonset_budget(daemonset, len(eligible) if scheduled is None else int(scheduled))
     ports = host_ports(pod_spec)
