@@ -12,18 +12,10 @@ import re
 
 import yaml
 
+from testbed.local_cluster import versions
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EE = os.path.join(ROOT, "extensions", "ee")
-
-
-def versions_env():
-    values = {}
-    with open(os.path.join(ROOT, "tools", "localcluster", "versions.env")) as handle:
-        for line in handle:
-            if "=" in line and not line.startswith("#"):
-                key, value = line.strip().split("=", 1)
-                values[key] = value
-    return values
 
 
 def definition():
@@ -37,12 +29,12 @@ def build_args():
 
 
 def test_kops_is_the_newest_supported_release():
-    releases = versions_env()["KOPS_RELEASES"].split(",")
+    releases = versions()["KOPS_RELEASES"].split(",")
     assert build_args()["KOPS_VERSION"] == releases[-1]
 
 
 def test_kubectl_is_the_tested_kubernetes():
-    assert build_args()["KUBECTL_VERSION"] == versions_env()["KUBERNETES_VERSION"]
+    assert build_args()["KUBECTL_VERSION"] == versions()["KUBERNETES_VERSION"]
 
 
 def test_no_pre_releases():
