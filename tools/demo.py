@@ -27,7 +27,7 @@ import tempfile
 import time
 
 # The test bed package (tools/testbed: this script's directory is on sys.path when it runs).
-from testbed import kops_cloud, kops_world
+from testbed import kops_cloud, kops_world, kube
 from testbed.local_cluster import CACHE
 
 # ansible's state (temp files) in the cache, never ~/.ansible (make sets the same).
@@ -43,7 +43,7 @@ def say(text):
 
 
 def playbook(name, kubeconfig, context=None, extra=None):
-    argv = ["ansible-playbook", "clusterops.kops_upgrade.%s" % name, "-e", "k8s_kubeconfig=%s" % kubeconfig]
+    argv = kube.ansible_playbook("clusterops.kops_upgrade.%s" % name, "-e", "k8s_kubeconfig=%s" % kubeconfig)
     if context:
         argv += ["-e", "k8s_context=%s" % context]
     if extra:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from testbed.kube import NTH, ROOT, delete_nth, deploy_nth, rollout_complete, wait_deployment, wait_unschedulable
-from testbed import kops_world
+from testbed import kops_world, kube
 
 FLEET = {"kops_upgrade_hosts": "kops_clusters", "kops_upgrade_serial": [1, 2],
          "kops_upgrade_max_fail_percentage": 0, "kubernetes_version": "1.35.0"}
@@ -48,8 +48,8 @@ def run_fleet(tmp_path, clusters, order, playbook, extra=None, host_vars=None):
                ANSIBLE_CALLBACKS_ENABLED="clusterops.kops_upgrade.fleet_summary", ANSIBLE_NOCOLOR="1",
                ANSIBLE_DEPRECATION_WARNINGS="false", ANSIBLE_RETRY_FILES_ENABLED="false")
     proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(path),
-         os.path.join(ROOT, "playbooks", playbook), "-e", json.dumps(dict(FLEET, **(extra or {})))],
+        kube.ansible_playbook("-i", path, os.path.join(ROOT, "playbooks", playbook),
+                              "-e", json.dumps(dict(FLEET, **(extra or {})))),
         capture_output=True, text=True, env=env, check=False)
     lines = proc.stdout[proc.stdout.find("FLEET SUMMARY"):].splitlines()
     summary = {}

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import uuid
 
-from testbed import syslog_capture
+from testbed import kube, syslog_capture
 
 PLAYBOOK = """
 - name: The Kubernetes modules with a kubeconfig dict and a proxy with credentials
@@ -91,8 +90,7 @@ def test_kubeconfig_dict_and_proxy_credentials_stay_out_of_syslog_and_results(lo
                ANSIBLE_INJECT_INVOCATION="true")
     for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_PROXY"):
         env.pop(name, None)
-    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook, "--diff", "-e", "@" + extra,
-            "-vvv"]
+    argv = kube.ansible_playbook(playbook, "--diff", "-e", "@" + extra, "-vvv")
     proc, messages = syslog_capture.run(argv, workdir, env=env)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "failed=0" in proc.stdout, output[-3000:]

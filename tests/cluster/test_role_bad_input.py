@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import yaml
 
-from testbed import bad_input
+from testbed import bad_input, kube
 from testbed.kube import ROOT
 
 ROLES = ("precheck", "remediate", "validate", "kops_upgrade")
@@ -103,8 +102,7 @@ def playbook_env(tmp_path):
 
 
 def ansible_playbook(path, extra, env):
-    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(path),
-                           "-e", json.dumps(extra)], capture_output=True, text=True, env=env, check=False)
+    return subprocess.run(kube.ansible_playbook(path, "-e", json.dumps(extra)), capture_output=True, text=True, env=env, check=False)
 
 
 def test_bad_input_to_the_role_argument_specs(tmp_path):

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 from kubernetes import client, watch
 
-from testbed import kops_world
+from testbed import kops_world, kube
 from testbed.kube import rollout_complete, run_module, unschedulable, wait_deployment, wait_pod
 
 TARGET = "1.35.0"  # the local control plane runs 1.34.4
@@ -304,9 +303,8 @@ def test_cluster_autoscaler_is_found(precheck_cluster, precheck_namespace):
 def test_precheck_role_pauses_and_resumes_the_autoscalers(precheck_cluster, precheck_namespace):
     create_cluster_autoscaler(precheck_cluster, precheck_namespace, 2)
     proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-         os.path.join(os.path.dirname(__file__), "playbooks", "pause_autoscalers.yml"),
-         "-e", "test_namespace=%s" % precheck_namespace],
+        kube.ansible_playbook(os.path.join(os.path.dirname(__file__), "playbooks", "pause_autoscalers.yml"),
+                              "-e", "test_namespace=%s" % precheck_namespace),
         env=dict(os.environ, K8S_AUTH_KUBECONFIG=precheck_cluster.kubeconfig, ANSIBLE_NOCOLOR="1",
                  ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"),
         capture_output=True, text=True, check=False)
@@ -420,7 +418,7 @@ def run_role_playbook(tmp_path, text, extra, kubeconfig):
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(text)
     return subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(playbook), "-e", json.dumps(extra)],
+        kube.ansible_playbook(playbook, "-e", json.dumps(extra)),
         env=dict(os.environ, K8S_AUTH_KUBECONFIG=kubeconfig, ANSIBLE_NOCOLOR="1",
                  ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"),
         capture_output=True, text=True, check=False)

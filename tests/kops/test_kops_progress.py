@@ -15,7 +15,7 @@ import time
 
 import yaml
 
-from testbed import kops_world
+from testbed import kops_world, kube
 from testbed.awx_job import awx_venv
 
 PLAYBOOK = """
@@ -44,10 +44,9 @@ def test_rolling_update_progress_is_shown_while_kops_runs(world, tmp_path):
     playbook = tmp_path / "progress.yml"
     playbook.write_text(PLAYBOOK)
     variables = kops_world.playbook_variables(world)
-    beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     env = dict(kops_world.without_connection_variables(os.environ), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false")
-    proc = subprocess.Popen([beside, str(playbook), "-e", json.dumps(variables)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen(kube.ansible_playbook(playbook, "-e", json.dumps(variables)), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
     arrived = []  # (seconds since start, line), as ansible-playbook printed them
     started = time.monotonic()

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import uuid
 
-from testbed import kops_world, syslog_capture
+from testbed import kops_world, kube, syslog_capture
 
 PLAYBOOK = """
 - name: Every kops module, with a credential in its environment
@@ -66,8 +65,7 @@ def run_playbook(world, workdir, environment, verbosity="-vvv", debug=False, pro
                ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
                ANSIBLE_DEBUG="1" if debug else "0", ANSIBLE_INJECT_INVOCATION="true")
     env.update(process_env or {})
-    ansible_playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    argv = [ansible_playbook, playbook, "--check", "--diff", "-e", "@" + extra] + ([verbosity] if verbosity else [])
+    argv = kube.ansible_playbook(playbook, "--check", "--diff", "-e", "@" + extra, *([verbosity] if verbosity else []))
     proc, messages = syslog_capture.run(argv, workdir, env=env)
     assert proc.returncode == 0 and "failed=0" in proc.stdout, proc.stdout[-3000:] + proc.stderr
     invoked = [m for m in messages if "Invoked with" in m]

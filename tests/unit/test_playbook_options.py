@@ -15,6 +15,8 @@ import sys
 
 import pytest
 
+from testbed.kube import ansible_playbook
+
 PLAYBOOKS = ("precheck", "upgrade", "remediate", "validate", "recover")
 INVENTORY = """\
 kops_clusters:
@@ -32,8 +34,7 @@ def run(tmp_path, playbook, *args, inventory_text=INVENTORY):
     env.update({"HOME": str(tmp_path), "ANSIBLE_HOME": str(tmp_path / ".ansible"), "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_PYTHON_INTERPRETER": sys.executable})
     env.pop("KUBECONFIG", None)
-    playbook_bin = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    result = subprocess.run([playbook_bin, "-i", str(inventory), "clusterops.kops_upgrade." + playbook] + list(args),
+    result = subprocess.run(ansible_playbook("-i", inventory, "clusterops.kops_upgrade." + playbook, *args),
                             cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300, check=False)
     output = result.stdout + result.stderr
     assert "Traceback" not in output and "Unexpected Exception" not in output, output[-3000:]
@@ -90,8 +91,7 @@ def test_the_kops_upgrade_role_requires_its_cluster_name(tmp_path):
     play.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
                     "    - ansible.builtin.include_role:\n        name: clusterops.kops_upgrade.kops_upgrade\n")
     env = dict(os.environ, HOME=str(tmp_path), ANSIBLE_HOME=str(tmp_path / ".ansible"), ANSIBLE_NOCOLOR="1")
-    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                             "-c", "local", str(play)], cwd=str(tmp_path), env=env, capture_output=True, text=True,
+    result = subprocess.run(ansible_playbook("-i", "localhost,", "-c", "local", play), cwd=str(tmp_path), env=env, capture_output=True, text=True,
                             timeout=300, check=False)
     assert result.returncode != 0
     assert "missing required arguments: kops_upgrade_cluster_name" in result.stdout, result.stdout[-3000:]

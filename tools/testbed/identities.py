@@ -11,13 +11,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 
 import yaml
 from kubernetes import client
 
+from testbed import kube
 from testbed.local_cluster import ROOT
 
 RBAC_DIR = os.path.join(ROOT, "rbac")
@@ -137,7 +137,7 @@ def run_playbook(text, extra, workdir, check=False):
                ANSIBLE_REMOTE_TMP=os.path.join(workdir, "remote-tmp"), ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "tmp"))
     env.pop("K8S_AUTH_KUBECONFIG", None)
-    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), path, "-e", json.dumps(extra)]
+    argv = kube.ansible_playbook(path, "-e", json.dumps(extra))
     proc = subprocess.run(argv + (["--check"] if check else []), capture_output=True, text=True, env=env,
                           check=False)
     return proc.returncode == 0, proc.stdout + proc.stderr

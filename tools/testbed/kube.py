@@ -23,6 +23,13 @@ NTH_TEMPLATE = os.path.join(ROOT, "tests", "fixtures", "manifests", "aws-node-te
 NTH = "aws-node-termination-handler"
 
 
+def ansible_playbook(*args):
+    """The command line of ansible-playbook with ``args``: the one beside this Python (the venv the tests run in),
+    else PATH's. Every test and tool of the test bed starts ansible-playbook through this."""
+    beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    return [beside if os.access(beside, os.X_OK) else "ansible-playbook"] + [str(a) for a in args]
+
+
 def render_nth(namespace, image_tag, replicas=1, liveness_port=8080, metrics_port=9092):
     with open(NTH_TEMPLATE) as handle:
         text = jinja2.Template(handle.read()).render(nth_namespace=namespace, nth_image_tag=image_tag,

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from testbed import awx_job, kops_world
+from testbed import awx_job, kops_world, kube
 from testbed.kops_cloud import KopsCloud
 
 PREFIX = os.environ.get("CLUSTEROPS_TEST_CLUSTER_PREFIX", "pytest")
@@ -57,7 +57,6 @@ def run_playbook(cloud, kops_version, kubernetes_version, options=(), **extra):
     invocation of this run received (keep_invocations).
 
     ``options``: more ansible-playbook arguments (--check, --tags ...)."""
-    beside = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     recorder = recorder_for(cloud, kops_version)
     variables = cloud.upgrade_variables(kops_version, kubernetes_version)
     variables["kops_binary"] = recorder.path
@@ -66,8 +65,7 @@ def run_playbook(cloud, kops_version, kubernetes_version, options=(), **extra):
     env.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_DEPRECATION_WARNINGS": "false",
                 "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
                 "HOME": os.environ["HOME"]})
-    argv = [beside if os.access(beside, os.X_OK) else "ansible-playbook", "clusterops.kops_upgrade.upgrade",
-            "-e", json.dumps(variables)] + list(options)
+    argv = kube.ansible_playbook("clusterops.kops_upgrade.upgrade", "-e", json.dumps(variables), *options)
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines = []
