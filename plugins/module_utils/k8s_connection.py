@@ -443,12 +443,6 @@ class ApiReader(object):
         except Exception as exc:  # urllib3 errors: connection refused, TLS, timeouts
             raise ApiError(explain_api_error(exc, verb, resource, namespace, name))
 
-    def _list(self, resource, namespace, namespaced_call, cluster_call, **kwargs):
-        """The items of one list call: across all namespaces when ``namespace`` is None."""
-        if namespace is None:
-            return self.cluster_list(resource, cluster_call, **kwargs)
-        return self._call("list", resource, namespace, None, read_json, namespaced_call, namespace, **kwargs)["items"]
-
     def cluster_list(self, resource, call, **kwargs):
         """The items of one cluster-wide list call."""
         return self._call("list", resource, None, None, read_json, call, **kwargs)["items"]
