@@ -848,6 +848,27 @@ def remediation_targets(diagnoses, among=None, changed=None):
     return dict((verdict, sorted(names)) for verdict, names in found.items())
 
 
+# How many eligible node names a returned prediction lists (the first, sorted; ``eligible_nodes`` counts them all).
+# A deadlock needs fewer eligible nodes than replicas, so the names matter on few nodes; on a large cluster the same
+# hundreds of names would be repeated in every workload's diagnosis (2,000 Deployments on 101 nodes: 3 MB of an
+# 8 MB result, and every byte of a result is walked by Ansible's no_log scrubbing, stored in registered variables
+# and in AWX's job events).
+REPORTED_NODE_NAMES = 10
+
+
+def reported(diagnoses, limit=REPORTED_NODE_NAMES):
+    """The diagnoses as a module returns them (rollout_status, stale_replicasets): each prediction's
+    ``eligible_node_names`` cut to its first ``limit`` names. Only the report is cut: the rules (here, in
+    scheduling and in precheck) decide on the full list before this runs. Changes the diagnoses in place (the
+    name lists they share with the eligible-nodes cache are replaced, not changed) and returns them."""
+    for diagnosis in diagnoses:
+        prediction = diagnosis.get("prediction") or {}
+        names = prediction.get("eligible_node_names")
+        if names is not None and len(names) > limit:
+            prediction["eligible_node_names"] = names[:limit]
+    return diagnoses
+
+
 def plan_stale_replicaset_removal(diagnosis):
     """The step ``stale_replicasets`` may take for a diagnosed Deployment: only a ``stuck`` verdict with a plan
     that keeps the promised availability acts. Returns ``{act, reason, plan}``."""

@@ -232,7 +232,10 @@ deployments:
       type: list
       elements: dict
     prediction:
-      description: Would the next rollout deadlock, and why.
+      description:
+        - Would the next rollout deadlock, and why.
+        - C(eligible_nodes) counts the nodes the template admits; C(eligible_node_names) lists the first 10 of
+          them by name (all of them when there are 10 or fewer).
       type: dict
       sample:
         deadlock: true
@@ -320,7 +323,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module
     object_name_problems,
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import ApiError
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import remediation_targets
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import remediation_targets, reported
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import KINDS, RolloutApi
 
 
@@ -380,7 +383,7 @@ def main():
     module.exit_json(
         changed=False,
         revisions=revisions,
-        deployments=deployments,
+        deployments=reported(deployments),
         daemonsets=found["DaemonSet"],
         statefulsets=found["StatefulSet"],
         workloads_stuck=["%s/%s/%s" % (d["kind"], d["namespace"], d["name"]) for d in others

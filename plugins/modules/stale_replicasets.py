@@ -216,7 +216,10 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_module
     k8s_module,
     object_name_problems,
 )
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import plan_stale_replicaset_removal
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import (
+    plan_stale_replicaset_removal,
+    reported,
+)
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import ApiError
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout_api import RolloutApi
 
@@ -411,6 +414,8 @@ def main():
             header = "%s/%s" % (namespace, result["deployment"]["name"])
             result["diff"] = {"before": {"old_replicasets": before}, "after": {"old_replicasets": after},
                               "before_header": header, "after_header": header}
+        if result["deployment"]:
+            reported([result["deployment"]])
         if error:
             module.fail_json(msg=error, api_requests=api.api_client.request_count, **result)
         module.exit_json(api_requests=api.api_client.request_count, **result)

@@ -12,7 +12,9 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout im
     controller_scale_down,
     diagnose_pod_sets,
     diagnose_rollout,
+    diagnose_rollouts,
     plan_stale_replicaset_removal,
+    reported,
     split_replicasets,
 )
 
@@ -520,3 +522,21 @@ def test_daemonset_without_surge_is_never_stuck_by_its_own_pods():
     result = diagnose_pod_sets("DaemonSet", [ds], pods, [], nodes)[0]
     assert result["verdict"] == "blocked", result["why"]
     assert "Do not delete anything" in result["remedy"]
+
+
+def test_reported_diagnoses_name_ten_eligible_nodes_and_count_them_all():
+    """A returned prediction names the first 10 eligible nodes; the rules decided on all of them, and the list the
+    Deployments share through the eligible-nodes cache is left whole."""
+    template = {"metadata": {"labels": {"app.kubernetes.io/name": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "registry.invalid/web:1"}]}}
+    nodes = [node("worker-%02d" % i) for i in range(30)]
+    first, second = diagnose_rollouts([deployment("web-a", template=template), deployment("web-b", template=template)],
+                                      [], [], [], nodes)
+    whole = sorted("worker-%02d" % i for i in range(30))
+    assert first["prediction"]["eligible_node_names"] == whole
+    assert reported([first]) == [first]
+    assert first["prediction"]["eligible_nodes"] == 30
+    assert first["prediction"]["eligible_node_names"] == whole[:10]
+    assert second["prediction"]["eligible_node_names"] == whole
+    few = diagnose_rollout(deployment("web-c", template=template), [], [], [], nodes[:3])
+    assert reported([few])[0]["prediction"]["eligible_node_names"] == ["worker-00", "worker-01", "worker-02"]
