@@ -408,8 +408,8 @@ class ApiError(Exception):
 class ApiReader(object):
     """What every API layer of the collection (rollout_api.RolloutApi, precheck_api.PrecheckApi) shares: the typed
     clients of one ApiClient (made on first use: importing them costs more than a large list), and calls whose
-    failures become an ApiError with a sentence for the user. Lists are read as the API serves them (read_json,
-    stream_list: plain dicts, no model objects)."""
+    failures become an ApiError with a sentence for the user. Every list goes through stream_list (plain dicts as
+    the API serves them, no model objects); single objects through the typed clients with read_json."""
 
     def __init__(self, api_client):
         self.api_client = api_client
@@ -443,10 +443,6 @@ class ApiReader(object):
         except Exception as exc:  # urllib3 errors: connection refused, TLS, timeouts
             raise ApiError(explain_api_error(exc, verb, resource, namespace, name))
 
-    def cluster_list(self, resource, call, **kwargs):
-        """The items of one cluster-wide list call."""
-        return self._call("list", resource, None, None, read_json, call, **kwargs)["items"]
-
     def stream_list(self, resource, namespace=None, compact=None, label_selector=None, field_selector=None):
         """The items of one list of ``resource`` (a key of API_PATHS; all namespaces when ``namespace`` is None),
         as the API serves them (plain dicts, as json.loads gives them), in one request whose body is parsed while
@@ -476,13 +472,16 @@ class ApiReader(object):
         return items
 
 
-# Where the list of each resource the collection reads lives; nodes are cluster-scoped.
+# Where the list of each resource the collection reads lives; nodes and webhook configurations are cluster-scoped.
 API_PATHS = {
     "pods": "/api/v1", "nodes": "/api/v1", "events": "/api/v1",
     "deployments": "/apis/apps/v1", "replicasets": "/apis/apps/v1", "daemonsets": "/apis/apps/v1",
     "statefulsets": "/apis/apps/v1", "poddisruptionbudgets": "/apis/policy/v1",
+    "endpointslices": "/apis/discovery.k8s.io/v1",
+    "validatingwebhookconfigurations": "/apis/admissionregistration.k8s.io/v1",
+    "mutatingwebhookconfigurations": "/apis/admissionregistration.k8s.io/v1",
 }
-_CLUSTER_SCOPED = ("nodes",)
+_CLUSTER_SCOPED = ("nodes", "validatingwebhookconfigurations", "mutatingwebhookconfigurations")
 
 
 def api_path(resource, namespace=None):

@@ -72,19 +72,12 @@ class PrecheckApi(ApiReader):
     def read_workloads(self):
         """Deployments, ReplicaSets, Pods, Nodes and DaemonSets across all namespaces, plus FailedScheduling Events
         when a pod is Pending: six list calls at most, however many objects."""
-        apps = k8s_client.AppsV1Api(self.api_client)
-        objects = {
-            "deployments": self.cluster_list("deployments", apps.list_deployment_for_all_namespaces),
-            "replicasets": self.cluster_list("replicasets", apps.list_replica_set_for_all_namespaces),
-            "daemonsets": self.cluster_list("daemonsets", apps.list_daemon_set_for_all_namespaces),
-            "pods": self.cluster_list("pods", self.core.list_pod_for_all_namespaces),
-            "nodes": self.cluster_list("nodes", self.core.list_node),
-            "events": [],
-        }
+        objects = dict((resource, self.stream_list(resource))
+                       for resource in ("deployments", "replicasets", "daemonsets", "pods", "nodes"))
+        objects["events"] = []
         if any((p.get("status") or {}).get("phase") == "Pending" for p in objects["pods"]):
-            objects["events"] = self._call(
-                "list", "events", None, None, read_json, self.core.list_event_for_all_namespaces,
-                field_selector="reason=FailedScheduling,involvedObject.kind=Pod")["items"]
+            objects["events"] = self.stream_list("events",
+                                                 field_selector="reason=FailedScheduling,involvedObject.kind=Pod")
         return objects
 
     def namespace(self, name):
@@ -111,8 +104,7 @@ class PrecheckRun(object):
         self.workloads = api.read_workloads()
         self.nodes, self.pods = self.workloads["nodes"], self.workloads["pods"]
         self.deployments, self.daemonsets = self.workloads["deployments"], self.workloads["daemonsets"]
-        self.pdbs = api.cluster_list("poddisruptionbudgets", k8s_client.PolicyV1Api(
-            api.api_client).list_pod_disruption_budget_for_all_namespaces)
+        self.pdbs = api.stream_list("poddisruptionbudgets")
         self.diagnoses = diagnose_rollouts(self.deployments, self.workloads["replicasets"], self.pods,
                                            self.workloads["events"], self.nodes, cluster_pods=self.pods,
                                            pdbs=self.pdbs)
@@ -153,18 +145,15 @@ def drain_group(run):
 
 
 def webhooks_group(run):
-    admission = k8s_client.AdmissionregistrationV1Api(run.api.api_client)
     configurations = []
-    for kind, call in (("ValidatingWebhookConfiguration", admission.list_validating_webhook_configuration),
-                       ("MutatingWebhookConfiguration", admission.list_mutating_webhook_configuration)):
-        for item in run.api.cluster_list(kind.lower() + "s", call):
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        for item in run.api.stream_list(kind.lower() + "s"):
             item["kind"] = kind
             configurations.append(item)
     if not any(w.get("failurePolicy", "Fail") == "Fail" for c in configurations for w in c.get("webhooks") or []):
         return []
     namespace = run.params.get("webhook_namespace") or "kube-system"
-    slices = run.api.cluster_list("endpointslices", k8s_client.DiscoveryV1Api(
-        run.api.api_client).list_endpoint_slice_for_all_namespaces)
+    slices = run.api.stream_list("endpointslices")
     return precheck.check_webhooks(configurations, slices, run.api.namespace(namespace), run.pods)
 
 

@@ -510,14 +510,13 @@ class RolloutApi(ApiReader):
         not in ``pods``, and pods in ``pods`` still there, not terminating, after SCALE_DOWN_SECONDS."""
         expected = dict((pod["uid"], pod["name"]) for pod in pods)
         hashes = sorted(set((pod.get("labels") or {}).get("pod-template-hash") for pod in pods) - {None})
-        kwargs = {"label_selector": "pod-template-hash in (%s)" % ",".join(hashes)} if hashes else {}
+        selector = "pod-template-hash in (%s)" % ",".join(hashes) if hashes else None
         owners = set(replicaset_uids)
         deadline = time.monotonic() + self.SCALE_DOWN_SECONDS
         known = None
         while True:
-            listed = self._call("list", "pods", namespace, "", read_json, self.core.list_namespaced_pod, namespace,
-                                **kwargs)
-            items = [p for p in listed.get("items") or [] if controller_uid(p) in owners]
+            items = [p for p in self.stream_list("pods", namespace, label_selector=selector)
+                     if controller_uid(p) in owners]
             standing = set((p.get("metadata") or {}).get("uid") for p in items
                            if not (p.get("metadata") or {}).get("deletionTimestamp"))
             if known is None:
