@@ -935,11 +935,22 @@ def check_tools(tools):
     return findings
 
 
+def kops_validation_outcome(result):
+    """What a ``kops_validate`` result (as registered; None or skipped when not run) says, the one reading of it
+    for the precheck and the validate role: ``not_run``; ``no_report`` (kops ran but gave no verdict: the state
+    store, the credentials or the cluster name were wrong); ``valid`` (valid, no failure); ``invalid``."""
+    if not result or result.get("skipped"):
+        return "not_run"
+    if "valid" not in result:
+        return "no_report"
+    return "valid" if result.get("valid") is True and not result.get("failures") else "invalid"
+
+
 def check_kops_validation_ran(result):
     """``kops_validate_error`` (error) when `kops validate cluster` ran (``result``: what kops_validate returned)
-    but did not report a verdict: the state store, the credentials or the cluster name were wrong. Not run
-    (None, skipped) says nothing."""
-    if not result or result.get("skipped") or "valid" in result:
+    but did not report a verdict (kops_validation_outcome ``no_report``). Not run says nothing; the verdict itself
+    is the validate role's to judge."""
+    if kops_validation_outcome(result) != "no_report":
         return []
     return [finding("kops_validate_error", "error",
                     "kops validate cluster did not report: %s" % (result.get("msg") or "").strip(), [],

@@ -10,6 +10,8 @@ both, and None, are taken as they come."""
 
 from __future__ import annotations
 
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.precheck import kops_validation_outcome
+
 
 def _item_name(result):
     """The name a looped result was for: its loop item's ``name``, or the item itself when it is a name."""
@@ -83,7 +85,7 @@ def validation_problems(kops_validation=None, rollouts=None, health=None):
       progress, is not a problem)."""
     problems = []
     kops = kops_validation or {}
-    if kops and not kops.get("skipped") and (kops.get("valid") is not True or kops.get("failures")):
+    if kops_validation_outcome(kops) in ("no_report", "invalid"):
         problems.append("kops validate: %s" % (kops.get("msg") or ""))
         problems += ["kops validate: %s" % (f.get("message") if isinstance(f, dict) else f)
                      for f in kops.get("failures") or []]

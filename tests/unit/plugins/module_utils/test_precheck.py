@@ -532,6 +532,15 @@ def test_kops_validate_without_a_verdict_is_an_error_and_one_with_a_verdict_or_s
     assert precheck.check_kops_validation_ran(None) == [] and precheck.check_kops_validation_ran({}) == []
 
 
+def test_a_kops_validate_result_reads_one_way_for_the_precheck_and_the_validate_role():
+    outcome = precheck.kops_validation_outcome
+    assert outcome(None) == outcome({}) == outcome({"skipped": True}) == "not_run"
+    assert outcome({"failed": True, "msg": "State Store: Required value"}) == "no_report"
+    assert outcome({"valid": True, "failures": []}) == "valid"
+    assert outcome({"valid": True, "failures": [{"type": "Pod"}]}) == "invalid"
+    assert outcome({"valid": False, "failures": []}) == "invalid"
+
+
 def test_verdict_orders_and_counts():
     findings = [precheck.finding("b", "info", "i"), precheck.finding("a", "warning", "w"),
                 precheck.finding("c", "error", "e")]
