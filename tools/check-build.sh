@@ -7,13 +7,10 @@
 # 3. check that the test bed stayed out of the tarball (galaxy.yml build_ignore) and print its size.
 set -euo pipefail
 venv=$1
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=built-collection.sh
+. "$(dirname "$0")/built-collection.sh"
 importer=$("$root/tools/importer-venv.sh")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$venv/bin/ansible-galaxy" collection build --output-path "$work" "$root" >/dev/null
-tarball=$(ls "$work"/*.tar.gz)
-"$venv/bin/ansible-galaxy" collection install --force --no-deps -p "$work/installed" "$tarball" >/dev/null 2>&1
+build_and_install
 checked=0
 for module in "$root"/plugins/modules/*.py; do
   name=$(basename "$module" .py)

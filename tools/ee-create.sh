@@ -9,10 +9,9 @@
 # Usage: tools/ee-create.sh <main venv> [context dir to keep (of the checkout)]; prints that directory last.
 set -euo pipefail
 venv=$1
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=built-collection.sh
+. "$(dirname "$0")/built-collection.sh"
 awx=$("$root/tools/awx-venv.sh")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 export ANSIBLE_HOME="$work/ansible-home"
 
 say() { echo "[ee] $*" >&2; }
@@ -66,9 +65,7 @@ context=${2:-$work/context}
 check_context checkout "$root/extensions/ee/execution-environment.yml" "$context"
 
 say "building the collection tarball and installing it, as a user would"
-"$venv/bin/ansible-galaxy" collection build --force --output-path "$work/dist" "$root" >/dev/null
-ANSIBLE_COLLECTIONS_PATH="$work/installed" "$venv/bin/ansible-galaxy" collection install --force --no-deps --offline -p "$work/installed" "$work"/dist/*.tar.gz \
-  >/dev/null
+build_and_install
 check_context "installed copy" \
   "$work/installed/ansible_collections/clusterops/kops_upgrade/extensions/ee/execution-environment.yml" \
   "$work/context-installed"

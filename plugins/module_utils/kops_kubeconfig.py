@@ -15,21 +15,18 @@ cluster.
 
 from __future__ import annotations
 
+import copy
 import os
 
-from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import auth_settings
+from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import AUTH_ARG_SPEC, auth_settings
 
 # The Kubernetes connection options of every kops module: kubernetes.core's names, aliases and K8S_AUTH_* variables
 # (auth_settings reads the environment), limited to what a kubeconfig for kops can carry.
+# kubeconfig is a file here (kops reads it), a file or a dict for the Kubernetes modules; the others are theirs.
 KOPS_K8S_ARG_SPEC = dict(
-    kubeconfig=dict(type="path"),
-    context=dict(type="str"),
-    host=dict(type="str"),
-    api_key=dict(type="str", no_log=True),
-    validate_certs=dict(type="bool", aliases=["verify_ssl"]),
-    ca_cert=dict(type="path", aliases=["ssl_ca_cert"]),
-    client_cert=dict(type="path", aliases=["cert_file"]),
-    client_key=dict(type="path", aliases=["key_file"], no_log=False),
+    [("kubeconfig", dict(type="path"))]
+    + [(name, copy.deepcopy(AUTH_ARG_SPEC[name]))
+       for name in ("context", "host", "api_key", "validate_certs", "ca_cert", "client_cert", "client_key")]
 )
 _CONNECTION_OPTIONS = tuple(KOPS_K8S_ARG_SPEC)
 # Fields of kubeconfig entries that name files, relative to the kubeconfig that holds them.

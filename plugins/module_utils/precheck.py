@@ -37,60 +37,69 @@ MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
 # Kubernetes API versions removed by each release (kubernetes.io/docs/reference/using-api/deprecation-guide),
-# with the version that replaces them (empty: no replacement). Only resources that can be listed are here.
-BUILTIN_REMOVED_APIS = tuple(
-    dict(zip(("group", "version", "resource", "removed_in", "replacement"), row)) for row in (
-        ("extensions", "v1beta1", "deployments", "1.16", "apps/v1"),
-        ("extensions", "v1beta1", "daemonsets", "1.16", "apps/v1"),
-        ("extensions", "v1beta1", "replicasets", "1.16", "apps/v1"),
-        ("extensions", "v1beta1", "networkpolicies", "1.16", "networking.k8s.io/v1"),
-        ("extensions", "v1beta1", "podsecuritypolicies", "1.16", "policy/v1beta1"),
-        ("apps", "v1beta1", "deployments", "1.16", "apps/v1"),
-        ("apps", "v1beta1", "statefulsets", "1.16", "apps/v1"),
-        ("apps", "v1beta2", "deployments", "1.16", "apps/v1"),
-        ("apps", "v1beta2", "daemonsets", "1.16", "apps/v1"),
-        ("apps", "v1beta2", "replicasets", "1.16", "apps/v1"),
-        ("apps", "v1beta2", "statefulsets", "1.16", "apps/v1"),
-        ("admissionregistration.k8s.io", "v1beta1", "mutatingwebhookconfigurations", "1.22",
-         "admissionregistration.k8s.io/v1"),
-        ("admissionregistration.k8s.io", "v1beta1", "validatingwebhookconfigurations", "1.22",
-         "admissionregistration.k8s.io/v1"),
-        ("apiextensions.k8s.io", "v1beta1", "customresourcedefinitions", "1.22", "apiextensions.k8s.io/v1"),
-        ("apiregistration.k8s.io", "v1beta1", "apiservices", "1.22", "apiregistration.k8s.io/v1"),
-        ("certificates.k8s.io", "v1beta1", "certificatesigningrequests", "1.22", "certificates.k8s.io/v1"),
-        ("coordination.k8s.io", "v1beta1", "leases", "1.22", "coordination.k8s.io/v1"),
-        ("extensions", "v1beta1", "ingresses", "1.22", "networking.k8s.io/v1"),
-        ("networking.k8s.io", "v1beta1", "ingresses", "1.22", "networking.k8s.io/v1"),
-        ("networking.k8s.io", "v1beta1", "ingressclasses", "1.22", "networking.k8s.io/v1"),
-        ("rbac.authorization.k8s.io", "v1beta1", "clusterroles", "1.22", "rbac.authorization.k8s.io/v1"),
-        ("rbac.authorization.k8s.io", "v1beta1", "clusterrolebindings", "1.22", "rbac.authorization.k8s.io/v1"),
-        ("rbac.authorization.k8s.io", "v1beta1", "roles", "1.22", "rbac.authorization.k8s.io/v1"),
-        ("rbac.authorization.k8s.io", "v1beta1", "rolebindings", "1.22", "rbac.authorization.k8s.io/v1"),
-        ("scheduling.k8s.io", "v1beta1", "priorityclasses", "1.22", "scheduling.k8s.io/v1"),
-        ("storage.k8s.io", "v1beta1", "csidrivers", "1.22", "storage.k8s.io/v1"),
-        ("storage.k8s.io", "v1beta1", "csinodes", "1.22", "storage.k8s.io/v1"),
-        ("storage.k8s.io", "v1beta1", "storageclasses", "1.22", "storage.k8s.io/v1"),
-        ("storage.k8s.io", "v1beta1", "volumeattachments", "1.22", "storage.k8s.io/v1"),
-        ("batch", "v1beta1", "cronjobs", "1.25", "batch/v1"),
-        ("discovery.k8s.io", "v1beta1", "endpointslices", "1.25", "discovery.k8s.io/v1"),
-        ("events.k8s.io", "v1beta1", "events", "1.25", "events.k8s.io/v1"),
-        ("autoscaling", "v2beta1", "horizontalpodautoscalers", "1.25", "autoscaling/v2"),
-        ("policy", "v1beta1", "poddisruptionbudgets", "1.25", "policy/v1"),
-        ("policy", "v1beta1", "podsecuritypolicies", "1.25", ""),
-        ("node.k8s.io", "v1beta1", "runtimeclasses", "1.25", "node.k8s.io/v1"),
-        ("flowcontrol.apiserver.k8s.io", "v1beta1", "flowschemas", "1.26", "flowcontrol.apiserver.k8s.io/v1beta3"),
-        ("flowcontrol.apiserver.k8s.io", "v1beta1", "prioritylevelconfigurations", "1.26",
-         "flowcontrol.apiserver.k8s.io/v1beta3"),
-        ("autoscaling", "v2beta2", "horizontalpodautoscalers", "1.26", "autoscaling/v2"),
-        ("storage.k8s.io", "v1beta1", "csistoragecapacities", "1.27", "storage.k8s.io/v1"),
-        ("flowcontrol.apiserver.k8s.io", "v1beta2", "flowschemas", "1.29", "flowcontrol.apiserver.k8s.io/v1"),
-        ("flowcontrol.apiserver.k8s.io", "v1beta2", "prioritylevelconfigurations", "1.29",
-         "flowcontrol.apiserver.k8s.io/v1"),
-        ("flowcontrol.apiserver.k8s.io", "v1beta3", "flowschemas", "1.32", "flowcontrol.apiserver.k8s.io/v1"),
-        ("flowcontrol.apiserver.k8s.io", "v1beta3", "prioritylevelconfigurations", "1.32",
-         "flowcontrol.apiserver.k8s.io/v1"),
-    )
-)
+# with the version that replaces them ("-": no replacement). Only resources that can be listed are here.
+_REMOVED_APIS_TABLE = """
+group/version                         resource                         removed_in  replacement
+extensions/v1beta1                    deployments                      1.16        apps/v1
+extensions/v1beta1                    daemonsets                       1.16        apps/v1
+extensions/v1beta1                    replicasets                      1.16        apps/v1
+extensions/v1beta1                    networkpolicies                  1.16        networking.k8s.io/v1
+extensions/v1beta1                    podsecuritypolicies              1.16        policy/v1beta1
+apps/v1beta1                          deployments                      1.16        apps/v1
+apps/v1beta1                          statefulsets                     1.16        apps/v1
+apps/v1beta2                          deployments                      1.16        apps/v1
+apps/v1beta2                          daemonsets                       1.16        apps/v1
+apps/v1beta2                          replicasets                      1.16        apps/v1
+apps/v1beta2                          statefulsets                     1.16        apps/v1
+admissionregistration.k8s.io/v1beta1  mutatingwebhookconfigurations    1.22        admissionregistration.k8s.io/v1
+admissionregistration.k8s.io/v1beta1  validatingwebhookconfigurations  1.22        admissionregistration.k8s.io/v1
+apiextensions.k8s.io/v1beta1          customresourcedefinitions        1.22        apiextensions.k8s.io/v1
+apiregistration.k8s.io/v1beta1        apiservices                      1.22        apiregistration.k8s.io/v1
+certificates.k8s.io/v1beta1           certificatesigningrequests       1.22        certificates.k8s.io/v1
+coordination.k8s.io/v1beta1           leases                           1.22        coordination.k8s.io/v1
+extensions/v1beta1                    ingresses                        1.22        networking.k8s.io/v1
+networking.k8s.io/v1beta1             ingresses                        1.22        networking.k8s.io/v1
+networking.k8s.io/v1beta1             ingressclasses                   1.22        networking.k8s.io/v1
+rbac.authorization.k8s.io/v1beta1     clusterroles                     1.22        rbac.authorization.k8s.io/v1
+rbac.authorization.k8s.io/v1beta1     clusterrolebindings              1.22        rbac.authorization.k8s.io/v1
+rbac.authorization.k8s.io/v1beta1     roles                            1.22        rbac.authorization.k8s.io/v1
+rbac.authorization.k8s.io/v1beta1     rolebindings                     1.22        rbac.authorization.k8s.io/v1
+scheduling.k8s.io/v1beta1             priorityclasses                  1.22        scheduling.k8s.io/v1
+storage.k8s.io/v1beta1                csidrivers                       1.22        storage.k8s.io/v1
+storage.k8s.io/v1beta1                csinodes                         1.22        storage.k8s.io/v1
+storage.k8s.io/v1beta1                storageclasses                   1.22        storage.k8s.io/v1
+storage.k8s.io/v1beta1                volumeattachments                1.22        storage.k8s.io/v1
+batch/v1beta1                         cronjobs                         1.25        batch/v1
+discovery.k8s.io/v1beta1              endpointslices                   1.25        discovery.k8s.io/v1
+events.k8s.io/v1beta1                 events                           1.25        events.k8s.io/v1
+autoscaling/v2beta1                   horizontalpodautoscalers         1.25        autoscaling/v2
+policy/v1beta1                        poddisruptionbudgets             1.25        policy/v1
+policy/v1beta1                        podsecuritypolicies              1.25        -
+node.k8s.io/v1beta1                   runtimeclasses                   1.25        node.k8s.io/v1
+flowcontrol.apiserver.k8s.io/v1beta1  flowschemas                      1.26        flowcontrol.apiserver.k8s.io/v1beta3
+flowcontrol.apiserver.k8s.io/v1beta1  prioritylevelconfigurations      1.26        flowcontrol.apiserver.k8s.io/v1beta3
+autoscaling/v2beta2                   horizontalpodautoscalers         1.26        autoscaling/v2
+storage.k8s.io/v1beta1                csistoragecapacities             1.27        storage.k8s.io/v1
+flowcontrol.apiserver.k8s.io/v1beta2  flowschemas                      1.29        flowcontrol.apiserver.k8s.io/v1
+flowcontrol.apiserver.k8s.io/v1beta2  prioritylevelconfigurations      1.29        flowcontrol.apiserver.k8s.io/v1
+flowcontrol.apiserver.k8s.io/v1beta3  flowschemas                      1.32        flowcontrol.apiserver.k8s.io/v1
+flowcontrol.apiserver.k8s.io/v1beta3  prioritylevelconfigurations      1.32        flowcontrol.apiserver.k8s.io/v1
+"""
+
+
+def _removed_api_rows(table):
+    """The rows of a table like _REMOVED_APIS_TABLE (its first line names the columns) as dicts: group, version,
+    resource, removed_in, replacement."""
+    rows = []
+    for line in table.strip().splitlines()[1:]:
+        group_version, resource, removed_in, replacement = line.split()
+        group, version = group_version.rsplit("/", 1)
+        rows.append({"group": group, "version": version, "resource": resource, "removed_in": removed_in,
+                     "replacement": "" if replacement == "-" else replacement})
+    return tuple(rows)
+
+
+BUILTIN_REMOVED_APIS = _removed_api_rows(_REMOVED_APIS_TABLE)
 
 # Autoscalers that add nodes during the upgrade (kops#16907): matched on container image or well-known labels.
 AUTOSCALERS = (
