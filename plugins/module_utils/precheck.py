@@ -589,8 +589,14 @@ def find_autoscalers(deployments):
     return sorted(found, key=lambda a: (a["namespace"], a["name"]))
 
 
+def running_autoscalers(autoscalers):
+    """The autoscalers (find_autoscalers) that run - replicas above 0: those to warn about, and those the precheck
+    role pauses for the upgrade and the upgrade playbook resumes."""
+    return [a for a in autoscalers if a["replicas"] > 0]
+
+
 def check_autoscalers(autoscalers):
-    active = [a for a in autoscalers if a["replicas"] > 0]
+    active = running_autoscalers(autoscalers)
     if not active:
         return []
     return [finding(

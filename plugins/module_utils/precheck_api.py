@@ -232,6 +232,7 @@ def run_precheck(api, params):
         cluster=precheck.cluster_facts(run.server_version, run.nodes),
         nth=precheck.nth_summary(run.deployments, run.daemonsets),
         autoscalers=run.autoscalers,
+        autoscalers_running=precheck.running_autoscalers(run.autoscalers),
         stuck=sorted("%s/%s" % (d["namespace"], d["name"]) for d in diagnoses
                      if d.get("verdict") in ("stuck", "blocked")),
         predicted_deadlocks=sorted(

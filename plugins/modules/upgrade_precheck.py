@@ -284,6 +284,14 @@ autoscalers:
   type: list
   elements: dict
   sample: [{type: cluster-autoscaler, kind: Deployment, namespace: kube-system, name: cluster-autoscaler, replicas: 1}]
+autoscalers_running:
+  description:
+    - The RV(autoscalers) with replicas above 0 - those the C(autoscaler_present) warning names, and those the
+      C(precheck) role pauses with O(ignore:precheck_pause_autoscalers) and the upgrade playbook resumes.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{type: cluster-autoscaler, kind: Deployment, namespace: kube-system, name: cluster-autoscaler, replicas: 1}]
 stuck:
   description: C(namespace/name) of Deployments stuck (or blocked) now.
   returned: always

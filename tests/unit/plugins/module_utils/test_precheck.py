@@ -377,6 +377,8 @@ def test_autoscalers_found_by_image_or_label():
     assert codes(findings) == ["autoscaler_present"]
     assert len(findings[0]["objects"]) == 2  # the one at 0 replicas cannot add nodes
     assert precheck.check_autoscalers([]) == []
+    # What the precheck role pauses (and the playbook resumes): the same two the warning names.
+    assert [a["name"] for a in precheck.running_autoscalers(found)] == ["karpenter", "ca"]
 
 
 # --------------------------------------------------------------------------------------------------- rollouts
