@@ -3,8 +3,8 @@
 """Scale benchmark on the real local control plane (kwok plays the kubelets): rollout_status over N Deployments
 of R pods each, against the per-Deployment way a user would write without this collection, on the same objects.
 
-Run from the installed collection (make bench does it):
-    python tests/benchmark/bench_scale.py [--sizes 100,1000,2000] [--replicas 5] [--sample 20] [--repeat 1]
+Run from the installed collection, with the test bed (tools/) on the import path (make bench does it):
+    PYTHONPATH=<collection root>:tools python tests/benchmark/bench_scale.py [--sizes 100,1000,2000] [--replicas 5] [--sample 20] [--repeat 1]
                                           [--keep-cluster]
 
 For each size it prints: the time to create the objects and have every pod Running (kube-controller-manager,
@@ -36,6 +36,7 @@ import tempfile
 import time
 
 from kubernetes import client, config
+from testbed import kube
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -197,8 +198,8 @@ def k8s_info_loop(kubeconfig, names, workdir):
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
                ANSIBLE_REMOTE_TMP=os.path.join(workdir, "rtmp"), ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "tmp"))
     started = time.monotonic()
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), path, "-e",
-                           json.dumps({"kubeconfig": kubeconfig, "namespace": NAMESPACE, "names": names})],
+    proc = subprocess.run(kube.ansible_playbook(path, "-e", json.dumps({"kubeconfig": kubeconfig,
+                                                                        "namespace": NAMESPACE, "names": names})),
                           capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise SystemExit("k8s_info loop failed: %s" % proc.stdout[-2000:])
