@@ -4,8 +4,8 @@
 of R pods each, against the per-Deployment way a user would write without this collection, on the same objects.
 
 Run from the installed collection, with the test bed (tools/) on the import path (make bench does it):
-    PYTHONPATH=<collection root>:tools python tests/benchmark/bench_scale.py [--sizes 100,1000,2000] [--replicas 5] [--sample 20] [--repeat 1]
-                                          [--keep-cluster]
+    PYTHONPATH=<collection root>:tools python tests/benchmark/bench_scale.py [--sizes 100,1000,2000]
+        [--replicas 5] [--sample 20] [--repeat 1] [--keep-cluster]
 
 For each size it prints: the time to create the objects and have every pod Running (kube-controller-manager,
 kube-scheduler and kwok doing it), then
