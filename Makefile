@@ -110,8 +110,8 @@ kind-image: ## Build (or reuse) the offline kind node image (starts and stops it
 	@tools/kind/run.sh true
 
 bench: collection ## Benchmarks: pure diagnosis and precheck scaling; rollout_status over 100/1000/2000 Deployments on kwok vs per-Deployment
-	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py
-	@cd $(COLLECTION_DIR) && "$(VENV)/bin/python" tests/benchmark/bench_precheck.py
+	@cd $(COLLECTION_DIR) && PYTHONPATH="$(COLLECTION_ROOT):tools" "$(VENV)/bin/python" tests/benchmark/bench_diagnosis.py
+	@cd $(COLLECTION_DIR) && PYTHONPATH="$(COLLECTION_ROOT):tools" "$(VENV)/bin/python" tests/benchmark/bench_precheck.py
 	@cd $(COLLECTION_DIR) && PATH="$(VENV)/bin:$$PATH" PYTHONPATH="$(COLLECTION_ROOT):tools" "$(VENV)/bin/python" tests/benchmark/bench_scale.py
 
 demo: collection ## The main job: NTH deadlock on a local cluster, remediated (CLUSTER_KUBECONFIG=... for yours)

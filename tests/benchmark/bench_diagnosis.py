@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark of the pure rollout diagnosis: how its time grows with the number of Deployments.
 
-Run from the collection root inside ansible_collections/clusterops/kops_upgrade (make bench does it):
-    python tests/benchmark/bench_diagnosis.py [--sizes 100,1000,3000]
+Run from the collection root inside ansible_collections/clusterops/kops_upgrade, the test bed (tools/) on the
+import path for its API-object builders (make bench does it):
+    PYTHONPATH=<collection root>:tools python tests/benchmark/bench_diagnosis.py [--sizes 100,1000,3000]
 Prints one line per size: first a realistic mix (1 Deployment in 100 stuck, NTH-shaped, the rest complete), then
 the worst case (every Deployment stuck, each proven node by node). The target is linear growth (time per
 Deployment roughly constant) and well under a second for a thousand mostly healthy Deployments, so the module's
@@ -16,7 +17,7 @@ import argparse
 import time
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout import diagnose_rollouts
-from ansible_collections.clusterops.kops_upgrade.tests.unit.plugins.module_utils.api_objects import (
+from testbed.api_objects import (
     deployment, failed_scheduling_event, node, nth_pod_template, replicaset, running_pod, unschedulable_pod)
 
 WORKERS = 20

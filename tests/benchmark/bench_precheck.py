@@ -3,8 +3,9 @@
 """Benchmark of the upgrade precheck's pure checks (drain, webhooks, autoscalers, versions, DaemonSet prediction)
 on synthetic clusters: how their time grows with nodes and pods.
 
-Run from the collection root inside ansible_collections/clusterops/kops_upgrade (make bench does it):
-    python tests/benchmark/bench_precheck.py [--sizes 10,100,1000]
+Run from the collection root inside ansible_collections/clusterops/kops_upgrade, the test bed (tools/) on the
+import path for its API-object builders (make bench does it):
+    PYTHONPATH=<collection root>:tools python tests/benchmark/bench_precheck.py [--sizes 10,100,1000]
 Each size N is N nodes with 30 pods each, N PodDisruptionBudgets (a third allowing no disruption), N DaemonSets
 and 20 webhooks. Prints one line per size; the target is linear growth, so the module's cost is its API calls.
 """
@@ -15,7 +16,7 @@ import argparse
 import time
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import precheck
-from ansible_collections.clusterops.kops_upgrade.tests.unit.plugins.module_utils.api_objects import node
+from testbed.api_objects import node
 
 
 def cluster(size):

@@ -11,6 +11,8 @@ beside it). Tools import it; it never imports the tests.
 - ``workloads``: private node pools and the workloads the safety tests build on them; ``faults``: a TLS proxy and
   an API server the tests break on purpose; ``identities``: RBAC identities and running a playbook as one;
   ``bad_input``: bad values generated from the documented options; ``syslog_capture``: what modules log.
+- ``api_objects``: API objects as plain dicts, as kube-apiserver serves them, for the unit tests of the pure logic
+  and the benchmarks (no cluster).
 - ``kops_world``: the real kops binary offline (``KopsWorld``: moto as AWS, an assets server, the state store,
   the kops recorder, what each kops invocation received); ``kops_cloud``: a kOps cluster that really lives on
   this machine (``KopsCloud``: a KopsWorld, the local control plane as its API, ``node_agent`` turning moto's

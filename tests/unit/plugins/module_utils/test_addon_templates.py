@@ -15,7 +15,7 @@ import os
 import pytest
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import addon_templates, precheck
-from ansible_collections.clusterops.kops_upgrade.tests.unit.plugins.module_utils.api_objects import node
+from testbed.api_objects import node
 
 RENDERED = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "kops", "render_v1_36_2")
 NTH = ("Deployment", "kube-system", "aws-node-termination-handler")

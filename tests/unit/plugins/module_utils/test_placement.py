@@ -25,7 +25,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.placement 
 )
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import parse_scheduler_message
 
-from .api_objects import node
+from testbed.api_objects import node
 
 
 @pytest.mark.parametrize("text, value", [

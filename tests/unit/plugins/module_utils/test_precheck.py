@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils import precheck
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling import predict_rollout_deadlock
-from ansible_collections.clusterops.kops_upgrade.tests.unit.plugins.module_utils.api_objects import (
+from testbed.api_objects import (
     deployment,
     node,
     nth_pod_template,

@@ -30,7 +30,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
     predict_rollout_deadlock,
 )
 
-from .api_objects import (deployment, failed_scheduling_event, node, replicaset, running_pod, two_replicas_one_surge_pending,
+from testbed.api_objects import (deployment, failed_scheduling_event, node, replicaset, running_pod, two_replicas_one_surge_pending,
                           unschedulable_pod)
 from .test_rollout import PORTS_ONE_CP, nth_stuck
 

@@ -13,7 +13,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout im
     removal_by_scale_down,
 )
 
-from .api_objects import deployment, node, replicaset, running_pod, scheduled_not_ready_pod, unschedulable_pod
+from testbed.api_objects import deployment, node, replicaset, running_pod, scheduled_not_ready_pod, unschedulable_pod
 
 
 def old_replicaset_of(replicas):

@@ -18,7 +18,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout im
     split_replicasets,
 )
 
-from .api_objects import (deployment, failed_scheduling_event, node, nth_pod_template, replicaset, running_pod,
+from testbed.api_objects import (deployment, failed_scheduling_event, node, nth_pod_template, replicaset, running_pod,
                           scheduled_not_ready_pod, two_replicas_one_surge_pending, unschedulable_pod)
 
 PORTS_ONE_CP = (

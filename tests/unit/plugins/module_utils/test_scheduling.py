@@ -16,7 +16,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
     scaled_value,
 )
 
-from .api_objects import deployment, node, nth_pod_template
+from testbed.api_objects import deployment, node, nth_pod_template
 
 
 @pytest.mark.parametrize("reason, kind", [

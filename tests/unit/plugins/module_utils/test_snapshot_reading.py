@@ -37,7 +37,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
     predict_rollout_deadlock,
 )
 
-from .api_objects import deployment, node, replicaset, running_pod
+from testbed.api_objects import deployment, node, replicaset, running_pod
 from .test_proof_chain import CPU_ONE_CP, cpu_case, stranger, with_priority
 from .test_rollout import daemonset_case, nth_stuck, plain_template, single_replica_case
 

@@ -13,7 +13,7 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.rollout im
 from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.k8s_connection import ApiError
 from ansible_collections.clusterops.kops_upgrade.plugins.modules.stale_replicasets import remediate
 
-from ..module_utils.api_objects import (
+from testbed.api_objects import (
     deployment,
     failed_scheduling_event,
     node,

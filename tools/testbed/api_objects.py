@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """API objects as plain dicts, shaped exactly as the API server serves them (camelCase, status blocks,
-ownerReferences with controller: true), for the unit tests of the pure rollout logic."""
+ownerReferences with controller: true), for the unit tests of the pure rollout logic, the benchmarks and the cluster
+tests that judge objects without a cluster."""
 
 from __future__ import annotations
 
