@@ -216,3 +216,162 @@ def failed_scheduling_event(pod, message, first="2026-11-28T08:00:00Z", last="20
     if count:
         event["series"] = {"count": count, "lastObservedTime": last[:-1] + ".000000Z"}
     return event
+
+
+# Scenarios built from them, shared by the unit tests of the rollout diagnosis, the proof and the snapshot
+# reading.
+
+PORTS_ONE_CP = (
+    "0/3 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, "
+    "2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: "
+    "1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
+)
+
+
+PORTS_TWO_CP = (
+    "0/4 nodes are available: 2 node(s) didn't have free ports for the requested pod ports, "
+    "2 node(s) didn't match Pod's node affinity/selector. preemption: 0/4 nodes are available: "
+    "2 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
+)
+
+
+def nth_stuck(control_planes=1, workers=2):
+    """The kOps NTH incident: old ReplicaSet's pods Running on every control-plane node, new pod Pending."""
+    nodes = [node("cp-%d" % i, control_plane=True) for i in range(control_planes)]
+    nodes += [node("worker-%d" % i) for i in range(workers)]
+    replicas = 1 if control_planes == 1 else 2
+    dep = deployment(replicas=replicas, status={"replicas": replicas + 1, "updatedReplicas": 1,
+                                                "readyReplicas": replicas, "availableReplicas": replicas,
+                                                "unavailableReplicas": 1})
+    old = replicaset(dep, 1, "577f866468", replicas)
+    new = replicaset(dep, 2, "6b7f9c8d5", 1, ready=0, available=0)
+    pods = [running_pod(old, "abc%d" % i, "cp-%d" % i) for i in range(control_planes)]
+    message = PORTS_ONE_CP if control_planes == 1 else PORTS_TWO_CP
+    pending = unschedulable_pod(new, "mmlx7", message)
+    pods.append(pending)
+    events = [failed_scheduling_event(pending, message, count=12)]
+    return dep, [old, new], pods, events, nodes
+
+
+def single_replica_case(template, old_node, message, nodes, extra_pods=(), strategy=None, new_template=None):
+    """One replica of ``template`` Running on ``old_node``, its new pod Pending (refused with ``message``); the new
+    ReplicaSet and its pod are of ``new_template`` where given."""
+    dep = deployment(name="api", replicas=1, template=template,
+                     strategy=strategy or {"type": "RollingUpdate",
+                                           "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                     status={"replicas": 2, "updatedReplicas": 1, "availableReplicas": 1, "readyReplicas": 1})
+    old = replicaset(dep, 1, "7777777777", 1)
+    new = replicaset(dep, 2, "8888888888", 1, ready=0, available=0)
+    if new_template is not None:
+        new["spec"]["template"] = new_template
+    pending = unschedulable_pod(new, "r", message)
+    pods = [running_pod(old, "a", old_node), pending]
+    return dep, [old, new], pods, [failed_scheduling_event(pending, message)], nodes, list(extra_pods)
+
+
+def plain_template(cpu="50m", ports=None, host_network=False):
+    template = nth_pod_template(host_network=host_network)
+    template["metadata"]["labels"] = {"app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api"}
+    template["spec"]["affinity"] = {}
+    template["spec"]["topologySpreadConstraints"] = []
+    template["spec"]["tolerations"] = []
+    template["spec"]["containers"][0]["resources"] = {"requests": {"cpu": cpu, "memory": "64Mi"}}
+    if ports is not None:
+        template["spec"]["containers"][0]["ports"] = ports
+    return template
+
+
+def daemonset_case(max_surge, old_ready=True):
+    """A host-port DaemonSet on one node mid-rollout: its old pod Running, the new one Pending for the ports."""
+    nodes = [node("n1"), node("n2")]
+    template = {"metadata": {"labels": {"app": "agent"}}, "spec": {"containers": [{
+        "name": "agent", "ports": [{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "10m"}}}]}}
+    ds = {"metadata": {"name": "agent", "namespace": "kube-system", "uid": "uid-ds", "generation": 2},
+          "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template,
+                   "updateStrategy": {"type": "RollingUpdate",
+                                      "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": 0}}},
+          "status": {"observedGeneration": 2, "desiredNumberScheduled": 1, "numberAvailable": 1,
+                     "updatedNumberScheduled": 0, "numberUnavailable": 0}}
+
+    def ds_pod(name, revision, generation, node_name=None, message=None):
+        owner = {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": "uid-ds", "controller": True}
+        spec = copy.deepcopy(template["spec"])
+        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}}
+        pod = {"metadata": {"name": name, "namespace": "kube-system", "uid": "uid-" + name,
+                            "labels": {"app": "agent", "controller-revision-hash": revision,
+                                       "pod-template-generation": str(generation)},
+                            "ownerReferences": [owner], "creationTimestamp": "2026-11-28T08:00:00Z"},
+               "spec": spec}
+        if node_name:
+            pod["spec"]["nodeName"] = node_name
+            pod["status"] = {"phase": "Running", "conditions": [{"type": "Ready",
+                                                                 "status": "True" if old_ready else "False"}]}
+        else:
+            pod["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                                                                 "reason": "Unschedulable", "message": message}]}
+        return pod
+
+    message = ("0/2 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, 1 node(s) "
+               "didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/2 nodes are available: 2 ...")
+    pods = [ds_pod("agent-old", "aaa", 1, node_name="n1"), ds_pod("agent-new", "bbb", 2, message=message)]
+    return ds, pods, nodes
+
+
+SYSTEM_CLUSTER_CRITICAL = 2000000000
+
+
+def with_priority(pods, priority=SYSTEM_CLUSTER_CRITICAL):
+    for pod in pods:
+        pod["spec"]["priority"] = priority
+    return pods
+
+
+def stranger(name, node_name=None, labels=None, priority=0, cpu=None, memory=None, ports=None, nominated=None,
+             terminating=False, namespace="other", tolerate=True, status_requests=None):
+    """A pod of another owner (or none), placed on ``node_name`` or pending (nominated to ``nominated``)."""
+    container = {"name": "c", "image": "registry.k8s.io/pause:3.10",
+                 "resources": {"requests": dict((k, v) for k, v in (("cpu", cpu), ("memory", memory)) if v)}}
+    if ports:
+        container["ports"] = [{"containerPort": p, "hostPort": p, "protocol": "TCP"} for p in ports]
+    spec = {"containers": [container], "priority": priority}
+    if tolerate:
+        spec["tolerations"] = [{"operator": "Exists"}]
+    status = {"phase": "Pending"}
+    if node_name:
+        spec["nodeName"] = node_name
+        status = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+        if status_requests:
+            status["containerStatuses"] = [{"name": "c", "ready": True,
+                                            "resources": {"requests": status_requests}}]
+    elif nominated:
+        status["nominatedNodeName"] = nominated
+    metadata = {"name": name, "namespace": namespace, "uid": "uid-" + name, "labels": labels or {}}
+    if terminating:
+        metadata["deletionTimestamp"] = "2026-11-28T08:10:00Z"
+        metadata["finalizers"] = ["example.com/hold"]
+    return {"metadata": metadata, "spec": spec, "status": status}
+
+
+def cpu_case(message):
+    template = deployment(name="api").get("spec")["template"]
+    template["spec"]["hostNetwork"] = False
+    template["spec"]["topologySpreadConstraints"] = []
+    for c in template["spec"]["containers"]:
+        c["ports"] = []
+        c["resources"] = {"requests": {"cpu": "1"}}
+    dep = deployment(template=template, status={"replicas": 2, "updatedReplicas": 1, "readyReplicas": 1,
+                                                "availableReplicas": 1, "unavailableReplicas": 1})
+    old = replicaset(dep, 1, "577f866468", 1)
+    old["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "500m"}}
+    new = replicaset(dep, 2, "6b7f9c8d5", 1, ready=0, available=0)
+    nodes = [node("cp-0", control_plane=True), node("worker-0"), node("worker-1")]
+    pending = unschedulable_pod(new, "mmlx7", message)
+    return dep, [old, new], [running_pod(old, "abc0", "cp-0"), pending], [
+        failed_scheduling_event(pending, message)], nodes
+
+
+CPU_ONE_CP = ("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector. "
+              "preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption "
+              "is not helpful for scheduling.")

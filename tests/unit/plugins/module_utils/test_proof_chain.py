@@ -30,43 +30,18 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
     predict_rollout_deadlock,
 )
 
-from testbed.api_objects import (deployment, failed_scheduling_event, node, replicaset, running_pod, two_replicas_one_surge_pending,
-                          unschedulable_pod)
-from .test_rollout import PORTS_ONE_CP, nth_stuck
-
-SYSTEM_CLUSTER_CRITICAL = 2000000000
-
-
-def with_priority(pods, priority=SYSTEM_CLUSTER_CRITICAL):
-    for pod in pods:
-        pod["spec"]["priority"] = priority
-    return pods
-
-
-def stranger(name, node_name=None, labels=None, priority=0, cpu=None, memory=None, ports=None, nominated=None,
-             terminating=False, namespace="other", tolerate=True, status_requests=None):
-    """A pod of another owner (or none), placed on ``node_name`` or pending (nominated to ``nominated``)."""
-    container = {"name": "c", "image": "registry.k8s.io/pause:3.10",
-                 "resources": {"requests": dict((k, v) for k, v in (("cpu", cpu), ("memory", memory)) if v)}}
-    if ports:
-        container["ports"] = [{"containerPort": p, "hostPort": p, "protocol": "TCP"} for p in ports]
-    spec = {"containers": [container], "priority": priority}
-    if tolerate:
-        spec["tolerations"] = [{"operator": "Exists"}]
-    status = {"phase": "Pending"}
-    if node_name:
-        spec["nodeName"] = node_name
-        status = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
-        if status_requests:
-            status["containerStatuses"] = [{"name": "c", "ready": True,
-                                            "resources": {"requests": status_requests}}]
-    elif nominated:
-        status["nominatedNodeName"] = nominated
-    metadata = {"name": name, "namespace": namespace, "uid": "uid-" + name, "labels": labels or {}}
-    if terminating:
-        metadata["deletionTimestamp"] = "2026-11-28T08:10:00Z"
-        metadata["finalizers"] = ["example.com/hold"]
-    return {"metadata": metadata, "spec": spec, "status": status}
+from testbed.api_objects import (
+    cpu_case,
+    CPU_ONE_CP,
+    deployment,
+    node,
+    nth_stuck,
+    PORTS_ONE_CP,
+    stranger,
+    SYSTEM_CLUSTER_CRITICAL,
+    two_replicas_one_surge_pending,
+    with_priority,
+)
 
 
 def diagnose(case, extra=()):
@@ -187,29 +162,6 @@ def test_a_ready_node_is_chosen_over_one_that_is_not():
 
 # ---------------------------------------------------------------------------------------------------------
 # Finding 4: terminating pods of any owner are leaving.
-
-def cpu_case(message):
-    template = deployment(name="api").get("spec")["template"]
-    template["spec"]["hostNetwork"] = False
-    template["spec"]["topologySpreadConstraints"] = []
-    for c in template["spec"]["containers"]:
-        c["ports"] = []
-        c["resources"] = {"requests": {"cpu": "1"}}
-    dep = deployment(template=template, status={"replicas": 2, "updatedReplicas": 1, "readyReplicas": 1,
-                                                "availableReplicas": 1, "unavailableReplicas": 1})
-    old = replicaset(dep, 1, "577f866468", 1)
-    old["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "500m"}}
-    new = replicaset(dep, 2, "6b7f9c8d5", 1, ready=0, available=0)
-    nodes = [node("cp-0", control_plane=True), node("worker-0"), node("worker-1")]
-    pending = unschedulable_pod(new, "mmlx7", message)
-    return dep, [old, new], [running_pod(old, "abc0", "cp-0"), pending], [
-        failed_scheduling_event(pending, message)], nodes
-
-
-CPU_ONE_CP = ("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector. "
-              "preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption "
-              "is not helpful for scheduling.")
-
 
 def test_a_terminating_victim_of_another_owner_frees_the_room_nothing_is_deleted():
     victim = stranger("victim", "cp-0", cpu="3", terminating=True)

@@ -37,9 +37,21 @@ from ansible_collections.clusterops.kops_upgrade.plugins.module_utils.scheduling
     predict_rollout_deadlock,
 )
 
-from testbed.api_objects import deployment, node, replicaset, running_pod
-from .test_proof_chain import CPU_ONE_CP, cpu_case, stranger, with_priority
-from .test_rollout import daemonset_case, nth_stuck, plain_template, single_replica_case
+from testbed.api_objects import (
+    cpu_case,
+    CPU_ONE_CP,
+    daemonset_case,
+    deployment,
+    node,
+    nth_stuck,
+    plain_template,
+    replicaset,
+    running_pod,
+    single_replica_case,
+    stranger,
+    with_priority,
+)
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Lists parsed as they arrive
